@@ -1,0 +1,153 @@
+"""botocore's service models, read as this project's operation model.
+
+botocore ships the models the SDKs are generated from. They supply what the API reference pages
+omit (target prefix, signing name, wire protocols) and the shapes of operations with no seed page.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import botocore.exceptions
+import botocore.session
+from botocore.model import OperationModel, ServiceModel, Shape
+
+from conformance.model import ErrorSpec, Operation, ServiceMeta
+
+
+class BotocoreModelError(LookupError):
+    """botocore has no model for the service or operation asked for."""
+
+
+# botocore's protocol names, as Smithy names them.
+_SMITHY_PROTOCOLS = {
+    "smithy-rpc-v2-cbor": "rpcv2Cbor",
+    "rest-json": "restJson1",
+    "rest-xml": "restXml",
+    "query": "awsQuery",
+    "ec2": "ec2Query",
+}
+
+
+@functools.lru_cache(maxsize=None)
+def service_model(service_name: str) -> ServiceModel:
+    """botocore's model of a service, loaded once."""
+    try:
+        return botocore.session.get_session().get_service_model(service_name)
+    except botocore.exceptions.UnknownServiceError:
+        raise BotocoreModelError(f"botocore has no service named {service_name!r}") from None
+
+
+def smithy_protocol(botocore_name: str, json_version: str = "1.0") -> str:
+    """The Smithy name of a botocore protocol name ("json" depends on the model's jsonVersion)."""
+    if botocore_name == "json":
+        return "awsJson" + json_version.replace(".", "_")
+    return _SMITHY_PROTOCOLS.get(botocore_name, botocore_name)
+
+
+def service_meta(service_name: str) -> ServiceMeta:
+    """The wire identity of a service from botocore's metadata."""
+    meta = service_model(service_name).metadata
+    json_version = meta.get("jsonVersion", "1.0")
+    protocols = meta.get("protocols") or [meta["protocol"]]
+    return ServiceMeta(
+        name=service_name,
+        service_id=meta["serviceId"],
+        full_name=meta["serviceFullName"],
+        api_version=meta["apiVersion"],
+        uid=meta.get("uid", f"{meta['endpointPrefix']}-{meta['apiVersion']}"),
+        target_prefix=meta.get("targetPrefix", ""),
+        signing_name=meta.get("signingName", meta["endpointPrefix"]),
+        endpoint_prefix=meta["endpointPrefix"],
+        protocols=tuple(smithy_protocol(name, json_version) for name in protocols),
+    )
+
+
+def service_name_for_uid(uid: str) -> str:
+    """botocore's service name for an API uid such as `comprehend-2017-11-27`."""
+    name = uid.rsplit("-", 3)[0]
+    if service_meta_or_none(name) is None or service_model(name).metadata.get("uid") != uid:
+        raise BotocoreModelError(f"botocore has no service with uid {uid!r}")
+    return name
+
+
+def service_meta_or_none(service_name: str) -> ServiceMeta | None:
+    """Like `service_meta`, but None for a service botocore does not know."""
+    try:
+        return service_meta(service_name)
+    except BotocoreModelError:
+        return None
+
+
+def shape_schema(shape: Shape | None) -> dict[str, Any]:
+    """JSON Schema 2020-12 for a botocore shape, with the constraints Smithy traits put on it."""
+    if shape is None:
+        return {"type": "object"}
+    meta = shape.metadata
+    kind = shape.type_name
+    if kind == "string":
+        schema: dict[str, Any] = {"type": "string"}
+        if "enum" in meta:
+            schema["enum"] = list(meta["enum"])
+        _copy(meta, schema, min="minLength", max="maxLength", pattern="pattern")
+    elif kind in ("integer", "long"):
+        schema = {"type": "integer"}
+        _copy(meta, schema, min="minimum", max="maximum")
+    elif kind in ("float", "double"):
+        schema = {"type": "number"}
+        _copy(meta, schema, min="minimum", max="maximum")
+    elif kind == "boolean":
+        schema = {"type": "boolean"}
+    elif kind == "timestamp":
+        # awsJson and rpcv2Cbor send timestamps as epoch seconds.
+        schema = {"type": "number"}
+    elif kind == "blob":
+        schema = {"type": "string", "contentEncoding": "base64"}
+    elif kind == "list":
+        schema = {"type": "array", "items": shape_schema(shape.member)}
+        _copy(meta, schema, min="minItems", max="maxItems")
+    elif kind == "map":
+        schema = {"type": "object", "additionalProperties": shape_schema(shape.value)}
+        _copy(meta, schema, min="minProperties", max="maxProperties")
+    elif kind == "structure":
+        schema = {
+            "type": "object",
+            "properties": {name: shape_schema(member) for name, member in shape.members.items()},
+        }
+        if shape.required_members:
+            schema["required"] = sorted(shape.required_members)
+    else:
+        raise BotocoreModelError(f"shape {shape.name!r} has a type this project does not map: {kind!r}")
+    return schema
+
+
+def _copy(meta: dict[str, Any], schema: dict[str, Any], **names: str) -> None:
+    for model_key, schema_key in names.items():
+        if model_key in meta:
+            schema[schema_key] = meta[model_key]
+
+
+def error_status(shape: Shape) -> int:
+    """The HTTP status of an error shape: its httpError trait, else 500 for a fault, 400 otherwise."""
+    status = shape.metadata.get("error", {}).get("httpStatusCode")
+    if status is not None:
+        return int(status)
+    return 500 if shape.metadata.get("fault") else 400
+
+
+def operation(service_name: str, operation_name: str) -> Operation:
+    """An operation as botocore models it, in this project's operation model."""
+    model = service_model(service_name)
+    try:
+        op_model: OperationModel = model.operation_model(operation_name)
+    except botocore.exceptions.OperationNotFoundError:
+        raise BotocoreModelError(f"botocore's {service_name!r} has no operation {operation_name!r}") from None
+    return Operation(
+        name=operation_name,
+        service=service_meta(service_name),
+        request=shape_schema(op_model.input_shape),
+        response=shape_schema(op_model.output_shape),
+        errors=tuple(sorted((ErrorSpec(e.name, error_status(e)) for e in op_model.error_shapes), key=lambda e: e.name)),
+        source=f"botocore:{service_name}",
+    )

@@ -1,0 +1,139 @@
+"""The reference server's logic, free of HTTP: a request's target, headers and body in, a Response out."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conformance.reference import awsjson
+from conformance.reference.awsjson import ApiError, Response
+from conformance.reference.catalog import Role, Route, build_routes
+from conformance.reference.jobs import Job, JobNotFound, JobNotStoppable, JobStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"
+_SCOPE_REGION = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the app needs of an HTTP request: header names are matched case-insensitively."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """A header's value, whatever the case of its name."""
+        lowered = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == lowered), None)
+
+
+class ReferenceApp:
+    """Start, Describe and Stop for every job API in the catalog, over awsJson1_1."""
+
+    def __init__(self, jobs: JobStore | None = None, schema_dir: Path | None = None,
+                 region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> None:
+        self.jobs = jobs or JobStore()
+        self.routes = build_routes(schema_dir)
+        self.region, self.account = region, account
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request; a client's mistake is a 4xx, only a bug here is a 5xx."""
+        request_id = awsjson.new_request_id()
+        try:
+            return awsjson.success(self._dispatch(request), request_id)
+        except ApiError as error:
+            return awsjson.failure(error, request_id)
+        except Exception:  # a bug in this server, never the client's fault: say so, keep serving
+            log.exception("reference server failed on %s %s", request.method, request.path)
+            return awsjson.failure(ApiError("InternalServerException", 500, "Internal server error"), request_id)
+
+    def _dispatch(self, request: Request) -> dict[str, Any]:
+        if request.method != "POST" or request.path.split("?", 1)[0] != "/":
+            raise ApiError("UnknownOperationException", 404, f"No operation at {request.method} {request.path}")
+        target = request.header("X-Amz-Target")
+        if not target:
+            raise awsjson.unknown_operation("Missing X-Amz-Target header")
+        route = self.routes.get(target.strip())
+        if route is None:
+            raise awsjson.unknown_operation(f"Unknown operation {target.strip()!r}")
+        document = awsjson.drop_nulls(awsjson.decode_body(request.body))
+        awsjson.check_input(route.operation.validator("request"), document)
+        region = self._region(request)
+        if route.role is Role.START:
+            record = self._start(route, document, region)
+        elif route.role is Role.DESCRIBE:
+            record = self._describe(route, document["JobId"])
+        else:
+            record = self._stop(route, document["JobId"])
+        return project(record, route.operation.response)
+
+    def _region(self, request: Request) -> str:
+        match = _SCOPE_REGION.search(request.header("Authorization") or "")
+        return match.group(1) if match else self.region
+
+    def _start(self, route: Route, document: dict[str, Any], region: str) -> dict[str, Any]:
+        api = route.api
+        arn_format = None
+        if api.arn_resource:
+            arn_format = f"arn:aws:{route.operation.service.signing_name}:{region}:{self.account}:" \
+                         f"{api.arn_resource}/{{job_id}}"
+        job = self.jobs.start(api.service, document, arn_format, token=document.get("ClientRequestToken"))
+        return self._record(job)
+
+    def _describe(self, route: Route, job_id: str) -> dict[str, Any]:
+        return {route.describe_member: self._record(self._job(route, job_id))}
+
+    def _stop(self, route: Route, job_id: str) -> dict[str, Any]:
+        self._job(route, job_id)
+        try:
+            status = self.jobs.stop(route.api.service, job_id)
+        except JobNotStoppable as exc:
+            raise self._declared(route, "InvalidRequestException",
+                                 f"Job {job_id} is {exc.status} and cannot be stopped.") from None
+        return {"JobId": job_id, "JobStatus": status}
+
+    def _job(self, route: Route, job_id: str) -> Job:
+        try:
+            return self.jobs.get(route.api.service, job_id)
+        except JobNotFound:
+            raise self._declared(route, route.not_found_error, f"Could not find job {job_id}.") from None
+
+    @staticmethod
+    def _declared(route: Route, name: str, message: str) -> ApiError:
+        """An error the operation declares, with the status its schema gives it."""
+        spec = route.operation.error(name)
+        if spec is None:
+            raise ValueError(f"{route.operation.name} does not declare {name}")
+        return ApiError(name, spec.http_status, message)
+
+    def _record(self, job: Job) -> dict[str, Any]:
+        """Everything known of a job; each answer keeps the members its schema names."""
+        now = self.jobs.clock.now()
+        record = {**job.request, "JobId": job.job_id, "JobStatus": job.status(now), "SubmitTime": job.submitted_at}
+        if job.arn:
+            record["JobArn"] = job.arn
+        end = job.end_time(now)
+        if end is not None:
+            record["EndTime"] = end
+        if job.failure_message and record["JobStatus"] == "FAILED":
+            record["Message"] = job.failure_message
+        return record
+
+
+def project(value: Any, schema: Mapping[str, Any]) -> Any:
+    """Keep only what the schema names: members of objects (recursively) and items of arrays."""
+    if isinstance(value, dict) and "properties" in schema:
+        properties = schema["properties"]
+        return {key: project(item, properties[key]) for key, item in value.items() if key in properties}
+    if isinstance(value, list) and "items" in schema:
+        return [project(item, schema["items"]) for item in value]
+    return value

@@ -1,0 +1,178 @@
+"""awsJson1_1 as a server speaks it: parse request bodies, shape answers and errors as AWS does."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+
+
+class ApiError(Exception):
+    """An error answer: its type (the `__type`), HTTP status and message."""
+
+    def __init__(self, error_type: str, status: int, message: str) -> None:
+        super().__init__(f"{status} {error_type}: {message}")
+        self.error_type, self.status, self.message = error_type, status, message
+
+
+def serialization_error(message: str) -> ApiError:
+    """400 SerializationException: the body could not be read as the operation's input."""
+    return ApiError("SerializationException", 400, message)
+
+
+def unknown_operation(message: str = "") -> ApiError:
+    """400 UnknownOperationException: the request names no operation this endpoint serves."""
+    return ApiError("UnknownOperationException", 400, message)
+
+
+@dataclass
+class Response:
+    """An answer ready for the wire."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def new_request_id() -> str:
+    """A fresh request id in the form AWS uses (a UUID)."""
+    return str(uuid.uuid4())
+
+
+def encode(document: Mapping[str, Any]) -> bytes:
+    """JSON body bytes; lone surrogates (which UTF-8 cannot carry) travel as `\\ud800` escapes."""
+    try:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(document, separators=(",", ":")).encode("ascii")
+
+
+def success(document: Mapping[str, Any], request_id: str) -> Response:
+    """A 200 answer with a JSON body."""
+    return Response(200, encode(document), _headers(request_id))
+
+
+def failure(error: ApiError, request_id: str) -> Response:
+    """An error answer: `__type` holds the bare shape name, `Message` the text (Comprehend's casing)."""
+    body = encode({"__type": error.error_type, "Message": error.message})
+    return Response(error.status, body, _headers(request_id))
+
+
+def _headers(request_id: str) -> dict[str, str]:
+    return {"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": request_id}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def decode_body(body: bytes) -> dict[str, Any]:
+    """The request body as a JSON object; an empty body is `{}` (Smithy: servers must accept it)."""
+    if not body.strip():
+        return {}
+    try:
+        text = body.decode("utf-8")  # strict: json.loads(bytes) would also accept UTF-16 and UTF-32
+    except UnicodeDecodeError as exc:
+        raise serialization_error(f"Request body is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise serialization_error("Request body is nested too deeply") from None
+    except ValueError as exc:
+        raise serialization_error(f"Request body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise serialization_error(_unexpected(document, "a structure"))
+    return document
+
+
+def drop_nulls(value: Any) -> Any:
+    """awsJson servers treat a null member as absent (so a null required member is 'not null')."""
+    if isinstance(value, dict):
+        return {key: drop_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [drop_nulls(item) for item in value]
+    return value
+
+
+_TOKEN_NAMES = {bool: "BOOLEAN_VALUE", int: "NUMBER_VALUE", float: "NUMBER_VALUE", str: "STRING_VALUE"}
+_EXPECTED = {"string": "a String", "integer": "an Integer", "number": "a Number", "boolean": "a Boolean",
+             "object": "a structure", "array": "a list"}
+
+
+def _unexpected(value: Any, expected: str) -> str:
+    """The wording AWS's JSON reader uses when a value has the wrong JSON type."""
+    if isinstance(value, dict):
+        return "Start of structure or map found where not expected."
+    if isinstance(value, list):
+        return "Start of list found where not expected."
+    return f"{_TOKEN_NAMES.get(type(value), 'VALUE')} can not be converted to {expected}"
+
+
+def check_input(validator: Any, document: Mapping[str, Any]) -> None:
+    """Raise the error AWS would answer for a body that breaks the input schema, if it does.
+
+    A value of the wrong JSON type fails deserialisation first (SerializationException); only a
+    well-typed body reaches constraint validation (ValidationException, all breaks in one message).
+    """
+    errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
+    for error in errors:
+        if error.validator == "type":
+            expected = error.validator_value if isinstance(error.validator_value, str) else "object"
+            raise serialization_error(_unexpected(error.instance, _EXPECTED.get(expected, expected)))
+    breaks = [line for error in errors for line in _constraint_breaks(error)]
+    if breaks:
+        count = len(breaks)
+        noun = "error" if count == 1 else "errors"
+        raise ApiError("ValidationException", 400, f"{count} validation {noun} detected: " + "; ".join(breaks))
+
+
+def _member_path(parts: Iterable[Any]) -> str:
+    """AWS's member path: lowerCamel member names, list items as `N.member` (1-based)."""
+    names = []
+    for part in parts:
+        names.append(f"{part + 1}.member" if isinstance(part, int) else part[:1].lower() + part[1:])
+    return ".".join(names)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "'[" + ", ".join(str(item) for item in value) + "]'"
+    return f"'{value}'"
+
+
+_RULES = {
+    "minLength": "Member must have length greater than or equal to {}",
+    "maxLength": "Member must have length less than or equal to {}",
+    "minItems": "Member must have length greater than or equal to {}",
+    "maxItems": "Member must have length less than or equal to {}",
+    "minProperties": "Member must have length greater than or equal to {}",
+    "maxProperties": "Member must have length less than or equal to {}",
+    "minimum": "Member must have value greater than or equal to {}",
+    "maximum": "Member must have value less than or equal to {}",
+    "pattern": "Member must satisfy regular expression pattern: {}",
+}
+
+
+def _constraint_breaks(error: ValidationError) -> list[str]:
+    """AWS's sentence for each constraint one jsonschema error stands for."""
+    path = list(error.absolute_path)
+    keyword, limit = error.validator, error.validator_value
+    if keyword == "required":
+        missing = [name for name in limit if name not in error.instance]
+        return [f"Value null at '{_member_path([*path, name])}' failed to satisfy constraint: "
+                "Member must not be null" for name in missing]
+    if keyword == "enum":
+        rule = "Member must satisfy enum value set: [" + ", ".join(map(str, limit)) + "]"
+    else:
+        rule = _RULES.get(str(keyword), "Member must satisfy constraint: {}").format(
+            limit if keyword in _RULES else keyword
+        )
+    return [f"Value {_show(error.instance)} at '{_member_path(path)}' failed to satisfy constraint: {rule}"]

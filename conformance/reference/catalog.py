@@ -1,0 +1,83 @@
+"""What the reference server serves: per service, the Start/Describe/Stop trio of one job kind.
+
+The Stop operations come from the doc-derived schemas; Start and Describe have no seed page, so
+their shapes come from botocore's model. Everything else is derived from those shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from conformance import botocore_model
+from conformance.model import Operation, load_operations
+
+
+class Role(Enum):
+    """What an operation does to a job."""
+
+    START = "start"
+    DESCRIBE = "describe"
+    STOP = "stop"
+
+
+@dataclass(frozen=True)
+class JobApi:
+    """The data that ties one service's job operations together."""
+
+    service: str  # botocore's service name
+    start: str
+    describe: str
+    stop: str
+    arn_resource: str | None  # the job ARN's resource type; None where the API has no job ARNs
+
+
+JOB_APIS = (
+    JobApi("comprehend", "StartPiiEntitiesDetectionJob", "DescribePiiEntitiesDetectionJob",
+           "StopPiiEntitiesDetectionJob", "pii-entities-detection-job"),
+    JobApi("comprehendmedical", "StartPHIDetectionJob", "DescribePHIDetectionJob", "StopPHIDetectionJob", None),
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One served operation: its model, its role, and the job API it belongs to."""
+
+    operation: Operation
+    role: Role
+    api: JobApi
+
+    @property
+    def not_found_error(self) -> str:
+        """The declared error for an unknown job: the one whose name ends in NotFoundException."""
+        names = [error.name for error in self.operation.errors if error.name.endswith("NotFoundException")]
+        if len(names) != 1:
+            raise ValueError(f"{self.operation.name} declares {len(names)} not-found errors, expected one")
+        return names[0]
+
+    @property
+    def describe_member(self) -> str:
+        """The one member a Describe answer wraps the job's properties in, whatever its name."""
+        names = list(self.operation.response.get("properties", {}))
+        if len(names) != 1:
+            raise ValueError(f"{self.operation.name} answers {len(names)} members, expected one")
+        return names[0]
+
+
+def build_routes(schema_dir: Path | None = None, apis: Iterable[JobApi] = JOB_APIS) -> dict[str, Route]:
+    """Routes by X-Amz-Target: doc-derived schemas where there are some, botocore's model otherwise."""
+    documented = {(op.service.name, op.name): op for op in load_operations(schema_dir)}
+    routes = {}
+    for api in apis:
+        for role, name in ((Role.START, api.start), (Role.DESCRIBE, api.describe), (Role.STOP, api.stop)):
+            operation = documented.get((api.service, name)) or botocore_model.operation(api.service, name)
+            route = Route(operation, role, api)
+            # Derived facts are checked at start-up, so a bad model fails here and not per request.
+            if role is not Role.START:
+                route.not_found_error
+            if role is Role.DESCRIBE:
+                route.describe_member
+            routes[operation.target] = route
+    return routes

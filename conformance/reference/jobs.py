@@ -1,0 +1,178 @@
+"""Asynchronous detection jobs: their lifecycle on a clock that tests can drive.
+
+A job's history is derived from a few instants (submitted, stop requested, failed), never stored
+step by step, so every reader sees one consistent history whatever the interleaving of requests.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+SUBMITTED, IN_PROGRESS, COMPLETED, FAILED = "SUBMITTED", "IN_PROGRESS", "COMPLETED", "FAILED"
+STOP_REQUESTED, STOPPED = "STOP_REQUESTED", "STOPPED"
+TERMINAL = frozenset({COMPLETED, FAILED, STOPPED})
+
+
+class Clock(Protocol):
+    """Seconds since the epoch; a fake one lets tests move time."""
+
+    def now(self) -> float:
+        """The current time in epoch seconds."""
+        ...
+
+
+class SystemClock:
+    """Wall-clock time."""
+
+    def now(self) -> float:
+        """The current time in epoch seconds."""
+        return time.time()
+
+
+class ManualClock:
+    """A clock that only moves when told to: `advance(seconds)`."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        """The current (fake) time in epoch seconds."""
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> float:
+        """Move time forward; returns the new time."""
+        if seconds < 0:
+            raise ValueError("a clock cannot go backwards")
+        with self._lock:
+            self._now += seconds
+            return self._now
+
+
+@dataclass(frozen=True)
+class Timings:
+    """How long each phase of a job lasts, in seconds."""
+
+    queued: float = 1.0  # SUBMITTED, then IN_PROGRESS
+    running: float = 600.0  # IN_PROGRESS, then COMPLETED
+    stopping: float = 2.0  # STOP_REQUESTED, then STOPPED (or COMPLETED if it finished first)
+
+    def __post_init__(self) -> None:
+        for name in ("queued", "running", "stopping"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"job timing {name!r} must be a number of seconds >= 0")
+
+
+class JobNotFound(LookupError):
+    """No job with that id in that service."""
+
+
+class JobNotStoppable(ValueError):
+    """The job has already ended COMPLETED or FAILED."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@dataclass
+class Job:
+    """One job: what it was started with and the instants that decide its history."""
+
+    job_id: str
+    service: str
+    request: dict[str, Any]
+    submitted_at: float
+    timings: Timings
+    arn: str | None = None
+    stop_requested_at: float | None = None
+    failed_at: float | None = None
+    failure_message: str | None = None
+
+    def history(self, now: float) -> list[tuple[float, str]]:
+        """Every status the job has held up to `now`, with the instant it began."""
+        started = self.submitted_at + self.timings.queued
+        events = [(self.submitted_at, SUBMITTED), (started, IN_PROGRESS)]
+        finished = (self.failed_at, FAILED) if self.failed_at is not None else (started + self.timings.running, COMPLETED)
+        if self.stop_requested_at is not None:
+            events = [event for event in events if event[0] <= self.stop_requested_at]
+            events.append((self.stop_requested_at, STOP_REQUESTED))
+            stopped = (self.stop_requested_at + self.timings.stopping, STOPPED)
+            finished = finished if finished[0] < stopped[0] else stopped
+        events.append(finished)
+        return [event for event in events if event[0] <= now]
+
+    def status(self, now: float) -> str:
+        """The status at `now`."""
+        return self.history(now)[-1][1]
+
+    def end_time(self, now: float) -> float | None:
+        """When the job ended, if it has by `now`."""
+        moment, status = self.history(now)[-1]
+        return moment if status in TERMINAL else None
+
+
+@dataclass
+class JobStore:
+    """All jobs of all services, safe to use from many threads at once."""
+
+    clock: Clock = field(default_factory=SystemClock)
+    timings: Timings = field(default_factory=Timings)
+    _jobs: dict[tuple[str, str], Job] = field(default_factory=dict)
+    _tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, service: str, request: dict[str, Any], arn_format: str | None = None,
+              token: str | None = None) -> Job:
+        """A new job (or, for a client request token seen before, the job it started)."""
+        with self._lock:
+            if token is not None and (service, token) in self._tokens:
+                return self._jobs[(service, self._tokens[(service, token)])]
+            job_id = secrets.token_hex(16)  # real job ids are 32 lowercase hex digits
+            job = Job(job_id, service, dict(request), self.clock.now(), self.timings,
+                      arn=arn_format.format(job_id=job_id) if arn_format else None)
+            self._jobs[(service, job_id)] = job
+            if token is not None:
+                self._tokens[(service, token)] = job_id
+            return job
+
+    def get(self, service: str, job_id: str) -> Job:
+        """The job; raises JobNotFound."""
+        with self._lock:
+            return self._lookup(service, job_id)
+
+    def stop(self, service: str, job_id: str) -> str:
+        """Ask a job to stop; returns its status after the request (PROTOCOL_NOTES §5).
+
+        A running or queued job becomes STOP_REQUESTED; one already stopping or stopped answers
+        its current status; one that ended COMPLETED or FAILED raises JobNotStoppable.
+        """
+        with self._lock:
+            job = self._lookup(service, job_id)
+            now = self.clock.now()
+            status = job.status(now)
+            if status in (COMPLETED, FAILED):
+                raise JobNotStoppable(status)
+            if status in (SUBMITTED, IN_PROGRESS):
+                job.stop_requested_at = now
+                status = STOP_REQUESTED
+            return status
+
+    def fail(self, service: str, job_id: str, message: str = "Internal failure while processing the job.") -> None:
+        """Make a job that has not ended fail now (for tests: the API offers no way to fail a job)."""
+        with self._lock:
+            job = self._lookup(service, job_id)
+            now = self.clock.now()
+            if job.status(now) not in TERMINAL:
+                job.failed_at, job.failure_message = now, message
+
+    def _lookup(self, service: str, job_id: str) -> Job:
+        try:
+            return self._jobs[(service, job_id)]
+        except KeyError:
+            raise JobNotFound(job_id) from None
