@@ -151,3 +151,38 @@ def operation(service_name: str, operation_name: str) -> Operation:
         errors=tuple(sorted((ErrorSpec(e.name, error_status(e)) for e in op_model.error_shapes), key=lambda e: e.name)),
         source=f"botocore:{service_name}",
     )
+
+
+def drift(documented: Operation) -> list[str]:
+    """Where a doc-derived operation and botocore's model of it disagree, one line per difference."""
+    model = operation(documented.service.name, documented.name)
+    differences: list[str] = []
+    for part in ("request", "response"):
+        _compare(_without_descriptions(getattr(documented, part)), getattr(model, part),
+                 f"{documented.name}.{part}", differences)
+    documented_errors = {error.name: error.http_status for error in documented.errors}
+    model_errors = {error.name: error.http_status for error in model.errors}
+    for name in sorted(documented_errors.keys() | model_errors.keys()):
+        in_docs, in_model = documented_errors.get(name, "absent"), model_errors.get(name, "absent")
+        if in_docs != in_model:
+            differences.append(f"{documented.name}.errors.{name}.httpStatus: docs {in_docs}, botocore {in_model}")
+    return differences
+
+
+def _without_descriptions(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {key: _without_descriptions(value) for key, value in schema.items() if key != "description"}
+    return schema
+
+
+def _compare(documented: Any, model: Any, path: str, out: list[str]) -> None:
+    if isinstance(documented, dict) and isinstance(model, dict):
+        for key in sorted(documented.keys() | model.keys()):
+            if key not in documented or key not in model:
+                shown_docs = repr(documented[key]) if key in documented else "absent"
+                shown_model = repr(model[key]) if key in model else "absent"
+                out.append(f"{path}.{key}: docs {shown_docs}, botocore {shown_model}")
+            else:
+                _compare(documented[key], model[key], f"{path}.{key}", out)
+    elif documented != model:
+        out.append(f"{path}: docs {documented!r}, botocore {model!r}")

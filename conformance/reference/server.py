@@ -193,7 +193,9 @@ class ReferenceServer:
 
     def start(self) -> ReferenceServer:
         """Serve on a background thread; returns self."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="reference-server", daemon=True)
+        # A short poll interval: stop() waits for the serving loop to notice the shutdown.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="reference-server", daemon=True)
         self._thread.start()
         return self
 

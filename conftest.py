@@ -1,0 +1,67 @@
+"""Fixtures for the project's own tests; each is small so that a test can override just one."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.reference import JobStore, ManualClock, ReferenceApp, ReferenceServer, Timings
+
+REPO = Path(__file__).resolve().parent
+TEST_CREDENTIALS = {"aws_access_key_id": "AKIDTESTING", "aws_secret_access_key": "testing-secret"}
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    """The API reference pages the schemas are derived from (`../shared/seeds`, or $CONFORMANCE_SEEDS)."""
+    path = Path(os.environ.get("CONFORMANCE_SEEDS", REPO.parent / "shared" / "seeds"))
+    if not path.is_dir():
+        pytest.fail(f"seed pages not found at {path}: check out shared/ beside the repo or set CONFORMANCE_SEEDS")
+    return path
+
+
+@pytest.fixture
+def reference_clock() -> ManualClock:
+    """A clock that moves only when the test says so."""
+    return ManualClock()
+
+
+@pytest.fixture
+def reference_timings() -> Timings:
+    """Job phase durations: SUBMITTED 10 s, IN_PROGRESS 100 s, STOP_REQUESTED 5 s."""
+    return Timings(queued=10, running=100, stopping=5)
+
+
+@pytest.fixture
+def reference_app(reference_clock: ManualClock, reference_timings: Timings) -> ReferenceApp:
+    """The reference server's logic with a fresh job store."""
+    return ReferenceApp(JobStore(reference_clock, reference_timings))
+
+
+@pytest.fixture
+def reference_server(reference_app: ReferenceApp) -> Iterator[ReferenceServer]:
+    """The reference server on an ephemeral loopback port."""
+    with ReferenceServer(app=reference_app) as server:
+        yield server
+
+
+@pytest.fixture
+def aws_client(reference_server: ReferenceServer) -> Callable[[str], Any]:
+    """A factory of boto3 clients for the reference server, one attempt per call (no retries)."""
+    boto3 = pytest.importorskip("boto3")
+    from botocore.config import Config
+
+    def make(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=reference_server.url,
+            region_name="us-east-1",
+            config=Config(retries={"total_max_attempts": 1}),
+            **TEST_CREDENTIALS,
+        )
+
+    return make
