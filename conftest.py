@@ -65,3 +65,24 @@ def aws_client(reference_server: ReferenceServer) -> Callable[[str], Any]:
         )
 
     return make
+
+
+def post(url: str, target: str | None, body: bytes | str, headers: dict[str, str] | None = None,
+         method: str = "POST", path: str = "/") -> tuple[int, dict[str, str], Any]:
+    """One raw awsJson request; returns status, lower-cased headers, and the body parsed as JSON."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        all_headers = {"Content-Type": "application/x-amz-json-1.1", **(headers or {})}
+        if target is not None:
+            all_headers["X-Amz-Target"] = target
+        connection.request(method, path, body=body.encode() if isinstance(body, str) else body, headers=all_headers)
+        response = connection.getresponse()
+        raw = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, json.loads(raw) if raw else None
+    finally:
+        connection.close()

@@ -103,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
             if total > limit:
                 raise _Rejected(_too_large(limit))
             chunk = self.rfile.read(size)
-            if len(chunk) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+            if len(chunk) < size or self.rfile.read(2) != b"\r\n":
                 raise _Rejected(ApiError("BadRequestException", 400, "Malformed chunked request body"))
             chunks.append(chunk)
         for _ in range(100):  # trailer section, up to the empty line
