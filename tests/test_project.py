@@ -1,0 +1,70 @@
+"""The project frame: the README's commands, .ci/run, and the packaged schemas."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import REPO, post
+
+
+def _readme_commands() -> list[str]:
+    return re.findall(r"```sh\n(python3 -m venv .*)\n```", (REPO / "README.md").read_text(encoding="utf-8"))
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    run_command, test_command = _readme_commands()
+    assert "pytest" in test_command and "conformance" in run_command
+    ci_lines = [line for line in (REPO / ".ci/run").read_text().splitlines() if line and not line.startswith("#")]
+    assert ci_lines[-1] == test_command
+
+
+def test_serve_command_starts_and_answers(tmp_path: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "conformance", "serve", "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        url = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert url, line
+        status, _, answer = post(url.group(0), "Comprehend_20171127.StopPiiEntitiesDetectionJob", '{"JobId": "x"}')
+        assert (status, answer["__type"]) == (400, "JobNotFoundException")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serve_reports_a_busy_port_without_a_traceback() -> None:
+    first = subprocess.Popen([sys.executable, "-m", "conformance", "serve", "--port", "0"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        port = re.search(r":(\d+) ", first.stdout.readline() if first.stdout else "")
+        assert port
+        second = subprocess.run([sys.executable, "-m", "conformance", "serve", "--port", port.group(1)],
+                                capture_output=True, text=True, timeout=30)
+        assert second.returncode == 2
+        assert "cannot listen on 127.0.0.1:" in second.stderr and "Traceback" not in second.stderr
+    finally:
+        first.terminate()
+        first.wait(timeout=10)
+
+
+def test_serve_rejects_a_bad_schema_folder(tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text("{")
+    result = subprocess.run([sys.executable, "-m", "conformance", "serve", "--port", "0", "--schemas", str(tmp_path)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "not valid JSON" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_stops_cleanly_on_interrupt() -> None:
+    import signal
+
+    process = subprocess.Popen([sys.executable, "-m", "conformance", "serve", "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout and "listening" in process.stdout.readline()
+    time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=10)
+    assert process.returncode == 0 and "stopped" in out and "Traceback" not in err
