@@ -49,10 +49,10 @@ def translate(pattern: str) -> str:
                 char = r"\["
             out.append(char)
         elif char == "[":
+            # Not handled: "[]" and "[^]" (an empty class in ECMA, a literal "]" in `regex`);
+            # AWS models never write them.
             in_class = True
             out.append(char)
-            # A "]" first in the class (or after "^") is a literal in `regex` but closes an
-            # empty class in ECMA; ECMA patterns in AWS models never use that form.
         else:
             out.append(_OUTSIDE_CLASS.get(char, char))
         i += 1

@@ -102,8 +102,8 @@ def random_headers(rng: random.Random) -> dict[str, str]:
 
 def fuzz_worker(server: ReferenceServer, worker: int, deadline: float, problems: list[str], counts: list[int]) -> None:
     rng = random.Random(SEED * 100 + worker)
-    host, port = server.url.split("//")[1].split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    host, port = server.address
+    connection = http.client.HTTPConnection(host, port, timeout=10)
     job_ids: list[str] = []
     for index in range(REQUESTS_PER_WORKER):
         if time.monotonic() > deadline:
@@ -119,7 +119,7 @@ def fuzz_worker(server: ReferenceServer, worker: int, deadline: float, problems:
         except (OSError, http.client.HTTPException) as exc:
             problems.append(f"dropped connection ({type(exc).__name__}: {exc}) on {where}")
             connection.close()
-            connection = http.client.HTTPConnection(host, int(port), timeout=10)
+            connection = http.client.HTTPConnection(host, port, timeout=10)
             continue
         counts[0] += 1
         if response.status >= 500:
@@ -158,12 +158,12 @@ def test_fuzz_over_keep_alive_never_5xx_never_drops(reference_server: ReferenceS
 
 def test_fuzz_raw_bytes_get_4xx_or_a_clean_close(reference_server: ReferenceServer) -> None:
     rng = random.Random(SEED)
-    host, port = reference_server.url.split("//")[1].split(":")
+    host, port = reference_server.address
     prefixes = [b"", b"POST / HTTP/1.1\r\n", b"POST / HTTP/1.1\r\nContent-Length: 5\r\n",
                 b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", b"GET /\r\n"]
     for index in range(300):
         payload = rng.choice(prefixes) + bytes(rng.randrange(256) for _ in range(rng.randint(0, 200))) + b"\r\n\r\n"
-        with socket.create_connection((host, int(port)), timeout=5) as sock:
+        with socket.create_connection((host, port), timeout=5) as sock:
             sock.sendall(payload)
             sock.shutdown(socket.SHUT_WR)  # no more bytes: the server must answer or close, never hang
             answer = b""

@@ -109,8 +109,7 @@ def test_region_of_the_signature_scope_names_the_arn(reference_server: Reference
 
 def raw_exchange(server: ReferenceServer, payload: bytes, timeout: float = 5) -> bytes:
     """Send raw bytes, return everything the server answers until it closes or goes quiet."""
-    with socket.create_connection((server.url.split("//")[1].split(":")[0], int(server.url.rsplit(":", 1)[1])),
-                                  timeout=timeout) as sock:
+    with socket.create_connection(server.address, timeout=timeout) as sock:
         sock.sendall(payload)
         received = b""
         try:
@@ -162,8 +161,8 @@ def test_body_size_limit_is_configurable(reference_app: ReferenceApp) -> None:
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(reference_server: ReferenceServer) -> None:
-    host, port = reference_server.url.split("//")[1].split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    host, port = reference_server.address
+    connection = http.client.HTTPConnection(host, port, timeout=5)
     connection.connect()
     first_socket = connection.sock
     for body in ['{"JobId": "x"}', "{", '{"JobId": 1}', '{"JobId": "' + "a" * 40 + '"}'] * 5:
@@ -177,8 +176,8 @@ def test_keep_alive_serves_many_requests_on_one_connection(reference_server: Ref
 
 def test_a_stalled_client_does_not_block_others(reference_app: ReferenceApp) -> None:
     with ReferenceServer(app=reference_app, idle_timeout=1.0) as server:
-        host, port = server.url.split("//")[1].split(":")
-        stalled = socket.create_connection((host, int(port)))
+        host, port = server.address
+        stalled = socket.create_connection((host, port))
         stalled.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")  # and then nothing
         began = time.monotonic()
         status, _, _ = post(server.url, PII_STOP, '{"JobId": "x"}')

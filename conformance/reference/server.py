@@ -15,6 +15,7 @@ from typing import Any
 from conformance.reference import awsjson
 from conformance.reference.app import ReferenceApp, Request
 from conformance.reference.awsjson import ApiError, Response
+from conformance.reference.jobs import JobStore
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB: far above any valid request to these operations
 DEFAULT_IDLE_TIMEOUT = 30.0
@@ -66,7 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         limit = self.server.max_body_bytes
-        encodings = [part.strip().lower() for part in self.headers.get_all("Transfer-Encoding", []) for part in part.split(",")]
+        encodings = [coding.strip().lower() for header in self.headers.get_all("Transfer-Encoding", [])
+                     for coding in header.split(",")]
         if encodings:
             if encodings != ["chunked"]:
                 raise _Rejected(ApiError("BadRequestException", 400, f"Unsupported Transfer-Encoding: {', '.join(encodings)}"))
@@ -180,14 +182,20 @@ class ReferenceServer:
         self._thread: threading.Thread | None = None
 
     @property
+    def address(self) -> tuple[str, int]:
+        """The (host, port) the server listens on."""
+        host, port = self._httpd.server_address[:2]
+        return str(host), int(port)
+
+    @property
     def url(self) -> str:
         """The endpoint URL, e.g. http://127.0.0.1:54321."""
-        host, port = self._httpd.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
+        host, port = self.address
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}"
 
     @property
-    def jobs(self) -> Any:
+    def jobs(self) -> JobStore:
         """The job store, for tests that drive jobs directly."""
         return self.app.jobs
 
