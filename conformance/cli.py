@@ -1,4 +1,4 @@
-"""The `conformance` command: `schemas` and `serve`."""
+"""The `conformance` command: `run` the suite, `serve` the reference server, derive `schemas`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conformance import __version__
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
 def _port(text: str) -> int:
@@ -38,11 +38,41 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of requests per second > 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the suite against an endpoint (default: the embedded reference server)")
+    run.add_argument("--endpoint-url", help="the endpoint serving both operations (default: start the reference server)")
+    run.add_argument("--region", default=None, help="region to sign for (default: $AWS_DEFAULT_REGION or us-east-1)")
+    run.add_argument("--profile", default=None, help="AWS profile for an AWS endpoint's credentials")
+    run.add_argument("--operation", action="append", default=[], metavar="NAME",
+                     help="test only this operation (repeatable; default: all)")
+    run.add_argument("--max-examples", type=_count, default=100, help="generated cases per operation (default: 100)")
+    run.add_argument("--seed", type=_count, default=None, help="the same seed repeats a run exactly (default: random)")
+    run.add_argument("--workers", type=_positive_int, default=4, help="requests in flight at once (default: 4)")
+    run.add_argument("--rate", type=_rate, default=None, help="at most this many requests per second")
+    run.add_argument("--no-create-jobs", action="store_true", help="never start jobs (so no success-path cases)")
+    run.add_argument("--report-json", type=Path, default=None, metavar="PATH", help="write the JSON report here")
+    run.add_argument("--junitxml", type=Path, default=None, metavar="PATH", help="write a JUnit XML report here")
 
     schemas = commands.add_parser("schemas", help="derive JSON Schemas from API reference pages")
     schemas.add_argument("--docs", type=Path, default=Path("../shared/seeds"),
@@ -67,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    handler = {"schemas": _schemas, "serve": _serve}[args.command]
+    handler = {"run": _run, "schemas": _schemas, "serve": _serve}[args.command]
     return handler(args)
 
 
@@ -117,3 +147,70 @@ def _serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("stopped", flush=True)
     return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    import contextlib
+    import os
+    import random
+
+    from conformance.model import SchemaDocumentError
+    from conformance.report import json_report, junit, summarise, terminal
+    from conformance.runner import ConfigurationError, RunConfig, run
+    from conformance.target import Target, TargetError
+    from conformance.transport import TargetUnreachable
+
+    for path in (args.report_json, args.junitxml):
+        if path is not None and not path.resolve().parent.is_dir():
+            return _error(f"cannot write {path}: folder {path.resolve().parent} does not exist")
+    seed = args.seed if args.seed is not None else random.randrange(1_000_000)
+    region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    with contextlib.ExitStack() as stack:
+        try:
+            target = _target(args, region, stack)
+        except (TargetError, SchemaDocumentError) as exc:
+            return _error(str(exc))
+        config = RunConfig(target=target, operations=tuple(args.operation), max_examples=args.max_examples,
+                           seed=seed, workers=args.workers, create_jobs=not args.no_create_jobs, rate=args.rate)
+        print(f"conformance run against {target.url} (seed {seed}; --seed {seed} repeats this run)", file=sys.stderr)
+        try:
+            result = run(config, progress=terminal.ProgressPrinter())
+        except (ConfigurationError, SchemaDocumentError) as exc:
+            return _error(str(exc))
+        except TargetUnreachable as exc:
+            print(f"conformance: target unreachable: {exc}", file=sys.stderr)
+            return EXIT_UNREACHABLE
+    summary = summarise(result)
+    terminal.write(summary)
+    try:
+        if args.report_json:
+            json_report.write(summary, args.report_json)
+        if args.junitxml:
+            junit.write(summary, args.junitxml)
+    except OSError as exc:
+        return _error(f"cannot write the report: {exc.strerror or exc}")
+    return EXIT_OK if summary.conforms else EXIT_FAILED
+
+
+def _target(args: argparse.Namespace, region: str, stack: object) -> "Target":
+    """The target of a run: the endpoint given, or the reference server started for the run."""
+    from conformance.target import Target, TargetError
+
+    if args.endpoint_url is None:
+        from conformance.reference import ReferenceServer
+
+        server = stack.enter_context(ReferenceServer())  # type: ignore[attr-defined]
+        return Target(server.url, region=region, name="embedded reference server")
+    target = Target(args.endpoint_url, region=region)
+    if not target.is_aws:
+        return target
+    import botocore.exceptions
+    import botocore.session
+
+    try:
+        credentials = botocore.session.Session(profile=args.profile).get_credentials()
+    except botocore.exceptions.ProfileNotFound:
+        raise TargetError(f"no AWS profile named {args.profile!r}") from None
+    if credentials is None:
+        raise TargetError("no AWS credentials found (environment, profile, SSO or role) for an AWS endpoint")
+    return Target(args.endpoint_url, region=region, credentials=credentials.get_frozen_credentials(), name="AWS")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from conformance import botocore_model
 from conformance.model import Operation, load_operations
+from conformance.services import JOB_APIS, JobApi
 
 
 class Role(Enum):
@@ -21,24 +22,6 @@ class Role(Enum):
     START = "start"
     DESCRIBE = "describe"
     STOP = "stop"
-
-
-@dataclass(frozen=True)
-class JobApi:
-    """The data that ties one service's job operations together."""
-
-    service: str  # botocore's service name
-    start: str
-    describe: str
-    stop: str
-    arn_resource: str | None  # the job ARN's resource type; None where the API has no job ARNs
-
-
-JOB_APIS = (
-    JobApi("comprehend", "StartPiiEntitiesDetectionJob", "DescribePiiEntitiesDetectionJob",
-           "StopPiiEntitiesDetectionJob", "pii-entities-detection-job"),
-    JobApi("comprehendmedical", "StartPHIDetectionJob", "DescribePHIDetectionJob", "StopPHIDetectionJob", None),
-)
 
 
 @dataclass(frozen=True)

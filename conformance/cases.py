@@ -1,0 +1,89 @@
+"""A case: one request the suite sends, labelled with the one thing it tests."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Kind(enum.Enum):
+    """What a case is, which decides what a conforming endpoint may answer (see `oracle`)."""
+
+    UNKNOWN_JOB = "unknown_job"  # valid request, no such job
+    EXISTING_JOB = "existing_job"  # valid request for a job the suite started
+    CONSTRAINT = "constraint"  # breaks a length, pattern or required constraint
+    SERIALIZATION = "serialization"  # a member of the wrong type, or a body that is not the input structure
+    EMPTY_BODY = "empty_body"  # no body at all (read as `{}`, so the required member is missing)
+    EXTRA_MEMBER = "extra_member"  # valid, plus a member the input does not have
+    UNKNOWN_OPERATION = "unknown_operation"  # the request names no operation the endpoint serves
+    START_JOB = "start_job"  # starts a job, so that Stop has a real one to stop
+
+
+# Each category's kind follows from its leading parts; the longest matching prefix wins.
+_KIND_BY_PREFIX = {
+    "valid": Kind.UNKNOWN_JOB,
+    "invalid.length": Kind.CONSTRAINT,
+    "invalid.char": Kind.CONSTRAINT,
+    "invalid.required": Kind.CONSTRAINT,
+    "invalid.type": Kind.SERIALIZATION,
+    "invalid.body.not_object": Kind.SERIALIZATION,
+    "invalid.body.malformed_json": Kind.SERIALIZATION,
+    "invalid.body.invalid_utf8": Kind.SERIALIZATION,
+    "invalid.body.empty": Kind.EMPTY_BODY,
+    "extra": Kind.EXTRA_MEMBER,
+    "protocol": Kind.UNKNOWN_OPERATION,
+    "existing": Kind.EXISTING_JOB,
+    "start": Kind.START_JOB,
+}
+
+
+def kind_of(category: str) -> Kind:
+    """The kind a category's cases have; ValueError for a category no kind covers."""
+    parts = category.split(".")
+    for length in range(len(parts), 0, -1):
+        kind = _KIND_BY_PREFIX.get(".".join(parts[:length]))
+        if kind is not None:
+            return kind
+    raise ValueError(f"unknown case category {category!r}")
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()  # "no document": the case sends `raw_body` instead
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request: a JSON-like document (or raw bytes), header changes, and what it tests."""
+
+    operation: str
+    category: str  # dotted label, e.g. "invalid.length.too_long"
+    kind: Kind
+    description: str
+    document: Any = ABSENT
+    raw_body: bytes | None = None
+    headers: tuple[tuple[str, str | None], ...] = ()  # header changes; None removes the header
+    job_id: str | None = None  # the JobId the case sends, when it sends a string one
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def key(self) -> tuple[Any, ...]:
+        """Identity for de-duplication: the same bytes and headers are the same case."""
+        body = self.raw_body if self.document is ABSENT else json.dumps(self.document, sort_keys=True)
+        return (self.operation, self.category, body, self.headers)
+
+    def to_json(self) -> dict[str, Any]:
+        """The case as it stands in a report."""
+        data: dict[str, Any] = {"operation": self.operation, "category": self.category, "kind": self.kind.value,
+                                "description": self.description}
+        if self.document is not ABSENT:
+            data["document"] = self.document
+        if self.raw_body is not None:
+            data["raw_body"] = self.raw_body.decode("latin-1")
+        if self.headers:
+            data["headers"] = {name: value for name, value in self.headers}
+        return data

@@ -1,0 +1,162 @@
+"""Checks: small named functions that compare one answer with what the oracle allows.
+
+Each check is registered with an id, a one-line description and a severity ("error" fails a run,
+"warning" is reported only). A check returns None when it does not apply to the answer, "" when
+it passes, and a sentence saying what is wrong when it fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from conformance.cases import Case
+from conformance.model import Operation
+from conformance.oracle import UNKNOWN_OPERATION, Expectation
+from conformance.wire import Answer, HttpRequest
+
+JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Everything a check may look at."""
+
+    operation: Operation
+    case: Case
+    request: HttpRequest
+    answer: Answer
+    expectation: Expectation
+
+
+CheckFunction = Callable[[CheckContext], "str | None"]
+
+
+def _always(operation: Operation) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check; `applies` says which operations it can ever apply to."""
+
+    id: str
+    description: str
+    severity: str
+    function: CheckFunction
+    applies: Callable[[Operation], bool] = _always
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def check(check_id: str, description: str, severity: str = "error",
+          applies: Callable[[Operation], bool] = _always) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check function under an id."""
+    def register(function: CheckFunction) -> CheckFunction:
+        if check_id in REGISTRY:
+            raise ValueError(f"check {check_id!r} is registered twice")
+        REGISTRY[check_id] = Check(check_id, description, severity, function, applies)
+        return function
+    return register
+
+
+def _answers(member: str) -> Callable[[Operation], bool]:
+    """Applies to operations whose response has this member."""
+    return lambda operation: member in operation.response.get("properties", {})
+
+
+@check("no_server_error", "No request the suite sends is answered with a 5xx")
+def no_server_error(ctx: CheckContext) -> str | None:
+    return f"answered {ctx.answer.status}, a server error" if ctx.answer.status >= 500 else ""
+
+
+@check("status_code", "The status code is one a conforming endpoint may give")
+def status_code(ctx: CheckContext) -> str | None:
+    allowed = ctx.expectation.statuses()
+    return "" if ctx.answer.status in allowed else f"status {ctx.answer.status}, expected {sorted(allowed)}"
+
+
+@check("error_type", "An error answer names an error type the oracle allows for its status")
+def error_type(ctx: CheckContext) -> str | None:
+    answer = ctx.answer
+    if not answer.is_error:
+        return None
+    allowed = ctx.expectation.error_types_for(answer.status)
+    if not allowed:
+        return None  # the status itself is wrong: status_code says so
+    if answer.error_type is None:
+        return "no error type in the X-Amzn-Errortype header, a `code` member or a `__type` member"
+    return "" if answer.error_type in allowed else f"error type {answer.error_type}, expected {' | '.join(sorted(allowed))}"
+
+
+@check("error_message_present", "An error answer carries a message in `message` or `Message`")
+def error_message_present(ctx: CheckContext) -> str | None:
+    answer = ctx.answer
+    if not answer.is_error or answer.status >= 500 or answer.error_type == UNKNOWN_OPERATION:
+        return None
+    return "" if answer.message and answer.message.strip() else "no non-empty `message` or `Message` member"
+
+
+@check("content_type", f"Every answer with a body is {JSON_CONTENT_TYPE}")
+def content_type(ctx: CheckContext) -> str | None:
+    if not ctx.answer.response.body:
+        return None
+    found = (ctx.answer.response.header("Content-Type") or "").split(";", 1)[0].strip().lower()
+    return "" if found == JSON_CONTENT_TYPE else f"Content-Type {found or '(none)'!r}, expected {JSON_CONTENT_TYPE}"
+
+
+@check("request_id_header", "Every answer carries an x-amzn-RequestId header")
+def request_id_header(ctx: CheckContext) -> str | None:
+    value = ctx.answer.response.header("x-amzn-RequestId")
+    return "" if value and value.strip() else "no x-amzn-RequestId header"
+
+
+@check("response_schema", "A success answer is an object that satisfies the response schema")
+def response_schema(ctx: CheckContext) -> str | None:
+    answer = ctx.answer
+    if answer.is_error or answer.status >= 300:
+        return None
+    if answer.decode_error:
+        return answer.decode_error
+    if not isinstance(answer.document, dict):
+        return f"body is {type(answer.document).__name__}, expected an object"
+    problems = [error.message for error in ctx.operation.validator("response").iter_errors(answer.document)]
+    return "; ".join(problems[:3])
+
+
+@check("job_id_echoed", "A success answer names the JobId the request sent", applies=_answers("JobId"))
+def job_id_echoed(ctx: CheckContext) -> str | None:
+    answer = ctx.answer
+    if answer.is_error or "JobId" not in ctx.operation.response.get("properties", {}) or ctx.case.job_id is None:
+        return None
+    found = answer.document.get("JobId") if isinstance(answer.document, dict) else None
+    return "" if found == ctx.case.job_id else f"JobId {found!r}, expected {ctx.case.job_id!r}"
+
+
+@check("job_status_allowed", "A success answer's JobStatus is one stopping a job may leave",
+       applies=_answers("JobStatus"))
+def job_status_allowed(ctx: CheckContext) -> str | None:
+    answer = ctx.answer
+    outcome = ctx.expectation.matching(answer)
+    if answer.is_error or outcome is None or not outcome.job_statuses:
+        return None
+    found = answer.document.get("JobStatus") if isinstance(answer.document, dict) else None
+    return "" if found in outcome.job_statuses else f"JobStatus {found!r}, expected one of {sorted(outcome.job_statuses)}"
+
+
+@check("sdk_compatible", "botocore reads the same error type (it looks only at the body's `__type`)", "warning")
+def sdk_compatible(ctx: CheckContext) -> str | None:
+    answer = ctx.answer
+    if not answer.is_error or answer.error_type is None:
+        return None
+    if answer.sdk_error_type == answer.error_type:
+        return ""
+    seen = answer.sdk_error_type or f"{answer.status} (no __type)"
+    return f"the type is {answer.error_type} (from {answer.error_type_source}), botocore would read {seen}"
+
+
+def run_checks(ctx: CheckContext, selected: list[str] | None = None) -> dict[str, str | None]:
+    """Every (or every selected) check's verdict on one answer, by check id."""
+    ids = selected if selected is not None else list(REGISTRY)
+    return {check_id: REGISTRY[check_id].function(ctx) for check_id in ids}

@@ -1,0 +1,119 @@
+"""What a conforming endpoint may answer to each case (PROTOCOL_NOTES §2, §4, §5).
+
+An expectation is a set of outcomes; an answer conforms if it matches any one. Where the sources
+allow more than one behaviour, every allowed one is an outcome, and its label says which the
+target chose (see `observe`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance.cases import Case, Kind
+from conformance.model import Operation
+from conformance.wire import Answer
+
+VALIDATION = "ValidationException"
+SERIALIZATION = "SerializationException"
+INVALID_REQUEST = "InvalidRequestException"
+UNKNOWN_OPERATION = "UnknownOperationException"
+# The reference pages give 400 for the not-found errors; botocore's model (1.44) gives 404.
+NOT_FOUND_STATUSES = frozenset({400, 404})
+STOPPED_STATUSES = frozenset({"STOP_REQUESTED", "STOPPED"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One acceptable answer: a success, or an error of one of some types with one of some statuses."""
+
+    label: str
+    statuses: frozenset[int]
+    error_types: frozenset[str] = frozenset()  # empty for a success
+    job_statuses: frozenset[str] = frozenset()  # for a success that reports JobStatus
+
+    def matches(self, answer: Answer) -> bool:
+        """Whether the answer is this outcome."""
+        if answer.status not in self.statuses:
+            return False
+        return not self.error_types or answer.error_type in self.error_types
+
+    def describe(self) -> str:
+        """e.g. `400 ValidationException | InvalidRequestException`."""
+        statuses = "/".join(str(s) for s in sorted(self.statuses))
+        what = " | ".join(sorted(self.error_types)) if self.error_types else "success"
+        return f"{statuses} {what}" + (f" with JobStatus in {sorted(self.job_statuses)}" if self.job_statuses else "")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """Every outcome a conforming endpoint may give."""
+
+    outcomes: tuple[Outcome, ...]
+
+    def statuses(self) -> frozenset[int]:
+        """Every acceptable status code."""
+        return frozenset(s for outcome in self.outcomes for s in outcome.statuses)
+
+    def error_types_for(self, status: int) -> frozenset[str]:
+        """The error types acceptable with this status."""
+        return frozenset(t for o in self.outcomes if status in o.statuses for t in o.error_types)
+
+    def matching(self, answer: Answer) -> Outcome | None:
+        """The outcome the answer is, if any."""
+        return next((outcome for outcome in self.outcomes if outcome.matches(answer)), None)
+
+    def describe(self) -> str:
+        """All outcomes in one line."""
+        return " or ".join(outcome.describe() for outcome in self.outcomes)
+
+
+def not_found_error(operation: Operation) -> str:
+    """The operation's declared error for an unknown resource (the one named *NotFoundException)."""
+    names = [error.name for error in operation.errors if error.name.endswith("NotFoundException")]
+    if len(names) != 1:
+        raise ValueError(f"{operation.name} declares {len(names)} not-found errors, expected one")
+    return names[0]
+
+
+def expect(operation: Operation, case: Case) -> Expectation:
+    """What a conforming endpoint may answer to this case."""
+    kind = case.kind
+    if kind is Kind.START_JOB:
+        return Expectation((Outcome("started", frozenset({200})),))
+    if kind in (Kind.UNKNOWN_JOB, Kind.EXTRA_MEMBER):
+        not_found = Outcome("not found", NOT_FOUND_STATUSES, frozenset({not_found_error(operation)}))
+    if kind is Kind.UNKNOWN_JOB:
+        return Expectation((not_found,))
+    if kind is Kind.EXISTING_JOB:
+        job_statuses = STOPPED_STATUSES if "JobStatus" in operation.response.get("properties", {}) else frozenset()
+        return Expectation((
+            Outcome("stopped", frozenset({200}), job_statuses=job_statuses),
+            Outcome("job had already ended", frozenset({400}), frozenset({INVALID_REQUEST})),
+        ))
+    if kind is Kind.CONSTRAINT:
+        return Expectation((Outcome("rejected", frozenset({400}), frozenset({VALIDATION, INVALID_REQUEST})),))
+    if kind is Kind.SERIALIZATION:
+        return Expectation((Outcome("rejected", frozenset({400}), frozenset({SERIALIZATION, VALIDATION})),))
+    if kind is Kind.EMPTY_BODY:
+        return Expectation((Outcome("rejected", frozenset({400}),
+                                    frozenset({VALIDATION, INVALID_REQUEST, SERIALIZATION})),))
+    if kind is Kind.EXTRA_MEMBER:
+        return Expectation((
+            Outcome("extra member ignored", not_found.statuses, not_found.error_types),
+            Outcome("extra member rejected", frozenset({400}), frozenset({SERIALIZATION, VALIDATION})),
+        ))
+    if kind is Kind.UNKNOWN_OPERATION:
+        return Expectation((Outcome("unknown operation", frozenset({400, 404}), frozenset({UNKNOWN_OPERATION})),))
+    raise ValueError(f"no expectation for {kind}")
+
+
+def observe(operation: Operation, case: Case, answer: Answer) -> tuple[str, str] | None:
+    """Which of the allowed behaviours the target chose, as (topic, choice), where it had a choice."""
+    if case.kind is Kind.EXTRA_MEMBER:
+        outcome = expect(operation, case).matching(answer)
+        return ("unknown member", outcome.label) if outcome else None
+    if case.kind is Kind.UNKNOWN_JOB and answer.error_type == not_found_error(operation):
+        return ("not-found status", f"{answer.error_type} {answer.status}")
+    if answer.is_error and answer.error_type_source:
+        return ("error type carried in", answer.error_type_source)
+    return None

@@ -1,0 +1,50 @@
+"""Wire protocols: each an encoder/decoder pair behind one small interface.
+
+A protocol turns a `Case` into an `HttpRequest`, an `HttpResponse` into an `Answer` (resolving the
+error type its own way), and adds the cases only it can express (malformed bodies, routing).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from typing import Protocol as _Protocol
+
+from conformance.cases import Case
+from conformance.model import Operation
+from conformance.wire import Answer, HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from conformance.strategies.bodies import Family
+
+
+class WireProtocol(_Protocol):
+    """What every protocol module provides."""
+
+    name: str
+
+    def encode(self, operation: Operation, case: Case) -> HttpRequest:
+        """The HTTP request that sends this case."""
+        ...
+
+    def decode(self, response: HttpResponse) -> Answer:
+        """The answer, with the error type resolved."""
+        ...
+
+    def families(self, operation: Operation, all_operations: list[Operation]) -> list[Family]:
+        """Cases only this protocol can express."""
+        ...
+
+
+def sanitise_error_type(value: str) -> str:
+    """Smithy's rule: keep what stands before the first `:`, then what stands after the last `#`."""
+    return value.split(":", 1)[0].rsplit("#", 1)[-1].strip()
+
+
+def get_protocol(name: str) -> WireProtocol:
+    """The protocol of that Smithy name; KeyError names the ones there are."""
+    from conformance.protocols import awsjson
+
+    known: dict[str, WireProtocol] = {awsjson.PROTOCOL.name: awsjson.PROTOCOL}
+    if name not in known:
+        raise KeyError(f"protocol {name!r} is not supported (supported: {', '.join(sorted(known))})")
+    return known[name]

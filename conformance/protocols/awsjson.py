@@ -1,0 +1,127 @@
+"""awsJson1_1 (Smithy aws.protocols#awsJson1_1) as a client speaks it (PROTOCOL_NOTES §2)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import strategies as st
+
+from conformance import botocore_model
+from conformance.cases import ABSENT, Case, Kind
+from conformance.model import Operation
+from conformance.protocols import sanitise_error_type
+from conformance.strategies.bodies import Family, Members
+from conformance.wire import Answer, HttpRequest, HttpResponse
+
+CONTENT_TYPE = "application/x-amz-json-1.1"
+MALFORMED_JSON = (
+    b'{"JobId": "abc"', b'{"JobId": "abc"}}', b"{'JobId': 'abc'}", b'{JobId: "abc"}', b'{"JobId": "abc",}',
+    b'{"JobId": NaN}', b'{"JobId" "abc"}', b"{", b"}", b"nul", b'{"JobId": "abc"} x', b'{"JobId": "a\x01b"}',
+    b'{"JobId": "\\x41"}', b'{"JobId": "\\u12"}',
+)
+INVALID_UTF8 = (b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82", b"\x80", b"\xf8\x88\x80\x80\x80")
+
+
+def encode_document(document: Any) -> bytes:
+    """JSON text in UTF-8; a lone surrogate (which UTF-8 cannot carry) goes as a `\\uD800` escape."""
+    try:
+        return json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(document).encode("ascii")
+
+
+class AwsJson11:
+    """The awsJson1_1 encoder and decoder."""
+
+    name = "awsJson1_1"
+
+    def encode(self, operation: Operation, case: Case) -> HttpRequest:
+        """POST / with X-Amz-Target; the case's header changes applied last."""
+        headers = {"Content-Type": CONTENT_TYPE, "X-Amz-Target": operation.target}
+        for name, value in case.headers:
+            headers.pop(name, None)
+            if value is not None:
+                headers[name] = value
+        body = case.raw_body if case.document is ABSENT else encode_document(case.document)
+        return HttpRequest("POST", "/", headers, body or b"")
+
+    def decode(self, response: HttpResponse) -> Answer:
+        """The body as JSON; for errors, the type from header, `code`, then `__type` (Smithy's order)."""
+        document: Any = None
+        decode_error = None
+        if response.body.strip():
+            try:
+                document = json.loads(response.body.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as exc:
+                decode_error = f"body is not JSON: {exc}"
+        if response.status < 400:
+            return Answer(response, document, decode_error)
+        fields = document if isinstance(document, dict) else {}
+        error_type, source = None, None
+        for where, value in (("header", response.header("X-Amzn-Errortype")), ("code", fields.get("code")),
+                             ("__type", fields.get("__type"))):
+            if isinstance(value, str) and sanitise_error_type(value):
+                error_type, source = sanitise_error_type(value), where
+                break
+        # botocore reads the body's `__type` alone, keeping what follows the last `#`.
+        sdk_type = fields.get("__type")
+        sdk_type = sanitise_error_type(sdk_type) if isinstance(sdk_type, str) else None
+        message = next((fields[key] for key in ("message", "Message") if isinstance(fields.get(key), str)), None)
+        return Answer(response, document, decode_error, error_type, source, sdk_type, message)
+
+    def families(self, operation: Operation, all_operations: list[Operation]) -> list[Family]:
+        """Empty, malformed and non-UTF-8 bodies; missing, unknown and wrong-prefix targets."""
+        members = Members(operation)
+        name = operation.name
+
+        def raw(category: str, kind: Kind, text: str, bodies: st.SearchStrategy[bytes]) -> Family:
+            return Family(category, kind, text, bodies.map(
+                lambda body: Case(name, category, kind, text, raw_body=body)))
+
+        def routed(category: str, text: str, targets: st.SearchStrategy[str | None]) -> Family:
+            @st.composite
+            def build(draw: st.DrawFn) -> Case:
+                document = draw(members.base())
+                return Case(name, category, Kind.UNKNOWN_OPERATION, text, document=document,
+                            headers=(("X-Amz-Target", draw(targets)),), job_id=document.get("JobId"))
+            return Family(category, Kind.UNKNOWN_OPERATION, text, build())
+
+        valid_text = members.base().map(encode_document)
+
+        @st.composite
+        def invalid_utf8(draw: st.DrawFn) -> bytes:
+            text = draw(valid_text)
+            at = draw(st.integers(0, len(text)))
+            quote = text.find(b'"', text.find(b":") + 1) + 1  # inside the first member's string value
+            at = quote if quote > 0 and draw(st.booleans()) else at
+            return text[:at] + draw(st.sampled_from(INVALID_UTF8)) + text[at:]
+
+        @st.composite
+        def truncated(draw: st.DrawFn) -> bytes:
+            text = draw(valid_text)
+            return text[: draw(st.integers(1, max(len(text) - 1, 1)))]
+
+        prefix = operation.service.target_prefix
+        # Every operation botocore knows for the service counts as served, so an "unknown" name
+        # never reaches a real operation; and no name starts with Start, which could create a job.
+        served = {op.name for op in all_operations if op.service.target_prefix == prefix}
+        served |= set(botocore_model.service_model(operation.service.name).operation_names)
+        other_prefixes = sorted({op.service.target_prefix for op in all_operations} - {prefix})
+        wrong_prefixes = [*other_prefixes, prefix.split("_")[0] + "_19990101", prefix + "x"]
+        unknown_names = st.from_regex(r"\A(Stop|Describe|NoSuch)[A-Z][a-z]{2,10}Job\Z").filter(
+            lambda n: n not in served)
+        return [
+            raw("invalid.body.empty", Kind.EMPTY_BODY, "no body at all", st.just(b"")),
+            raw("invalid.body.malformed_json", Kind.SERIALIZATION, "malformed JSON",
+                st.one_of(st.sampled_from(MALFORMED_JSON), truncated())),
+            raw("invalid.body.invalid_utf8", Kind.SERIALIZATION, "JSON with bytes that are not UTF-8", invalid_utf8()),
+            routed("protocol.target.missing", "no X-Amz-Target header", st.none()),
+            routed("protocol.target.unknown", "X-Amz-Target names no operation of the service",
+                   unknown_names.map(lambda n: f"{prefix}.{n}")),
+            routed("protocol.target.wrong_prefix", "X-Amz-Target with another service's or version's prefix",
+                   st.sampled_from(wrong_prefixes).map(lambda p: f"{p}.{name}")),
+        ]
+
+
+PROTOCOL = AwsJson11()

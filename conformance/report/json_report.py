@@ -1,0 +1,50 @@
+"""The JSON report: every failure with its request, answer, expectation and a curl reproduction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from conformance.checks import REGISTRY
+from conformance.report import REPORT_FORMAT, Summary, tool
+
+
+def build(summary: Summary) -> dict[str, Any]:
+    """The report as a JSON-ready dict (its layout is documented in the README)."""
+    run = summary.run
+    config = run.config
+    return {
+        "format": REPORT_FORMAT,
+        "tool": tool(),
+        "target": config.target.describe(),
+        "protocol": config.protocol,
+        "seed": config.seed,
+        "max_examples": config.max_examples,
+        "elapsed_seconds": round(run.elapsed, 3),
+        "requests_sent": run.requests_sent,
+        "verdict": "conforms" if summary.conforms else "does_not_conform",
+        "summary": {
+            "cases": len(run.results),
+            "failures": len(summary.failures),
+            "warnings": len(summary.warnings),
+            "not_judged": len(summary.not_judged),
+        },
+        "checks": {check.id: {"description": check.description, "severity": check.severity}
+                   for check in REGISTRY.values()},
+        "matrix": {op: {check_id: {**asdict(cell), "state": cell.state} for check_id, cell in cells.items()}
+                   for op, cells in summary.matrix.items()},
+        "coverage": {op: dict(sorted(counts.items())) for op, counts in summary.coverage.items()},
+        "observations": {op: {topic: dict(choices) for topic, choices in topics.items()}
+                         for op, topics in summary.observations.items()},
+        "notes": list(run.notes),
+        "failures": summary.failures,
+        "warnings": summary.warnings,
+        "not_judged": summary.not_judged,
+    }
+
+
+def write(summary: Summary, path: Path) -> None:
+    """Write the report to a file."""
+    path.write_text(json.dumps(build(summary), indent=2, ensure_ascii=True) + "\n", encoding="utf-8")

@@ -1,0 +1,97 @@
+"""The terminal report: progress while running, then the matrix, observations and failures."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from conformance.checks import REGISTRY
+from conformance.report import Summary
+
+MAX_FAILURES_SHOWN = 20
+
+
+class ProgressPrinter:
+    """Progress per operation: a live line on a terminal, a line per quarter otherwise."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self._last_quarter: dict[str, int] = {}
+
+    def __call__(self, operation: str, done: int, total: int) -> None:
+        if self.live:
+            self.stream.write(f"\r  {operation}: {done}/{total} cases" + ("\n" if done == total else ""))
+            self.stream.flush()
+            return
+        quarter = done * 4 // max(total, 1)
+        if quarter != self._last_quarter.get(operation):
+            self._last_quarter[operation] = quarter
+            self.stream.write(f"  {operation}: {done}/{total} cases\n")
+            self.stream.flush()
+
+
+def _cell_text(state: str, passed: int, failed: int) -> str:
+    if state == "failed":
+        return f"FAILED {failed}/{passed + failed}"
+    return f"passed {passed}" if state == "passed" else state
+
+
+def write(summary: Summary, stream: TextIO = sys.stdout) -> None:
+    """Print the matrix (operation × check), then observations, notes and failures."""
+    run = summary.run
+    operations = summary.operations
+    print(f"\nTarget {run.config.target.url} over {run.config.protocol}, seed {run.config.seed}: "
+          f"{len(run.results)} cases, {run.requests_sent} requests in {run.elapsed:.1f}s", file=stream)
+    width = max(len(check_id) for check_id in REGISTRY) + 2
+    columns = [max(len(op), 16) + 2 for op in operations]
+    print("\n" + "check".ljust(width) + "".join(op.ljust(w) for op, w in zip(operations, columns)), file=stream)
+    for check_id, check in REGISTRY.items():
+        row = check_id.ljust(width)
+        for operation, column in zip(operations, columns):
+            cell = summary.matrix[operation][check_id]
+            text = _cell_text(cell.state, cell.passed, cell.failed)
+            if check.severity == "warning" and cell.state == "failed":
+                text = f"warned {cell.failed}"
+            row += text.ljust(column)
+        print(row.rstrip(), file=stream)
+    for operation, topics in summary.observations.items():
+        for topic, choices in topics.items():
+            chosen = ", ".join(f"{choice} ({count})" for choice, count in choices.most_common())
+            print(f"observed: {operation}: {topic}: {chosen}", file=stream)
+    for note in run.notes:
+        print(f"note: {note}", file=stream)
+    for record in summary.not_judged[:MAX_FAILURES_SHOWN]:
+        print(f"not judged: {record['operation']} {record['case']['category']}: {record['message']}", file=stream)
+    shown = summary.failures[:MAX_FAILURES_SHOWN] + summary.warnings[: max(0, MAX_FAILURES_SHOWN - len(summary.failures))]
+    for record in shown:
+        write_failure(record, stream)
+    hidden = len(summary.failures) + len(summary.warnings) - len(shown)
+    if hidden > 0:
+        print(f"\n... and {hidden} more (all of them are in --report-json)", file=stream)
+    verdict = "CONFORMS" if summary.conforms else f"DOES NOT CONFORM: {len(summary.failures)} check failure(s)"
+    extra = f", {len(summary.warnings)} warning(s)" if summary.warnings else ""
+    print(f"\n{verdict}{extra}", file=stream)
+
+
+def write_failure(record: dict, stream: TextIO) -> None:
+    """One failure in the fixed layout: case, request, expected, actual."""
+    case = record["case"]
+    request = record["request"]
+    actual = record["actual"]
+    label = "WARNING" if record["severity"] == "warning" else "FAILED"
+    print(f"\n{label} {record['check']} on {record['operation']}: {record['message']}", file=stream)
+    print(f"  case:     {case['category']}: {case['description']}", file=stream)
+    body = request["body"].get("text", "(base64) " + request["body"].get("base64", ""))
+    print(f"  request:  {request['method']} {request['url']} {_headers_line(request['headers'])} body {body[:200]!r}",
+          file=stream)
+    print(f"  expected: {record['expected']}", file=stream)
+    if actual:
+        answer = actual["body"].get("text", "(base64) " + actual["body"].get("base64", ""))
+        print(f"  actual:   {actual['status']} {actual['error_type'] or ''} body {answer[:200]!r}".replace("  body", " body"),
+              file=stream)
+    print(f"  reproduce: {record['curl']}", file=stream)
+
+
+def _headers_line(headers: dict[str, str]) -> str:
+    return " ".join(f"{name}: {value}" for name, value in headers.items() if name.lower() in ("x-amz-target", "content-type"))

@@ -1,0 +1,150 @@
+"""A run: plan the cases for each operation, send them, judge every answer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance import botocore_model, examples, strategies
+from conformance.cases import Case, Kind
+from conformance.execute import CaseResult, execute
+from conformance.model import Operation, load_operations
+from conformance.protocols import WireProtocol, get_protocol
+from conformance.services import JobApi, job_api_for
+from conformance.target import Target
+from conformance.transport import Transport
+
+Progress = Callable[[str, int, int], None]  # (operation, done, total)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides what a run sends."""
+
+    target: Target
+    operations: tuple[str, ...] = ()  # empty: every operation with a schema
+    max_examples: int = 100  # generated cases per operation, after the catalog's
+    seed: int = 0
+    workers: int = 4
+    create_jobs: bool = True
+    protocol: str = "awsJson1_1"
+    rate: float | None = None
+    checks: tuple[str, ...] = ()  # empty: every registered check
+    catalog: Path | None = None
+    schema_dir: Path | None = None
+
+
+@dataclass
+class RunResult:
+    """Every case's result, in plan order, with what the run could not cover."""
+
+    config: RunConfig
+    operations: list[Operation]
+    results: list[CaseResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    requests_sent: int = 0
+    elapsed: float = 0.0
+
+
+class ConfigurationError(ValueError):
+    """The run's configuration cannot work (unknown operation, unreadable catalog...)."""
+
+
+def select_operations(config: RunConfig) -> list[Operation]:
+    """The operations a run covers; ConfigurationError names unknown ones."""
+    everything = load_operations(config.schema_dir)
+    if not config.operations:
+        return everything
+    names = {op.name for op in everything}
+    unknown = [name for name in config.operations if name not in names]
+    if unknown:
+        raise ConfigurationError(f"unknown operation(s) {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+    return [op for op in everything if op.name in config.operations]
+
+
+def plan(config: RunConfig, operations: list[Operation], all_operations: list[Operation],
+         protocol: WireProtocol) -> dict[str, list[Case]]:
+    """The catalog's cases, then generated ones, for each operation; duplicates dropped."""
+    entries = examples.load_entries(config.catalog)
+    planned: dict[str, list[Case]] = {}
+    for index, operation in enumerate(operations):
+        cases = examples.cases_for(operation, protocol.name, all_operations, entries)
+        strategy = strategies.any_case(operation, protocol, all_operations)
+        cases += strategies.draw_cases(strategy, config.max_examples, config.seed + index)
+        seen: set[tuple[object, ...]] = set()
+        planned[operation.name] = [case for case in cases if not (case.key() in seen or seen.add(case.key()))]
+    return planned
+
+
+def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
+    """Plan, send and judge; raises TargetUnreachable when the target does not answer."""
+    try:
+        all_operations = load_operations(config.schema_dir)
+        operations = select_operations(config)
+        protocol = get_protocol(config.protocol)
+        planned = plan(config, operations, all_operations, protocol)
+    except (examples.CatalogError, KeyError) as exc:
+        raise ConfigurationError(str(exc).strip("'\"")) from None
+    result = RunResult(config, operations)
+    transport = Transport(config.target, rate=config.rate, pool_size=max(config.workers, 1))
+    checks = list(config.checks) or None
+    totals = {name: len(cases) for name, cases in planned.items()}
+    done = dict.fromkeys(planned, 0)
+    lock = threading.Lock()
+    slots: dict[str, list[CaseResult | None]] = {name: [None] * len(cases) for name, cases in planned.items()}
+    lifecycle: list[CaseResult] = []
+
+    def one(operation: Operation, index: int, case: Case) -> None:
+        outcome = execute(operation, case, protocol, transport, checks)
+        with lock:
+            slots[operation.name][index] = outcome
+            done[operation.name] += 1
+            if progress:
+                progress(operation.name, done[operation.name], totals[operation.name])
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(config.workers, 1)) as pool:
+        futures = [pool.submit(one, op, i, case) for op in operations for i, case in enumerate(planned[op.name])]
+        for operation in operations:
+            api = job_api_for(operation.service.name, operation.name)
+            if api is None or not (config.create_jobs and config.target.creates_jobs):
+                result.notes.append(f"{operation.name}: no job started, so stopping a real job was not tested"
+                                    + ("" if api else " (no Start operation known)"))
+                continue
+            futures.append(pool.submit(_job_flow, operation, api, protocol, transport, checks, lifecycle, lock))
+        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            if future.done() and future.exception() is not None:
+                for pending in futures:
+                    pending.cancel()
+                transport.close()
+                raise future.exception()  # type: ignore[misc]
+    result.elapsed = time.monotonic() - began
+    # Job flows finish in any order; report them in a fixed one.
+    steps = ["start.job", "existing.stop", "existing.stop_again"]
+    lifecycle.sort(key=lambda r: (r.operation.service.name, steps.index(r.case.category)))
+    result.results = [r for op in operations for r in slots[op.name] if r is not None] + lifecycle
+    result.requests_sent = transport.sent
+    transport.close()
+    return result
+
+
+def _job_flow(operation: Operation, api: JobApi, protocol: WireProtocol, transport: Transport,
+              checks: list[str] | None, out: list[CaseResult], lock: threading.Lock) -> None:
+    """Start a job, stop it, stop it again: the success path of Stop."""
+    start = botocore_model.operation(api.service, api.start)
+    started = execute(start, Case(start.name, "start.job", Kind.START_JOB, "start a job for Stop to stop",
+                                  document=dict(api.start_example)), protocol, transport, checks)
+    results = [started]
+    job_id = started.answer.document.get("JobId") if started.answer and isinstance(started.answer.document, dict) else None
+    if started.answer is not None and started.answer.status == 200 and isinstance(job_id, str):
+        for category, text in (("existing.stop", "stop a job the suite started"),
+                               ("existing.stop_again", "stop the same job a second time")):
+            case = Case(operation.name, category, Kind.EXISTING_JOB, text, document={"JobId": job_id}, job_id=job_id)
+            results.append(execute(operation, case, protocol, transport, checks))
+    with lock:
+        out.extend(results)

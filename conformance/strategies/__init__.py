@@ -1,0 +1,48 @@
+"""Hypothesis strategies for cases, derived from each operation's request schema.
+
+One module per family, as in Hypothesis's own `strategies/_internal`: `alphabet` (characters a
+pattern allows or forbids), `strings` (labelled valid and invalid member values), `bodies` (whole
+documents); the protocol modules add what only they can express.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+from typing import TYPE_CHECKING
+
+from conformance.cases import Case
+from conformance.model import Operation
+from conformance.strategies.bodies import Family
+from conformance.strategies.bodies import families as document_families
+
+if TYPE_CHECKING:  # protocols import the strategies' Family: annotations only, no cycle
+    from conformance.protocols import WireProtocol
+
+
+def families(operation: Operation, protocol: WireProtocol, all_operations: list[Operation]) -> list[Family]:
+    """Every family of cases for one operation over one protocol."""
+    return document_families(operation) + protocol.families(operation, all_operations)
+
+
+def any_case(operation: Operation, protocol: WireProtocol, all_operations: list[Operation]) -> st.SearchStrategy[Case]:
+    """A case from any family, each family equally likely."""
+    return st.one_of([family.strategy for family in families(operation, protocol, all_operations)])
+
+
+def draw_cases(strategy: st.SearchStrategy[Case], count: int, seed: int) -> list[Case]:
+    """`count` draws from a strategy, the same ones for the same seed (no database, no shrinking)."""
+    if count <= 0:
+        return []
+    drawn: list[Case] = []
+
+    @settings(max_examples=count, database=None, phases=[Phase.generate], deadline=None,
+              suppress_health_check=list(HealthCheck), derandomize=False)
+    @given(strategy)
+    def collect(case: Case) -> None:
+        drawn.append(case)
+
+    hypothesis_seed(seed)(collect)()
+    return drawn

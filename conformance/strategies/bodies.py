@@ -1,0 +1,110 @@
+"""Whole request documents from an operation's request schema, one family per category.
+
+Every family changes one thing in an otherwise valid document: one member's value or type, a
+missing member, an extra member, or a document that is not an object at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+
+from conformance.cases import Case, Kind
+from conformance.model import Operation
+from conformance.strategies.strings import StringSpace
+
+
+@dataclass(frozen=True)
+class Family:
+    """Cases of one category: what they are and how to draw them."""
+
+    category: str
+    kind: Kind
+    description: str
+    strategy: st.SearchStrategy[Case]
+
+
+WRONG_TYPES: dict[str, st.SearchStrategy[Any]] = {
+    "number": st.one_of(st.integers(-(2**63), 2**63), st.floats(allow_nan=False, allow_infinity=False)),
+    "boolean": st.booleans(),
+    "null": st.none(),
+    "array": st.lists(st.text(max_size=5), max_size=3),
+    "object": st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
+}
+NOT_OBJECTS = st.one_of(
+    st.lists(st.integers(), max_size=3), st.text(max_size=10), st.integers(), st.none(), st.booleans(),
+)
+
+
+class Members:
+    """The string members of a request schema, and valid documents built from them."""
+
+    def __init__(self, operation: Operation) -> None:
+        schema = operation.request
+        properties = schema.get("properties", {})
+        self.operation = operation
+        self.required = list(schema.get("required", []))
+        self.spaces = {name: StringSpace(sub) for name, sub in properties.items()
+                       if sub.get("type") == "string" and "pattern" in sub}
+        unsupported = [name for name in self.required if name not in self.spaces]
+        if unsupported:
+            raise ValueError(f"{operation.name}: cannot generate required members {unsupported} (only patterned strings)")
+        self.known = set(properties)
+
+    def base(self, replace: str | None = None) -> st.SearchStrategy[dict[str, Any]]:
+        """A valid document of the required members (less `replace`, which the caller sets)."""
+        return st.fixed_dictionaries({name: self.spaces[name].valid().map(lambda labelled: labelled[2])
+                                      for name in self.required if name != replace})
+
+
+def _case(operation: Operation, category: str, kind: Kind, description: str) -> Callable[[Any], Case]:
+    def build(document: Any) -> Case:
+        job_id = document.get("JobId") if isinstance(document, dict) else None
+        return Case(operation.name, category, kind, description, document=document,
+                    job_id=job_id if isinstance(job_id, str) else None)
+    return build
+
+
+def families(operation: Operation) -> list[Family]:
+    """Every document-level family for an operation's request schema."""
+    members = Members(operation)
+    found: list[Family] = []
+    for name, space in members.spaces.items():
+        for category, (text, values) in space.valid_families().items():
+            found.append(_member_family(members, name, category, Kind.UNKNOWN_JOB, f"{name}: {text}", values))
+        for category, (text, values) in space.invalid_families().items():
+            found.append(_member_family(members, name, category, Kind.CONSTRAINT, f"{name}: {text}", values))
+        for type_name, values in WRONG_TYPES.items():
+            found.append(_member_family(members, name, f"invalid.type.{type_name}", Kind.SERIALIZATION,
+                                        f"{name} is a JSON {type_name}", values))
+    for name in members.required:
+        found.append(Family("invalid.required.missing", Kind.CONSTRAINT, f"{name} missing",
+                            members.base(replace=name).map(_case(operation, "invalid.required.missing",
+                                                                  Kind.CONSTRAINT, f"{name} missing"))))
+    found.append(Family("invalid.body.not_object", Kind.SERIALIZATION, "the body is JSON but not an object",
+                        NOT_OBJECTS.map(_case(operation, "invalid.body.not_object", Kind.SERIALIZATION,
+                                              "the body is JSON but not an object"))))
+    extra_names = st.from_regex(r"\A[A-Z][A-Za-z0-9]{0,15}\Z").filter(lambda n: n not in members.known)
+
+    @st.composite
+    def with_extra(draw: st.DrawFn) -> dict[str, Any]:
+        document = draw(members.base())
+        document[draw(extra_names)] = draw(st.one_of(st.text(max_size=8), st.integers(), st.booleans()))
+        return document
+
+    text = "a valid body plus a member the input does not have"
+    found.append(Family("extra.unknown_member", Kind.EXTRA_MEMBER, text,
+                        with_extra().map(_case(operation, "extra.unknown_member", Kind.EXTRA_MEMBER, text))))
+    return found
+
+
+def _member_family(members: Members, name: str, category: str, kind: Kind, description: str,
+                   values: st.SearchStrategy[Any]) -> Family:
+    @st.composite
+    def document(draw: st.DrawFn) -> dict[str, Any]:
+        return {**draw(members.base(replace=name)), name: draw(values)}
+
+    return Family(category, kind, description, document().map(_case(members.operation, category, kind, description)))

@@ -1,0 +1,54 @@
+"""HTTP requests and answers as plain data, shared by protocols, transport and reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A request ready to sign and send; `path` is relative to the target's URL."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """An answer as received: header names are stored lower-cased."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    elapsed: float = 0.0
+
+    def header(self, name: str) -> str | None:
+        """A header's value, whatever the case of its name."""
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer decoded by a protocol: its document, and for errors the type and message."""
+
+    response: HttpResponse
+    document: Any = None  # the decoded body, None if empty or undecodable
+    decode_error: str | None = None  # why the body could not be decoded
+    error_type: str | None = None  # resolved as the protocol says (Smithy order), sanitised
+    error_type_source: str | None = None  # where it was found: header, code or __type
+    sdk_error_type: str | None = None  # what botocore would read, which may differ
+    message: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> int:
+        """The HTTP status code."""
+        return self.response.status
+
+    @property
+    def is_error(self) -> bool:
+        """A 4xx or 5xx answer."""
+        return self.response.status >= 400
