@@ -194,23 +194,33 @@ def _run(args: argparse.Namespace) -> int:
 
 def _target(args: argparse.Namespace, region: str, stack: object) -> "Target":
     """The target of a run: the endpoint given, or the reference server started for the run."""
-    from conformance.target import Target, TargetError
+    from conformance.target import Target
 
     if args.endpoint_url is None:
         from conformance.reference import ReferenceServer
 
         server = stack.enter_context(ReferenceServer())  # type: ignore[attr-defined]
         return Target(server.url, region=region, name="embedded reference server")
-    target = Target(args.endpoint_url, region=region)
+    target = _credentials_target(args.endpoint_url, region, args.profile)
+    if args.no_create_jobs:
+        target = Target(target.url, target.region, target.credentials, target.name, creates_jobs=False)
+    return target
+
+
+def _credentials_target(url: str, region: str, profile: str | None) -> "Target":
+    """A target for a URL: botocore's credential chain for AWS endpoints, dummy credentials elsewhere."""
+    from conformance.target import Target, TargetError
+
+    target = Target(url, region=region)
     if not target.is_aws:
         return target
     import botocore.exceptions
     import botocore.session
 
     try:
-        credentials = botocore.session.Session(profile=args.profile).get_credentials()
+        credentials = botocore.session.Session(profile=profile).get_credentials()
     except botocore.exceptions.ProfileNotFound:
-        raise TargetError(f"no AWS profile named {args.profile!r}") from None
+        raise TargetError(f"no AWS profile named {profile!r}") from None
     if credentials is None:
         raise TargetError("no AWS credentials found (environment, profile, SSO or role) for an AWS endpoint")
-    return Target(args.endpoint_url, region=region, credentials=credentials.get_frozen_credentials(), name="AWS")
+    return Target(url, region=region, credentials=credentials.get_frozen_credentials(), name="AWS")

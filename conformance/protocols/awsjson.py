@@ -99,8 +99,10 @@ class AwsJson11:
 
         @st.composite
         def truncated(draw: st.DrawFn) -> bytes:
-            text = draw(valid_text)
-            return text[: draw(st.integers(1, max(len(text) - 1, 1)))]
+            # Cut between characters, not bytes: a cut inside one would make invalid UTF-8,
+            # which is another category.
+            text = draw(valid_text).decode("utf-8")
+            return text[: draw(st.integers(1, max(len(text) - 1, 1)))].encode("utf-8")
 
         prefix = operation.service.target_prefix
         # Every operation botocore knows for the service counts as served, so an "unknown" name

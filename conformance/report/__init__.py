@@ -69,7 +69,7 @@ def summarise(run: RunResult) -> Summary:
             operation, {check_id: Cell(applies=check.applies(result.operation)) for check_id, check in REGISTRY.items()})
         summary.coverage.setdefault(operation, Counter())[result.case.category] += 1
         if result.not_judged:
-            summary.not_judged.append(_record(result, None, result.not_judged, target, secrets))
+            summary.not_judged.append(failure_record(result, None, result.not_judged, target, secrets))
             continue
         if result.observation:
             topic, choice = result.observation
@@ -82,7 +82,7 @@ def summarise(run: RunResult) -> Summary:
                 cell.passed += 1
             else:
                 cell.failed += 1
-                record = _record(result, check_id, verdict, target, secrets)
+                record = failure_record(result, check_id, verdict, target, secrets)
                 (summary.warnings if REGISTRY[check_id].severity == "warning" else summary.failures).append(record)
     return summary
 
@@ -96,9 +96,9 @@ def _body(data: bytes) -> dict[str, Any]:
     return {**text, "length": len(data), "truncated": len(data) > MAX_BODY_SHOWN}
 
 
-def _record(result: CaseResult, check_id: str | None, message: str, target: Target,
+def failure_record(result: CaseResult, check_id: str | None, message: str, target: Target,
             secrets: list[str]) -> dict[str, Any]:
-    """One failure in the fixed layout: case, request, expected, actual (plus a reproduction)."""
+    """One failure as data in the fixed layout: case, request, expected, actual (plus a reproduction)."""
     request = result.request
     answer = result.answer
     record = {

@@ -75,22 +75,26 @@ def write(summary: Summary, stream: TextIO = sys.stdout) -> None:
 
 
 def write_failure(record: dict, stream: TextIO) -> None:
-    """One failure in the fixed layout: case, request, expected, actual."""
-    case = record["case"]
-    request = record["request"]
-    actual = record["actual"]
+    """Print one failure in the fixed layout."""
+    print("\n" + format_failure(record), file=stream)
+
+
+def format_failure(record: dict) -> str:
+    """One failure in the fixed layout: case, request, expected, actual, and how to reproduce it."""
+    case, request, actual = record["case"], record["request"], record["actual"]
     label = "WARNING" if record["severity"] == "warning" else "FAILED"
-    print(f"\n{label} {record['check']} on {record['operation']}: {record['message']}", file=stream)
-    print(f"  case:     {case['category']}: {case['description']}", file=stream)
     body = request["body"].get("text", "(base64) " + request["body"].get("base64", ""))
-    print(f"  request:  {request['method']} {request['url']} {_headers_line(request['headers'])} body {body[:200]!r}",
-          file=stream)
-    print(f"  expected: {record['expected']}", file=stream)
+    lines = [
+        f"{label} {record['check']} on {record['operation']}: {record['message']}",
+        f"  case:      {case['category']}: {case['description']}",
+        f"  request:   {request['method']} {request['url']} {_headers_line(request['headers'])} body {body[:200]!r}",
+        f"  expected:  {record['expected']}",
+    ]
     if actual:
         answer = actual["body"].get("text", "(base64) " + actual["body"].get("base64", ""))
-        print(f"  actual:   {actual['status']} {actual['error_type'] or ''} body {answer[:200]!r}".replace("  body", " body"),
-              file=stream)
-    print(f"  reproduce: {record['curl']}", file=stream)
+        lines.append(f"  actual:    {actual['status']} {actual['error_type'] or '-'} body {answer[:200]!r}")
+    lines.append(f"  reproduce: {record['curl']}")
+    return "\n".join(lines)
 
 
 def _headers_line(headers: dict[str, str]) -> str:

@@ -1,0 +1,54 @@
+"""The pytest plugin (entry point `pytest11`): options and fixtures for `pytest --pyargs conformance.suite`.
+
+Fixtures are session-scoped and small, so a project can override any one of them in its own
+conftest.py (for example `conformance_target`, to point at a server it starts itself).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from conformance.target import Target
+from conformance.transport import Transport
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The suite's options; they do nothing unless `conformance.suite` is collected."""
+    group = parser.getgroup("conformance", "AWS Comprehend conformance suite")
+    group.addoption("--endpoint-url", default=None,
+                    help="endpoint serving both operations (default: start the embedded reference server)")
+    group.addoption("--region", default=None, help="region to sign for (default: $AWS_DEFAULT_REGION or us-east-1)")
+    group.addoption("--profile", default=None, help="AWS profile for an AWS endpoint's credentials")
+    group.addoption("--no-create-jobs", action="store_true", help="never start jobs (no success-path tests)")
+    group.addoption("--rate", type=float, default=None, help="at most this many requests per second")
+
+
+@pytest.fixture(scope="session")
+def conformance_target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    """The endpoint under test: --endpoint-url, or the embedded reference server."""
+    from conformance.cli import _credentials_target
+
+    config = request.config
+    region = config.getoption("--region") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    url = config.getoption("--endpoint-url")
+    if url is None:
+        from conformance.reference import ReferenceServer
+
+        with ReferenceServer() as server:
+            yield Target(server.url, region=region, name="embedded reference server")
+        return
+    target = _credentials_target(url, region, config.getoption("--profile"))
+    if config.getoption("--no-create-jobs"):
+        target = Target(target.url, target.region, target.credentials, target.name, creates_jobs=False)
+    yield target
+
+
+@pytest.fixture(scope="session")
+def conformance_transport(request: pytest.FixtureRequest, conformance_target: Target) -> Iterator[Transport]:
+    """A keep-alive transport to the target, shared by the whole session."""
+    transport = Transport(conformance_target, rate=request.config.getoption("--rate"))
+    yield transport
+    transport.close()

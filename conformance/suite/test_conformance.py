@@ -1,0 +1,71 @@
+"""Every case family of every operation, as Hypothesis tests; the example catalog; the job lifecycle.
+
+Hypothesis's own options apply (`--hypothesis-seed`, `--hypothesis-profile`); a failing family
+is shrunk to its simplest failing case, reported in the suite's fixed layout.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conformance import botocore_model, examples, strategies
+from conformance.cases import Case, Kind
+from conformance.execute import CaseResult, execute
+from conformance.model import Operation, load_operations
+from conformance.protocols import get_protocol
+from conformance.report import failure_record
+from conformance.report.terminal import format_failure
+from conformance.services import job_api_for
+from conformance.target import Target
+from conformance.transport import Transport
+
+OPERATIONS = load_operations()
+PROTOCOL = get_protocol("awsJson1_1")
+FAMILIES = [(op, family) for op in OPERATIONS for family in strategies.families(op, PROTOCOL, OPERATIONS)]
+CATALOG = [(op, case) for op in OPERATIONS
+           for case in examples.cases_for(op, PROTOCOL.name, OPERATIONS, examples.load_entries())]
+
+
+def _judge(result: CaseResult, target: Target) -> None:
+    """Fail with every error-severity check failure in the suite's fixed layout."""
+    if result.not_judged:
+        pytest.skip(f"not judged: {result.not_judged}")
+    failures = [(check, text) for check, text in result.failures().items() if check != "sdk_compatible"]
+    if failures:
+        raise AssertionError("\n\n".join(
+            format_failure(failure_record(result, check, text, target, [])) for check, text in failures))
+
+
+@pytest.mark.parametrize(("operation", "family"), FAMILIES,
+                         ids=[f"{op.name}-{family.category}" for op, family in FAMILIES])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_family(operation: Operation, family: strategies.Family, data: st.DataObject,
+                conformance_transport: Transport, conformance_target: Target) -> None:
+    case = data.draw(family.strategy, label="case")
+    _judge(execute(operation, case, PROTOCOL, conformance_transport), conformance_target)
+
+
+@pytest.mark.parametrize(("operation", "case"), CATALOG,
+                         ids=[f"{op.name}-{case.category}-{i}" for i, (op, case) in enumerate(CATALOG)])
+def test_catalog_example(operation: Operation, case: Case, conformance_transport: Transport,
+                         conformance_target: Target) -> None:
+    _judge(execute(operation, case, PROTOCOL, conformance_transport), conformance_target)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[op.name for op in OPERATIONS])
+def test_stop_a_job_the_suite_started(operation: Operation, conformance_transport: Transport,
+                                      conformance_target: Target) -> None:
+    api = job_api_for(operation.service.name, operation.name)
+    if api is None or not conformance_target.creates_jobs:
+        pytest.skip("the suite may not start jobs on this target")
+    start = botocore_model.operation(api.service, api.start)
+    started = execute(start, Case(start.name, "start.job", Kind.START_JOB, "start a job for Stop to stop",
+                                  document=dict(api.start_example)), PROTOCOL, conformance_transport)
+    _judge(started, conformance_target)
+    job_id = started.answer.document["JobId"]  # type: ignore[union-attr]
+    for category in ("existing.stop", "existing.stop_again"):
+        case = Case(operation.name, category, Kind.EXISTING_JOB, category, document={"JobId": job_id}, job_id=job_id)
+        _judge(execute(operation, case, PROTOCOL, conformance_transport), conformance_target)
