@@ -14,9 +14,9 @@ MAX_FAILURES_SHOWN = 20
 class ProgressPrinter:
     """Progress per operation: a live line on a terminal, a line per quarter otherwise."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.live = stream.isatty()
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty()
         self._last_quarter: dict[str, int] = {}
 
     def __call__(self, operation: str, done: int, total: int) -> None:
@@ -37,8 +37,9 @@ def _cell_text(state: str, passed: int, failed: int) -> str:
     return f"passed {passed}" if state == "passed" else state
 
 
-def write(summary: Summary, stream: TextIO = sys.stdout) -> None:
+def write(summary: Summary, stream: TextIO | None = None) -> None:
     """Print the matrix (operation × check), then observations, notes and failures."""
+    stream = stream or sys.stdout
     run = summary.run
     operations = summary.operations
     print(f"\nTarget {run.config.target.url} over {run.config.protocol}, seed {run.config.seed}: "

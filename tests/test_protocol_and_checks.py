@@ -1,0 +1,140 @@
+"""The awsJson1_1 decoder's error-type resolution, the oracle, and each check on answers made by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conformance.cases import Case, Kind
+from conformance.checks import REGISTRY, CheckContext, run_checks
+from conformance.model import load_operations
+from conformance.oracle import expect, observe
+from conformance.protocols import get_protocol, sanitise_error_type
+from conformance.protocols.awsjson import encode_document
+from conformance.wire import HttpResponse
+
+PII, PHI = load_operations()
+JSON = get_protocol("awsJson1_1")
+GOOD_HEADERS = {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "r-1"}
+
+
+def answer(status: int, body: object = None, headers: dict[str, str] | None = None, raw: bytes | None = None):
+    data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+    return JSON.decode(HttpResponse(status, {**GOOD_HEADERS, **(headers or {})}, data))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("FooError", "FooError"),
+        ("aws.protocoltests#FooError", "FooError"),
+        ("FooError:http://internal.amazon.com/coral/com.amazon.coral.validate/", "FooError"),
+        ("aws.protocoltests#FooError:http://internal/", "FooError"),
+        ("com.amazonaws.comprehend.v20171127#JobNotFoundException", "JobNotFoundException"),
+    ],
+)
+def test_error_type_is_sanitised(value: str, expected: str) -> None:
+    assert sanitise_error_type(value) == expected
+    assert answer(400, {"__type": value}).error_type == expected
+
+
+def test_error_type_order_is_header_then_code_then_type() -> None:
+    decoded = answer(400, {"__type": "C", "code": "B"}, {"x-amzn-errortype": "A:http://x"})
+    assert (decoded.error_type, decoded.error_type_source, decoded.sdk_error_type) == ("A", "header", "C")
+    decoded = answer(400, {"__type": "C", "code": "B"})
+    assert (decoded.error_type, decoded.error_type_source) == ("B", "code")
+    decoded = answer(400, {"__type": "ns#C", "message": "m"})
+    assert (decoded.error_type, decoded.error_type_source, decoded.message) == ("C", "__type", "m")
+    assert answer(400, {"Message": "M"}).message == "M"
+
+
+def test_undecodable_answers_are_reported_not_raised() -> None:
+    decoded = answer(500, raw=b"<html>oops</html>")
+    assert decoded.document is None and decoded.decode_error and decoded.error_type is None
+    assert answer(200, raw=b"\xff").decode_error
+
+
+def test_lone_surrogates_travel_as_escapes() -> None:
+    assert encode_document({"JobId": "a\ud800"}) == b'{"JobId": "a\\ud800"}'
+    assert encode_document({"JobId": "é"}) == '{"JobId": "é"}'.encode()
+
+
+def case(kind: Kind, category: str, **fields) -> Case:
+    return Case(PII.name, category, kind, category, **fields)
+
+
+def verdicts(operation, the_case: Case, the_answer) -> dict[str, str | None]:
+    request = JSON.encode(operation, the_case)
+    return run_checks(CheckContext(operation, the_case, request, the_answer, expect(operation, the_case)))
+
+
+def test_every_check_has_an_id_description_and_severity() -> None:
+    assert set(REGISTRY) == {
+        "no_server_error", "status_code", "error_type", "error_message_present", "content_type",
+        "request_id_header", "response_schema", "job_id_echoed", "job_status_allowed", "sdk_compatible",
+    }
+    for check_id, check in REGISTRY.items():
+        assert check.id == check_id and check.description and check.severity in ("error", "warning")
+
+
+def test_a_conforming_not_found_answer_passes_every_applicable_check() -> None:
+    the_case = case(Kind.UNKNOWN_JOB, "valid.letters", document={"JobId": "abc"}, job_id="abc")
+    result = verdicts(PII, the_case, answer(400, {"__type": "JobNotFoundException", "Message": "no"}))
+    assert {k: v for k, v in result.items() if v is not None} == {
+        "no_server_error": "", "status_code": "", "error_type": "", "error_message_present": "",
+        "content_type": "", "request_id_header": "", "sdk_compatible": "",
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "category", "status", "body", "headers", "failing"),
+    [
+        (Kind.UNKNOWN_JOB, "valid.letters", 500, {"__type": "InternalServerException", "Message": "x"}, {},
+         {"no_server_error", "status_code"}),
+        (Kind.CONSTRAINT, "invalid.length.too_long", 200, {"JobId": "abc", "JobStatus": "STOPPED"}, {},
+         {"status_code"}),
+        (Kind.CONSTRAINT, "invalid.length.too_long", 400, {"__type": "JobNotFoundException", "Message": "x"}, {},
+         {"error_type"}),
+        (Kind.UNKNOWN_JOB, "valid.letters", 400, {"Message": "x"}, {}, {"error_type"}),
+        (Kind.UNKNOWN_JOB, "valid.letters", 400, {"__type": "JobNotFoundException"}, {}, {"error_message_present"}),
+        (Kind.UNKNOWN_JOB, "valid.letters", 400, {"__type": "JobNotFoundException", "message": "x"},
+         {"content-type": "application/json"}, {"content_type"}),
+        (Kind.UNKNOWN_JOB, "valid.letters", 400, {"__type": "JobNotFoundException", "message": "x"},
+         {"x-amzn-requestid": ""}, {"request_id_header"}),
+        (Kind.EXISTING_JOB, "existing.stop", 200, {"JobId": "abc", "JobStatus": "RUNNING"}, {},
+         {"response_schema", "job_status_allowed"}),
+        (Kind.EXISTING_JOB, "existing.stop", 200, {"JobId": "xyz", "JobStatus": "STOPPED"}, {}, {"job_id_echoed"}),
+        (Kind.EXISTING_JOB, "existing.stop", 200, {"JobId": "abc", "JobStatus": "COMPLETED"}, {},
+         {"job_status_allowed"}),
+        (Kind.UNKNOWN_JOB, "valid.letters", 400, {"message": "x"}, {"x-amzn-errortype": "JobNotFoundException"},
+         {"sdk_compatible"}),
+    ],
+)
+def test_each_check_fails_on_its_fault(kind, category, status, body, headers, failing) -> None:
+    the_case = case(kind, category, document={"JobId": "abc"}, job_id="abc")
+    result = verdicts(PII, the_case, answer(status, body, headers))
+    assert {check for check, verdict in result.items() if verdict} == failing
+
+
+def test_medical_answers_need_no_job_status() -> None:
+    the_case = Case(PHI.name, "existing.stop", Kind.EXISTING_JOB, "stop", document={"JobId": "abc"}, job_id="abc")
+    result = verdicts(PHI, the_case, answer(200, {"JobId": "abc"}))
+    assert result["job_status_allowed"] is None and result["job_id_echoed"] == "" and result["response_schema"] == ""
+
+
+def test_oracle_allows_both_not_found_statuses_and_reports_the_choice() -> None:
+    the_case = case(Kind.UNKNOWN_JOB, "valid.letters", document={"JobId": "abc"})
+    for status in (400, 404):
+        decoded = answer(status, {"__type": "JobNotFoundException", "Message": "x"})
+        assert expect(PII, the_case).matching(decoded) is not None
+        assert observe(PII, the_case, decoded) == ("not-found status", f"JobNotFoundException {status}")
+
+
+def test_extra_member_may_be_ignored_or_rejected() -> None:
+    the_case = case(Kind.EXTRA_MEMBER, "extra.unknown_member", document={"JobId": "abc", "X": 1})
+    ignored = answer(400, {"__type": "JobNotFoundException", "Message": "x"})
+    rejected = answer(400, {"__type": "SerializationException", "Message": "x"})
+    assert observe(PII, the_case, ignored) == ("unknown member", "extra member ignored")
+    assert observe(PII, the_case, rejected) == ("unknown member", "extra member rejected")
+    assert expect(PII, the_case).matching(answer(200, {"JobId": "abc"})) is None

@@ -1,0 +1,203 @@
+"""The suite end to end over loopback: against the reference server, and against small faults of it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from conformance.cli import main
+from conformance.reference import ReferenceApp, ReferenceServer, Request
+from conformance.reference.awsjson import Response, encode
+from conformance.report import summarise
+from conformance.runner import RunConfig, run
+from conformance.target import Target
+
+STOP_OPERATIONS = ("StopPiiEntitiesDetectionJob", "StopPHIDetectionJob")
+
+
+def test_reference_server_passes_across_20_seeds_with_every_check_exercised(reference_server: ReferenceServer) -> None:
+    exercised: dict[str, set[str]] = {op: set() for op in STOP_OPERATIONS}
+    for seed in range(20):
+        summary = summarise(run(RunConfig(Target(reference_server.url), max_examples=25, seed=seed)))
+        assert summary.conforms, f"seed {seed}: {summary.failures[:3]}"
+        assert not summary.warnings and not summary.not_judged
+        for operation in STOP_OPERATIONS:
+            cells = summary.matrix[operation]
+            exercised[operation] |= {check for check, cell in cells.items() if cell.state in ("passed", "n/a")}
+            assert [c for c, cell in cells.items() if cell.state == "skipped"] == [], (seed, operation)
+    for operation, checks in exercised.items():
+        assert checks == set(summary.matrix[operation]), operation
+
+
+def test_the_same_seed_repeats_a_run(reference_server: ReferenceServer) -> None:
+    def sent(seed: int) -> list[tuple[str, bytes, int]]:
+        result = run(RunConfig(Target(reference_server.url), max_examples=40, seed=seed, create_jobs=False))
+        return [(r.case.category, r.request.body, r.answer.status) for r in result.results]
+
+    assert sent(11) == sent(11)
+    assert sent(11) != sent(12)
+
+
+class FaultyApp(ReferenceApp):
+    """The reference server with one fault, chosen by name."""
+
+    def __init__(self, fault: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.fault = fault
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def handle(self, request: Request) -> Response:
+        with self.lock:
+            self.calls += 1
+            calls = self.calls
+        if self.fault in ("throttle_first", "throttle_always") and (self.fault == "throttle_always" or calls % 2):
+            return Response(400, encode({"__type": "ThrottlingException", "Message": "Rate exceeded"}),
+                            {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "t"})
+        response = super().handle(request)
+        document = json.loads(response.body) if response.body else {}
+        if self.fault == "type_in_header_only" and response.status >= 400:
+            response.headers["X-Amzn-ErrorType"] = document.pop("__type")
+        elif self.fault == "malformed_json_500" and document.get("__type") == "SerializationException":
+            response.status, document["__type"] = 500, "InternalServerException"
+        elif self.fault == "no_request_id":
+            response.headers.pop("x-amzn-RequestId")
+        response.body = encode(document)
+        return response
+
+
+@pytest.fixture
+def faulty_server(request: pytest.FixtureRequest):
+    with ReferenceServer(app=FaultyApp(request.param)) as server:
+        yield server
+
+
+@pytest.mark.parametrize("faulty_server", ["malformed_json_500"], indirect=True)
+def test_a_fault_exits_1_with_a_report_that_reproduces_it(faulty_server: ReferenceServer, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
+    code = main(["run", "--endpoint-url", faulty_server.url, "--max-examples", "10", "--seed", "3",
+                 "--report-json", str(report), "--junitxml", str(junit)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "DOES NOT CONFORM" in out and "FAILED no_server_error" in out
+    assert "  expected:  400 SerializationException | ValidationException" in out
+    data = json.loads(report.read_text())
+    assert data["verdict"] == "does_not_conform"
+    failure = next(f for f in data["failures"] if f["check"] == "no_server_error")
+    assert failure["actual"]["status"] == 500 and failure["case"]["category"].startswith("invalid.")
+    assert {"case", "request", "expected", "actual", "curl"} <= set(failure)
+    assert '<failure message="' in junit.read_text()
+    if shutil.which("curl"):
+        replay = subprocess.run(["bash", "-c", failure["curl"]], capture_output=True, text=True, timeout=30)
+        assert replay.stdout.startswith("HTTP/1.1 500"), replay.stdout[:200]
+
+
+@pytest.mark.parametrize("faulty_server", ["type_in_header_only"], indirect=True)
+def test_error_type_only_in_the_header_is_legal_but_warned(faulty_server: ReferenceServer) -> None:
+    summary = summarise(run(RunConfig(Target(faulty_server.url), max_examples=10, seed=1)))
+    assert summary.conforms
+    assert summary.warnings and {w["check"] for w in summary.warnings} == {"sdk_compatible"}
+    assert summary.observations["StopPiiEntitiesDetectionJob"]["error type carried in"]["header"] > 0
+
+
+@pytest.mark.parametrize("faulty_server", ["no_request_id"], indirect=True)
+def test_missing_request_id_fails_its_check(faulty_server: ReferenceServer) -> None:
+    summary = summarise(run(RunConfig(Target(faulty_server.url), max_examples=5, seed=1)))
+    assert {f["check"] for f in summary.failures} == {"request_id_header"}
+
+
+@pytest.mark.parametrize("faulty_server", ["throttle_first"], indirect=True)
+def test_throttled_answers_are_retried_not_judged(faulty_server: ReferenceServer, monkeypatch) -> None:
+    import conformance.execute
+
+    monkeypatch.setattr(conformance.execute, "backoff", lambda *args, **kwargs: 0.0)
+    result = run(RunConfig(Target(faulty_server.url), max_examples=5, seed=1, workers=1,
+                           operations=("StopPHIDetectionJob",)))
+    summary = summarise(result)
+    assert summary.conforms and not summary.not_judged
+    assert any(r.attempts > 1 for r in result.results)
+
+
+@pytest.mark.parametrize("faulty_server", ["throttle_always"], indirect=True)
+def test_a_case_throttled_past_its_bound_is_not_judged(faulty_server: ReferenceServer, monkeypatch) -> None:
+    import conformance.execute
+
+    monkeypatch.setattr(conformance.execute, "MAX_THROTTLE_RETRIES", 1)
+    monkeypatch.setattr(conformance.execute, "backoff", lambda *args, **kwargs: 0.0)
+    summary = summarise(run(RunConfig(Target(faulty_server.url), max_examples=0, seed=1,
+                                      operations=("StopPHIDetectionJob",), create_jobs=False)))
+    assert summary.conforms and summary.not_judged
+    assert all("throttled 2 times" in record["message"] for record in summary.not_judged)
+
+
+def test_backoff_is_bounded_and_jittered() -> None:
+    from conformance.transport import backoff
+
+    draws = [backoff(attempt, base=0.1, cap=1.0) for attempt in range(10) for _ in range(20)]
+    assert all(0 <= d <= 1.0 for d in draws) and len(set(draws)) > 100
+
+
+def test_embedded_run_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--max-examples", "5", "--seed", "1", "--operation", "StopPHIDetectionJob"]) == 0
+    out = capsys.readouterr().out
+    assert "CONFORMS" in out and "check" in out and "StopPHIDetectionJob" in out
+
+
+def test_unreachable_target_exits_3_with_one_sentence(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, not listening: connections are refused
+        code = main(["run", "--endpoint-url", f"http://127.0.0.1:{port}", "--max-examples", "1"])
+    err = capsys.readouterr().err
+    assert code == 3 and "target unreachable" in err and "connection refused" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--operation", "StopEverything"], "unknown operation(s) StopEverything"),
+        (["--endpoint-url", "ftp://x"], "must be http:// or https://"),
+        (["--report-json", "/no/such/folder/r.json"], "does not exist"),
+    ],
+)
+def test_configuration_errors_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--max-examples", "1", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag", [["--max-examples", "-1"], ["--workers", "0"], ["--rate", "0"], ["--seed", "x"]])
+def test_bad_flags_exit_2(flag: list[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["run", *flag])
+    assert caught.value.code == 2
+
+
+def test_pytest_plugin_runs_the_suite_with_xdist(tmp_path: Path) -> None:
+    junit = tmp_path / "suite.xml"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-n", "2", "-q", "-p", "no:cacheprovider",
+         "--hypothesis-seed", "5", "--hypothesis-profile", "default", "--junitxml", str(junit),
+         "-k", "catalog_example or stop_a_job or invalid.length or valid.astral"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout
+    assert junit.read_text().count("<testcase") >= 100
+
+
+def test_pytest_plugin_reports_a_failing_endpoint(tmp_path: Path) -> None:
+    with ReferenceServer(app=FaultyApp("malformed_json_500")) as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q", "-p", "no:cacheprovider",
+             "--endpoint-url", server.url, "-k", "catalog_example and malformed_json"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 1
+    assert "FAILED no_server_error on Stop" in result.stdout and "reproduce: printf" in result.stdout
