@@ -121,7 +121,8 @@ def response_schema(ctx: CheckContext) -> str | None:
         return answer.decode_error
     if not isinstance(answer.document, dict):
         return f"body is {type(answer.document).__name__}, expected an object"
-    problems = [error.message for error in ctx.operation.validator("response").iter_errors(answer.document)]
+    problems = [f"{error.json_path}: {error.message}"
+                for error in ctx.operation.validator("response").iter_errors(answer.document)]
     return "; ".join(problems[:3])
 
 

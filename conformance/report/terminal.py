@@ -8,7 +8,7 @@ from typing import TextIO
 from conformance.checks import REGISTRY
 from conformance.report import Summary
 
-MAX_FAILURES_SHOWN = 20
+MAX_FAILURES_SHOWN = 20  # not-judged cases listed; failures are shown one per operation and check
 
 
 class ProgressPrinter:
@@ -64,15 +64,25 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
         print(f"note: {note}", file=stream)
     for record in summary.not_judged[:MAX_FAILURES_SHOWN]:
         print(f"not judged: {record['operation']} {record['case']['category']}: {record['message']}", file=stream)
-    shown = summary.failures[:MAX_FAILURES_SHOWN] + summary.warnings[: max(0, MAX_FAILURES_SHOWN - len(summary.failures))]
-    for record in shown:
-        write_failure(record, stream)
-    hidden = len(summary.failures) + len(summary.warnings) - len(shown)
-    if hidden > 0:
-        print(f"\n... and {hidden} more (all of them are in --report-json)", file=stream)
+    for records in (summary.failures, summary.warnings):
+        for group in _grouped(records):
+            write_failure(group[0], stream)
+            if len(group) > 1:
+                categories = sorted({record["case"]["category"] for record in group[1:]})
+                shown = ", ".join(categories[:6]) + (", ..." if len(categories) > 6 else "")
+                print(f"  ... and {len(group) - 1} more case(s) fail this check ({shown}); all are in --report-json",
+                      file=stream)
     verdict = "CONFORMS" if summary.conforms else f"DOES NOT CONFORM: {len(summary.failures)} check failure(s)"
     extra = f", {len(summary.warnings)} warning(s)" if summary.warnings else ""
     print(f"\n{verdict}{extra}", file=stream)
+
+
+def _grouped(records: list[dict]) -> list[list[dict]]:
+    """Records grouped by operation and check, in order of first appearance."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for record in records:
+        groups.setdefault((record["operation"], record["check"]), []).append(record)
+    return list(groups.values())
 
 
 def write_failure(record: dict, stream: TextIO) -> None:
