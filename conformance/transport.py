@@ -54,6 +54,10 @@ class Transport:
         self.connection_retries = connection_retries
         self.limiter = RateLimiter(rate)
         self.session = requests.Session()
+        # Proxies from the environment are resolved once: with trust_env, requests rescans the
+        # environment (and ~/.netrc) on every request, which costs more than sending it.
+        self.session.proxies = requests.utils.get_environ_proxies(target.url)
+        self.session.trust_env = False
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
