@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import re
 import statistics
-import subprocess
-import sys
 import threading
 import time
+
+from _server import server_process
 
 STOP = "Comprehend_20171127.StopPiiEntitiesDetectionJob"
 START = "Comprehend_20171127.StartPiiEntitiesDetectionJob"
@@ -66,14 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="how long each measurement runs")
     args = parser.parse_args()
-    server = subprocess.Popen([sys.executable, "-m", "conformance", "serve", "--port", "0"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        line = server.stdout.readline() if server.stdout else ""
-        match = re.search(r"http://([\d.]+):(\d+)", line)
-        if not match:
-            sys.exit(f"the server did not start: {line!r}")
-        host, port = match.group(1), int(match.group(2))
+    with server_process() as (host, port):
         connection = http.client.HTTPConnection(host, port)
         job_id = json.loads(call(connection, START, START_BODY)[1])["JobId"]
         connection.close()
@@ -81,9 +73,6 @@ def main() -> None:
         print(f"reference server at {host}:{port}; Stop of one running job, {args.seconds:.0f} s per row")
         for connections in (1, 4):
             measure(host, port, body, connections, args.seconds)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import re
 import subprocess
 import sys
 import time
+
+from _server import server_process
 
 from conformance.runner import RunConfig, run
 from conformance.target import Target
@@ -47,23 +48,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--max-examples", type=int, default=400)
     args = parser.parse_args()
-    server = subprocess.Popen([sys.executable, "-m", "conformance", "serve", "--port", "0"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        line = server.stdout.readline() if server.stdout else ""
-        match = re.search(r"http://([\d.]+):(\d+)", line)
-        if not match:
-            sys.exit(f"the server did not start: {line!r}")
-        host, port = match.group(1), int(match.group(2))
+    with server_process() as (host, port):
         raw = raw_rate(host, port, args.seconds)
         print(f"raw http.client keep-alive loop, 1 connection: {raw:8.0f} requests/s")
         for workers in (1, 4):
             rate, sent, wall = suite_rate(f"http://{host}:{port}", args.max_examples, workers)
             print(f"suite, {workers} worker(s): {rate:8.0f} requests/s while sending ({sent} requests; "
                   f"{wall:.1f} s with planning)   ratio to raw: {rate / raw:.2f}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     began = time.perf_counter()
     subprocess.run([sys.executable, "-m", "conformance", "run", "--seed", "1"], capture_output=True, check=False)
     print(f"default `conformance run` (embedded server, 100 examples per operation): "

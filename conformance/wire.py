@@ -15,6 +15,11 @@ class HttpRequest:
     headers: dict[str, str]
     body: bytes
 
+    def header(self, name: str) -> str | None:
+        """A header's value, whatever the case of its name."""
+        lowered = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == lowered), None)
+
 
 @dataclass(frozen=True)
 class HttpResponse:

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
-from conformance.reference import ReferenceApp, ReferenceServer, Request
+from conformance.reference import ReferenceApp, ReferenceServer
 from conformance.reference.awsjson import Response, encode
 from conformance.report import summarise
 from conformance.runner import RunConfig, run
 from conformance.target import Target
+from conformance.wire import HttpRequest
 
 STOP_OPERATIONS = ("StopPiiEntitiesDetectionJob", "StopPHIDetectionJob")
 
@@ -54,7 +55,7 @@ class FaultyApp(ReferenceApp):
         self.calls = 0
         self.lock = threading.Lock()
 
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: HttpRequest) -> Response:
         with self.lock:
             self.calls += 1
             calls = self.calls

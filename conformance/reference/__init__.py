@@ -3,8 +3,8 @@
 It imports the operation model and nothing from the suite's runner.
 """
 
-from conformance.reference.app import ReferenceApp, Request
+from conformance.reference.app import ReferenceApp
 from conformance.reference.jobs import JobStore, ManualClock, SystemClock, Timings
 from conformance.reference.server import ReferenceServer
 
-__all__ = ["JobStore", "ManualClock", "ReferenceApp", "ReferenceServer", "Request", "SystemClock", "Timings"]
+__all__ = ["JobStore", "ManualClock", "ReferenceApp", "ReferenceServer", "SystemClock", "Timings"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,27 +12,13 @@ from conformance.reference import awsjson
 from conformance.reference.awsjson import ApiError, Response
 from conformance.reference.catalog import Role, Route, build_routes
 from conformance.reference.jobs import Job, JobNotFound, JobNotStoppable, JobStore
+from conformance.wire import HttpRequest
 
 log = logging.getLogger(__name__)
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 _SCOPE_REGION = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
-
-
-@dataclass(frozen=True)
-class Request:
-    """What the app needs of an HTTP request: header names are matched case-insensitively."""
-
-    method: str
-    path: str
-    headers: Mapping[str, str]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        """A header's value, whatever the case of its name."""
-        lowered = name.lower()
-        return next((value for key, value in self.headers.items() if key.lower() == lowered), None)
 
 
 class ReferenceApp:
@@ -45,7 +30,7 @@ class ReferenceApp:
         self.routes = build_routes(schema_dir)
         self.region, self.account = region, account
 
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: HttpRequest) -> Response:
         """Answer one request; a client's mistake is a 4xx, only a bug here is a 5xx."""
         request_id = awsjson.new_request_id()
         try:
@@ -56,7 +41,7 @@ class ReferenceApp:
             log.exception("reference server failed on %s %s", request.method, request.path)
             return awsjson.failure(ApiError("InternalServerException", 500, "Internal server error"), request_id)
 
-    def _dispatch(self, request: Request) -> dict[str, Any]:
+    def _dispatch(self, request: HttpRequest) -> dict[str, Any]:
         if request.method != "POST" or request.path.split("?", 1)[0] != "/":
             raise ApiError("UnknownOperationException", 404, f"No operation at {request.method} {request.path}")
         target = request.header("X-Amz-Target")
@@ -76,7 +61,7 @@ class ReferenceApp:
             record = self._stop(route, document["JobId"])
         return project(record, route.operation.response)
 
-    def _region(self, request: Request) -> str:
+    def _region(self, request: HttpRequest) -> str:
         match = _SCOPE_REGION.search(request.header("Authorization") or "")
         return match.group(1) if match else self.region
 

@@ -13,9 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from conformance.reference import awsjson
-from conformance.reference.app import ReferenceApp, Request
+from conformance.reference.app import ReferenceApp
 from conformance.reference.awsjson import ApiError, Response
 from conformance.reference.jobs import JobStore
+from conformance.wire import HttpRequest
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB: far above any valid request to these operations
 DEFAULT_IDLE_TIMEOUT = 30.0
@@ -63,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the client stalled past the idle timeout or went away mid-body
             self.close_connection = True
             return
-        self._send(self.server.app.handle(Request(self.command, self.path, dict(self.headers.items()), body)))
+        self._send(self.server.app.handle(HttpRequest(self.command, self.path, dict(self.headers.items()), body)))
 
     def _read_body(self) -> bytes:
         limit = self.server.max_body_bytes
