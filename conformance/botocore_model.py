@@ -30,7 +30,7 @@ _SMITHY_PROTOCOLS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def service_model(service_name: str) -> ServiceModel:
     """botocore's model of a service, loaded once."""
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -69,7 +69,6 @@ class Case:
     raw_body: bytes | None = None
     headers: tuple[tuple[str, str | None], ...] = ()  # header changes; None removes the header
     job_id: str | None = None  # the JobId the case sends, when it sends a string one
-    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def key(self) -> tuple[Any, ...]:
         """Identity for de-duplication: the same bytes and headers are the same case."""

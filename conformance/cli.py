@@ -7,7 +7,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from conformance import __version__
+
+if TYPE_CHECKING:
+    from conformance.target import Target
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -157,7 +162,7 @@ def _run(args: argparse.Namespace) -> int:
     from conformance.model import SchemaDocumentError
     from conformance.report import json_report, junit, summarise, terminal
     from conformance.runner import ConfigurationError, RunConfig, run
-    from conformance.target import Target, TargetError
+    from conformance.target import TargetError
     from conformance.transport import TargetUnreachable
 
     for path in (args.report_json, args.junitxml):
@@ -192,7 +197,7 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if summary.conforms else EXIT_FAILED
 
 
-def _target(args: argparse.Namespace, region: str, stack: object) -> "Target":
+def _target(args: argparse.Namespace, region: str, stack: object) -> Target:
     """The target of a run: the endpoint given, or the reference server started for the run."""
     from conformance.target import Target
 
@@ -207,7 +212,7 @@ def _target(args: argparse.Namespace, region: str, stack: object) -> "Target":
     return target
 
 
-def _credentials_target(url: str, region: str, profile: str | None) -> "Target":
+def _credentials_target(url: str, region: str, profile: str | None) -> Target:
     """A target for a URL: botocore's credential chain for AWS endpoints, dummy credentials elsewhere."""
     from conformance.target import Target, TargetError
 

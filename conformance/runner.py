@@ -75,8 +75,10 @@ def plan(config: RunConfig, operations: list[Operation], all_operations: list[Op
         cases = examples.cases_for(operation, protocol.name, all_operations, entries)
         strategy = strategies.any_case(operation, protocol, all_operations)
         cases += strategies.draw_cases(strategy, config.max_examples, config.seed + index)
-        seen: set[tuple[object, ...]] = set()
-        planned[operation.name] = [case for case in cases if not (case.key() in seen or seen.add(case.key()))]
+        unique: dict[tuple[object, ...], Case] = {}
+        for case in cases:
+            unique.setdefault(case.key(), case)  # the first of equal cases keeps its place
+        planned[operation.name] = list(unique.values())
     return planned
 
 
@@ -87,8 +89,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
         operations = select_operations(config)
         protocol = get_protocol(config.protocol)
         planned = plan(config, operations, all_operations, protocol)
-    except (examples.CatalogError, KeyError) as exc:
-        raise ConfigurationError(str(exc).strip("'\"")) from None
+    except ValueError as exc:  # an unreadable catalog or schema, an unknown protocol or operation,
+        raise ConfigurationError(str(exc)) from None  # a pattern no strategy can generate from
     result = RunResult(config, operations)
     transport = Transport(config.target, rate=config.rate, pool_size=max(config.workers, 1))
     checks = list(config.checks) or None
@@ -116,7 +118,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
                                     + ("" if api else " (no Start operation known)"))
                 continue
             futures.append(pool.submit(_job_flow, operation, api, protocol, transport, checks, lifecycle, lock))
-        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:
             if future.done() and future.exception() is not None:
                 for pending in futures:

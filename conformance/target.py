@@ -33,7 +33,7 @@ class Target:
         if parts.query or parts.fragment:
             raise TargetError(f"endpoint URL {self.url!r} must not have a query or fragment")
         try:
-            parts.port
+            _ = parts.port  # urllib raises ValueError here for a port out of range
         except ValueError:
             raise TargetError(f"endpoint URL {self.url!r} has an invalid port") from None
 

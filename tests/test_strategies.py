@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conformance import botocore_model, examples, strategies
-from conformance.cases import ABSENT, Case, Kind, kind_of
+from conformance.cases import ABSENT, Case, kind_of
 from conformance.model import Operation, load_operations
 from conformance.protocols import get_protocol
 from conformance.strategies.alphabet import Alphabet, UnsupportedPattern

@@ -40,11 +40,15 @@ def sanitise_error_type(value: str) -> str:
     return value.split(":", 1)[0].rsplit("#", 1)[-1].strip()
 
 
+class UnsupportedProtocol(ValueError):
+    """No protocol module of that name."""
+
+
 def get_protocol(name: str) -> WireProtocol:
-    """The protocol of that Smithy name; KeyError names the ones there are."""
+    """The protocol of that Smithy name; UnsupportedProtocol names the ones there are."""
     from conformance.protocols import awsjson
 
     known: dict[str, WireProtocol] = {awsjson.PROTOCOL.name: awsjson.PROTOCOL}
     if name not in known:
-        raise KeyError(f"protocol {name!r} is not supported (supported: {', '.join(sorted(known))})")
+        raise UnsupportedProtocol(f"protocol {name!r} is not supported (supported: {', '.join(sorted(known))})")
     return known[name]

@@ -40,6 +40,13 @@ class Route:
             raise ValueError(f"{self.operation.name} declares {len(names)} not-found errors, expected one")
         return names[0]
 
+    def check(self) -> None:
+        """Raise ValueError unless every fact this route derives from its model can be derived."""
+        if self.role is not Role.START:
+            self.not_found_error  # noqa: B018 - evaluated for the error it raises
+        if self.role is Role.DESCRIBE:
+            self.describe_member  # noqa: B018
+
     @property
     def describe_member(self) -> str:
         """The one member a Describe answer wraps the job's properties in, whatever its name."""
@@ -57,10 +64,6 @@ def build_routes(schema_dir: Path | None = None, apis: Iterable[JobApi] = JOB_AP
         for role, name in ((Role.START, api.start), (Role.DESCRIBE, api.describe), (Role.STOP, api.stop)):
             operation = documented.get((api.service, name)) or botocore_model.operation(api.service, name)
             route = Route(operation, role, api)
-            # Derived facts are checked at start-up, so a bad model fails here and not per request.
-            if role is not Role.START:
-                route.not_found_error
-            if role is Role.DESCRIBE:
-                route.describe_member
+            route.check()  # a bad model fails at start-up, not per request
             routes[operation.target] = route
     return routes

@@ -46,10 +46,10 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
           f"{len(run.results)} cases, {run.requests_sent} requests in {run.elapsed:.1f}s", file=stream)
     width = max(len(check_id) for check_id in REGISTRY) + 2
     columns = [max(len(op), 16) + 2 for op in operations]
-    print("\n" + "check".ljust(width) + "".join(op.ljust(w) for op, w in zip(operations, columns)), file=stream)
+    print("\n" + "check".ljust(width) + "".join(op.ljust(w) for op, w in zip(operations, columns, strict=True)), file=stream)
     for check_id, check in REGISTRY.items():
         row = check_id.ljust(width)
-        for operation, column in zip(operations, columns):
+        for operation, column in zip(operations, columns, strict=True):
             cell = summary.matrix[operation][check_id]
             text = _cell_text(cell.state, cell.passed, cell.failed)
             if check.severity == "warning" and cell.state == "failed":
