@@ -14,7 +14,7 @@ from conformance import __version__
 if TYPE_CHECKING:
     from conformance.target import Target
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _port(text: str) -> int:
@@ -103,7 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     handler = {"run": _run, "schemas": _schemas, "serve": _serve}[args.command]
-    return handler(args)
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("conformance: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _error(message: str) -> int:

@@ -109,7 +109,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
                 progress(operation.name, done[operation.name], totals[operation.name])
 
     began = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(config.workers, 1)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(config.workers, 1))
+    try:
         futures = [pool.submit(one, op, i, case) for op in operations for i, case in enumerate(planned[op.name])]
         for operation in operations:
             api = job_api_for(operation.service.name, operation.name)
@@ -119,12 +120,14 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
                 continue
             futures.append(pool.submit(_job_flow, operation, api, protocol, transport, checks, lifecycle, lock))
         wait(futures, return_when=FIRST_EXCEPTION)
-        for future in futures:
-            if future.done() and future.exception() is not None:
-                for pending in futures:
-                    pending.cancel()
-                transport.close()
-                raise future.exception()  # type: ignore[misc]
+        failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception() is not None), None)
+        if failed is not None:
+            raise failed.exception()  # type: ignore[misc]
+    except BaseException:  # unreachable target, Ctrl-C: drop what has not started, do not wait for it
+        pool.shutdown(wait=False, cancel_futures=True)
+        transport.close()
+        raise
+    pool.shutdown()
     result.elapsed = time.monotonic() - began
     # Job flows finish in any order; report them in a fixed one.
     steps = ["start.job", "existing.stop", "existing.stop_again"]

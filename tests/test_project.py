@@ -68,3 +68,16 @@ def test_serve_stops_cleanly_on_interrupt() -> None:
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=10)
     assert process.returncode == 0 and "stopped" in out and "Traceback" not in err
+
+
+def test_run_interrupted_exits_130_without_a_traceback() -> None:
+    import signal
+
+    process = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--max-examples", "300", "--seed", "1",
+                                "--rate", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stderr
+    while "cases" not in process.stderr.readline():  # the first progress line: cases are being sent
+        assert process.poll() is None
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
