@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conformance.reference import JobStore, ManualClock, ReferenceApp, ReferenceServer, Timings
+from conformance.reference import JobStore, ManualClock, ReferenceApp, ReferenceServer, SystemClock, Timings
 
 REPO = Path(__file__).resolve().parent
 TEST_CREDENTIALS = {"aws_access_key_id": "AKIDTESTING", "aws_secret_access_key": "testing-secret"}
@@ -46,6 +46,14 @@ def reference_app(reference_clock: ManualClock, reference_timings: Timings) -> R
 def reference_server(reference_app: ReferenceApp) -> Iterator[ReferenceServer]:
     """The reference server on an ephemeral loopback port."""
     with ReferenceServer(app=reference_app) as server:
+        yield server
+
+
+@pytest.fixture
+def live_reference_server() -> Iterator[ReferenceServer]:
+    """The reference server on wall-clock time with quick jobs, for whole suite runs (stopped jobs settle)."""
+    jobs = JobStore(SystemClock(), Timings(queued=0.05, running=600, stopping=0.2))
+    with ReferenceServer(app=ReferenceApp(jobs)) as server:
         yield server
 
 

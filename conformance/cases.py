@@ -19,6 +19,7 @@ class Kind(enum.Enum):
     EXTRA_MEMBER = "extra_member"  # valid, plus a member the input does not have
     UNKNOWN_OPERATION = "unknown_operation"  # the request names no operation the endpoint serves
     START_JOB = "start_job"  # starts a job, so that Stop has a real one to stop
+    DESCRIBE_JOB = "describe_job"  # reads the status of a job the suite started
 
 
 # Each category's kind follows from its leading parts; the longest matching prefix wins.
@@ -36,6 +37,8 @@ _KIND_BY_PREFIX = {
     "protocol": Kind.UNKNOWN_OPERATION,
     "existing": Kind.EXISTING_JOB,
     "start": Kind.START_JOB,
+    "existing.describe": Kind.DESCRIBE_JOB,
+    "existing.settled": Kind.DESCRIBE_JOB,
 }
 
 
@@ -69,6 +72,7 @@ class Case:
     raw_body: bytes | None = None
     headers: tuple[tuple[str, str | None], ...] = ()  # header changes; None removes the header
     job_id: str | None = None  # the JobId the case sends, when it sends a string one
+    known_status: str | None = None  # the job's status as Describe gave it just before this case
 
     def key(self) -> tuple[Any, ...]:
         """Identity for de-duplication: the same bytes and headers are the same case."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from conformance.cases import Case
+from conformance.cases import Case, Kind
 from conformance.model import Operation
 from conformance.oracle import UNKNOWN_OPERATION, Expectation
 from conformance.wire import Answer, HttpRequest
@@ -62,8 +62,21 @@ def check(check_id: str, description: str, severity: str = "error",
 
 
 def _answers(member: str) -> Callable[[Operation], bool]:
-    """Applies to operations whose response has this member."""
-    return lambda operation: member in operation.response.get("properties", {})
+    """Applies to operations whose response has this member, at the top or one object down."""
+    def applies(operation: Operation) -> bool:
+        properties = operation.response.get("properties", {})
+        return member in properties or any(member in sub.get("properties", {}) for sub in properties.values())
+    return applies
+
+
+def job_member(document: object, member: str) -> object:
+    """A member of the answer, or of its one object member (Describe wraps the job's properties)."""
+    if not isinstance(document, dict):
+        return None
+    if member in document:
+        return document[member]
+    holders = [value for value in document.values() if isinstance(value, dict) and member in value]
+    return holders[0][member] if len(holders) == 1 else None
 
 
 @check("no_server_error", "No request the suite sends is answered with a 5xx")
@@ -126,23 +139,28 @@ def response_schema(ctx: CheckContext) -> str | None:
     return "; ".join(problems[:3])
 
 
-@check("job_id_echoed", "A success answer names the JobId the request sent", applies=_answers("JobId"))
+@check("job_id_echoed", "A success answer names the JobId the request sent (Start: names the new job's)",
+       applies=_answers("JobId"))
 def job_id_echoed(ctx: CheckContext) -> str | None:
     answer = ctx.answer
-    if answer.is_error or "JobId" not in ctx.operation.response.get("properties", {}) or ctx.case.job_id is None:
+    if answer.is_error or not _answers("JobId")(ctx.operation):
         return None
-    found = answer.document.get("JobId") if isinstance(answer.document, dict) else None
+    found = job_member(answer.document, "JobId")
+    if ctx.case.kind is Kind.START_JOB:
+        return "" if isinstance(found, str) and found else "Start's answer names no JobId"
+    if ctx.case.job_id is None:
+        return None
     return "" if found == ctx.case.job_id else f"JobId {found!r}, expected {ctx.case.job_id!r}"
 
 
-@check("job_status_allowed", "A success answer's JobStatus is one stopping a job may leave",
+@check("job_status_allowed", "A success answer's JobStatus is one the job's lifecycle allows at that point",
        applies=_answers("JobStatus"))
 def job_status_allowed(ctx: CheckContext) -> str | None:
     answer = ctx.answer
     outcome = ctx.expectation.matching(answer)
     if answer.is_error or outcome is None or not outcome.job_statuses:
         return None
-    found = answer.document.get("JobStatus") if isinstance(answer.document, dict) else None
+    found = job_member(answer.document, "JobStatus")
     return "" if found in outcome.job_statuses else f"JobStatus {found!r}, expected one of {sorted(outcome.job_statuses)}"
 
 

@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=_positive_int, default=4, help="requests in flight at once (default: 4)")
     run.add_argument("--rate", type=_rate, default=None, help="at most this many requests per second")
     run.add_argument("--no-create-jobs", action="store_true", help="never start jobs (so no success-path cases)")
+    run.add_argument("--settle-timeout", type=_seconds, default=60.0, metavar="SECONDS",
+                     help="how long a stopped job may stay STOP_REQUESTED (default: 60; 0: do not wait)")
     run.add_argument("--report-json", type=Path, default=None, metavar="PATH", help="write the JSON report here")
     run.add_argument("--junitxml", type=Path, default=None, metavar="PATH", help="write a JUnit XML report here")
 
@@ -96,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--job-stopping-seconds", type=_seconds, default=2.0, help="STOP_REQUESTED lasts this long")
     serve.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20, help="larger bodies get 413")
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    serve.add_argument("--variant", default=None, metavar="NAME",
+                       help="serve a faulty or legally different variant (see --list-variants)")
+    serve.add_argument("--list-variants", action="store_true", help="list the variants and exit")
     return parser
 
 
@@ -108,6 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("conformance: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _error(message: str) -> int:
@@ -140,16 +150,31 @@ def _serve(args: argparse.Namespace) -> int:
     from conformance.model import SchemaDocumentError
     from conformance.reference import JobStore, ReferenceApp, ReferenceServer, SystemClock, Timings
 
+    from conformance.reference import variants
+
+    if args.list_variants:
+        for variant in sorted(variants.VARIANTS.values(), key=lambda v: (v.family, v.name)):
+            print(f"{variant.name:36} {variant.family:13} {variant.description}")
+        return EXIT_OK
     timings = Timings(args.job_queued_seconds, args.job_running_seconds, args.job_stopping_seconds)
+    http = variants.HttpOptions()
     try:
-        app = ReferenceApp(JobStore(SystemClock(), timings), schema_dir=args.schemas, region=args.region)
-        server = ReferenceServer(args.host, args.port, app, max_body_bytes=args.max_body_bytes, verbose=args.verbose)
+        if args.variant:
+            app = variants.build_app(args.variant, timings=timings, schema_dir=args.schemas, region=args.region)
+            http = app.variant.http
+        else:
+            app = ReferenceApp(JobStore(SystemClock(), timings), schema_dir=args.schemas, region=args.region)
+        server = ReferenceServer(args.host, args.port, app, max_body_bytes=args.max_body_bytes, verbose=args.verbose,
+                                 http_options=http)
+    except variants.UnknownVariant as exc:
+        return _error(str(exc).strip('"'))
     except SchemaDocumentError as exc:
         return _error(str(exc))
     except OSError as exc:
         return _error(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     services = sorted({route.operation.service.full_name for route in app.routes.values()})
-    print(f"reference server listening on {server.url} ({', '.join(services)}; awsJson1_1)", flush=True)
+    which = f"variant {args.variant} of the reference server" if args.variant else "reference server"
+    print(f"{which} listening on {server.url} ({', '.join(services)}; awsJson1_1)", flush=True)
     print(f"operations: {', '.join(sorted(route.operation.name for route in app.routes.values()))}", flush=True)
     try:
         server.serve_forever()
@@ -163,6 +188,7 @@ def _run(args: argparse.Namespace) -> int:
     import os
     import random
 
+    from conformance.lifecycle import LifecycleConfig
     from conformance.model import SchemaDocumentError
     from conformance.report import json_report, junit, summarise, terminal
     from conformance.runner import ConfigurationError, RunConfig, run
@@ -180,7 +206,8 @@ def _run(args: argparse.Namespace) -> int:
         except (TargetError, SchemaDocumentError) as exc:
             return _error(str(exc))
         config = RunConfig(target=target, operations=tuple(args.operation), max_examples=args.max_examples,
-                           seed=seed, workers=args.workers, create_jobs=not args.no_create_jobs, rate=args.rate)
+                           seed=seed, workers=args.workers, create_jobs=not args.no_create_jobs, rate=args.rate,
+                           lifecycle=LifecycleConfig(settle_timeout=args.settle_timeout))
         print(f"conformance run against {target.url} (seed {seed}; --seed {seed} repeats this run)", file=sys.stderr)
         try:
             result = run(config, progress=terminal.ProgressPrinter())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -9,9 +10,10 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance import botocore_model, examples, strategies
-from conformance.cases import Case, Kind
+from conformance import examples, strategies
+from conformance.cases import Case
 from conformance.execute import CaseResult, execute
+from conformance.lifecycle import LifecycleConfig, job_flow
 from conformance.model import Operation, load_operations
 from conformance.protocols import WireProtocol, get_protocol
 from conformance.services import JobApi, job_api_for
@@ -36,6 +38,7 @@ class RunConfig:
     checks: tuple[str, ...] = ()  # empty: every registered check
     catalog: Path | None = None
     schema_dir: Path | None = None
+    lifecycle: LifecycleConfig = LifecycleConfig()
 
 
 @dataclass
@@ -66,6 +69,23 @@ def select_operations(config: RunConfig) -> list[Operation]:
     return [op for op in everything if op.name in config.operations]
 
 
+# Drawn cases by (operation, its request schema, protocol, count, seed, the other operations): drawing is deterministic,
+# so a process that runs the suite many times (tests, benchmarks, the verdict score) draws once.
+_DRAWN: dict[tuple[object, ...], list[Case]] = {}
+_DRAWN_LOCK = threading.Lock()
+
+
+def _draw(operation: Operation, protocol: WireProtocol, all_operations: list[Operation], count: int,
+          seed: int) -> list[Case]:
+    key = (operation.schema_id, json.dumps(operation.request, sort_keys=True), protocol.name, count, seed,
+           tuple(op.schema_id for op in all_operations))
+    with _DRAWN_LOCK:
+        if key not in _DRAWN:
+            strategy = strategies.any_case(operation, protocol, all_operations)
+            _DRAWN[key] = strategies.draw_cases(strategy, count, seed)
+        return list(_DRAWN[key])
+
+
 def plan(config: RunConfig, operations: list[Operation], all_operations: list[Operation],
          protocol: WireProtocol) -> dict[str, list[Case]]:
     """The catalog's cases, then generated ones, for each operation; duplicates dropped."""
@@ -73,8 +93,7 @@ def plan(config: RunConfig, operations: list[Operation], all_operations: list[Op
     planned: dict[str, list[Case]] = {}
     for index, operation in enumerate(operations):
         cases = examples.cases_for(operation, protocol.name, all_operations, entries)
-        strategy = strategies.any_case(operation, protocol, all_operations)
-        cases += strategies.draw_cases(strategy, config.max_examples, config.seed + index)
+        cases += _draw(operation, protocol, all_operations, config.max_examples, config.seed + index)
         unique: dict[tuple[object, ...], Case] = {}
         for case in cases:
             unique.setdefault(case.key(), case)  # the first of equal cases keeps its place
@@ -118,7 +137,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
                 result.notes.append(f"{operation.name}: no job started, so stopping a real job was not tested"
                                     + ("" if api else " (no Start operation known)"))
                 continue
-            futures.append(pool.submit(_job_flow, operation, api, protocol, transport, checks, lifecycle, lock))
+            futures.append(pool.submit(_job_flow, operation, api, protocol, transport, checks, lifecycle, lock,
+                                       config.lifecycle))
         wait(futures, return_when=FIRST_EXCEPTION)
         failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception() is not None), None)
         if failed is not None:
@@ -129,9 +149,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
         raise
     pool.shutdown()
     result.elapsed = time.monotonic() - began
-    # Job flows finish in any order; report them in a fixed one.
-    steps = ["start.job", "existing.stop", "existing.stop_again"]
-    lifecycle.sort(key=lambda r: (r.operation.service.name, steps.index(r.case.category)))
+    # Job flows finish in any order; report them in a fixed one (each flow's own order kept).
+    lifecycle.sort(key=lambda r: r.operation.service.name)
     result.results = [r for op in operations for r in slots[op.name] if r is not None] + lifecycle
     result.requests_sent = transport.sent
     transport.close()
@@ -139,17 +158,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
 
 
 def _job_flow(operation: Operation, api: JobApi, protocol: WireProtocol, transport: Transport,
-              checks: list[str] | None, out: list[CaseResult], lock: threading.Lock) -> None:
-    """Start a job, stop it, stop it again: the success path of Stop."""
-    start = botocore_model.operation(api.service, api.start)
-    started = execute(start, Case(start.name, "start.job", Kind.START_JOB, "start a job for Stop to stop",
-                                  document=dict(api.start_example)), protocol, transport, checks)
-    results = [started]
-    job_id = started.answer.document.get("JobId") if started.answer and isinstance(started.answer.document, dict) else None
-    if started.answer is not None and started.answer.status == 200 and isinstance(job_id, str):
-        for category, text in (("existing.stop", "stop a job the suite started"),
-                               ("existing.stop_again", "stop the same job a second time")):
-            case = Case(operation.name, category, Kind.EXISTING_JOB, text, document={"JobId": job_id}, job_id=job_id)
-            results.append(execute(operation, case, protocol, transport, checks))
+              checks: list[str] | None, out: list[CaseResult], lock: threading.Lock,
+              config: LifecycleConfig) -> None:
+    results = job_flow(operation, api, protocol, transport, checks, config)
     with lock:
         out.extend(results)

@@ -41,17 +41,13 @@ class ReferenceApp:
             log.exception("reference server failed on %s %s", request.method, request.path)
             return awsjson.failure(ApiError("InternalServerException", 500, "Internal server error"), request_id)
 
+    # Each step of a request is a method of its own, so that a variant (see `variants`) can
+    # change one step and keep the rest.
+
     def _dispatch(self, request: HttpRequest) -> dict[str, Any]:
-        if request.method != "POST" or request.path.split("?", 1)[0] != "/":
-            raise ApiError("UnknownOperationException", 404, f"No operation at {request.method} {request.path}")
-        target = request.header("X-Amz-Target")
-        if not target:
-            raise awsjson.unknown_operation("Missing X-Amz-Target header")
-        route = self.routes.get(target.strip())
-        if route is None:
-            raise awsjson.unknown_operation(f"Unknown operation {target.strip()!r}")
-        document = awsjson.drop_nulls(awsjson.decode_body(request.body))
-        awsjson.check_input(route.operation.validator("request"), document)
+        route = self._route(request)
+        document = self._read(request)
+        self._check_input(route, document)
         region = self._region(request)
         if route.role is Role.START:
             record = self._start(route, document, region)
@@ -60,6 +56,26 @@ class ReferenceApp:
         else:
             record = self._stop(route, document["JobId"])
         return project(record, route.operation.response)
+
+    def _route(self, request: HttpRequest) -> Route:
+        """The operation a request names by its method, path and X-Amz-Target."""
+        if request.method != "POST" or request.path.split("?", 1)[0] != "/":
+            raise ApiError("UnknownOperationException", 404, f"No operation at {request.method} {request.path}")
+        target = (request.header("X-Amz-Target") or "").strip()
+        if not target:
+            raise awsjson.unknown_operation("Missing X-Amz-Target header")
+        route = self.routes.get(target)
+        if route is None:
+            raise awsjson.unknown_operation(f"Unknown operation {target!r}")
+        return route
+
+    def _read(self, request: HttpRequest) -> dict[str, Any]:
+        """The body as an input document, null members dropped."""
+        return awsjson.drop_nulls(awsjson.decode_body(request.body))
+
+    def _check_input(self, route: Route, document: dict[str, Any]) -> None:
+        """Raise the SerializationException or ValidationException the input deserves, if any."""
+        awsjson.check_input(route.operation.validator("request"), document)
 
     def _region(self, request: HttpRequest) -> str:
         match = _SCOPE_REGION.search(request.header("Authorization") or "")

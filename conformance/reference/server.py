@@ -9,6 +9,8 @@ from __future__ import annotations
 import socket
 import sys
 import threading
+import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -20,6 +22,15 @@ from conformance.wire import HttpRequest
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB: far above any valid request to these operations
 DEFAULT_IDLE_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """How answers are framed: all three are legal HTTP/1.1, and a client must cope with each."""
+
+    close_every_answer: bool = False  # "Connection: close" on every answer
+    chunked_answers: bool = False  # Transfer-Encoding: chunked instead of Content-Length
+    answer_delay: float = 0.0  # seconds to wait before answering
 
 
 class _Rejected(Exception):
@@ -115,17 +126,29 @@ class _Handler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _send(self, response: Response) -> None:
+        options = self.server.http_options
+        if options.answer_delay:
+            time.sleep(options.answer_delay)
+        if options.close_every_answer:
+            self.close_connection = True
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        body = response.body
+        if options.chunked_answers and self.request_version == "HTTP/1.1":
+            self.send_header("Transfer-Encoding", "chunked")
+            half = len(body) // 2
+            body = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:half], body[half:]) if part)
+            body += b"0\r\n\r\n"
+        else:
+            self.send_header("Content-Length", str(len(body)))
         if self.close_connection:
             self.send_header("Connection", "close")
         # Headers and body leave in one write: two small writes on a keep-alive connection meet
         # Nagle and delayed ACKs and cost tens of milliseconds per request.
         self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self._headers_buffer.append(response.body)
+            self._headers_buffer.append(body)
         self.flush_headers()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
@@ -152,8 +175,9 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: ReferenceApp, max_body_bytes: int,
-                 idle_timeout: float, verbose: bool) -> None:
+                 idle_timeout: float, verbose: bool, http_options: HttpOptions) -> None:
         self.app, self.max_body_bytes, self.idle_timeout, self.verbose = app, max_body_bytes, idle_timeout, verbose
+        self.http_options = http_options
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -177,9 +201,10 @@ class ReferenceServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, app: ReferenceApp | None = None, *,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, http_options: HttpOptions | None = None) -> None:
         self.app = app or ReferenceApp()
-        self._httpd = _HTTPServer((host, port), self.app, max_body_bytes, idle_timeout, verbose)
+        self._httpd = _HTTPServer((host, port), self.app, max_body_bytes, idle_timeout, verbose,
+                                  http_options or HttpOptions())
         self._thread: threading.Thread | None = None
 
     @property

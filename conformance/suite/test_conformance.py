@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance import botocore_model, examples, strategies
-from conformance.cases import Case, Kind
+from conformance import examples, strategies
+from conformance.cases import Case
 from conformance.checks import REGISTRY
 from conformance.execute import CaseResult, execute
+from conformance.lifecycle import job_flow
 from conformance.model import Operation, load_operations
 from conformance.protocols import get_protocol
 from conformance.report import failure_record
@@ -62,11 +63,5 @@ def test_stop_a_job_the_suite_started(operation: Operation, conformance_transpor
     api = job_api_for(operation.service.name, operation.name)
     if api is None or not conformance_target.creates_jobs:
         pytest.skip("the suite may not start jobs on this target")
-    start = botocore_model.operation(api.service, api.start)
-    started = execute(start, Case(start.name, "start.job", Kind.START_JOB, "start a job for Stop to stop",
-                                  document=dict(api.start_example)), PROTOCOL, conformance_transport)
-    _judge(started, conformance_target)
-    job_id = started.answer.document["JobId"]  # type: ignore[union-attr]
-    for category in ("existing.stop", "existing.stop_again"):
-        case = Case(operation.name, category, Kind.EXISTING_JOB, category, document={"JobId": job_id}, job_id=job_id)
-        _judge(execute(operation, case, PROTOCOL, conformance_transport), conformance_target)
+    for result in job_flow(operation, api, PROTOCOL, conformance_transport):
+        _judge(result, conformance_target)

@@ -1,0 +1,556 @@
+"""Variants of the reference server: faults the suite must catch, and legal variations it must pass.
+
+Each variant is one small, realistic change to the reference server, switched on by name
+(`conformance serve --variant NAME`). A fault names the checks that must catch it; a legal
+variation differs from the reference but conforms, so no check may fail against it. The score
+of the suite is measured against all of them (tests/test_verdicts.py, docs/verdicts.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.reference import awsjson
+from conformance.reference.app import ReferenceApp
+from conformance.reference.awsjson import ApiError, Response
+from conformance.reference.catalog import Role, Route
+from conformance.reference.jobs import STOP_REQUESTED, Clock, Job, JobNotStoppable, JobStore, SystemClock, Timings
+from conformance.reference.server import HttpOptions
+from conformance.wire import HttpRequest
+
+log = logging.getLogger(__name__)
+
+FAMILIES = ("validation", "error typing", "answers", "protocol", "lifecycle", "legal")
+
+AnswerFilter = Callable[[HttpRequest, Response], Response]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One named change to the reference server."""
+
+    name: str
+    family: str
+    description: str
+    caught_by: frozenset[str]  # checks that must fail against a fault; empty for a legal variation
+    configure: Callable[[VariantApp], None]
+    http: HttpOptions = HttpOptions()
+    timings: Timings | None = None  # job phase durations the variant needs, if not the default
+
+    @property
+    def legal(self) -> bool:
+        """Whether the variant conforms (the suite must pass it)."""
+        return self.family == "legal"
+
+
+class VariantApp(ReferenceApp):
+    """The reference app with hooks a variant fills in; unset hooks keep the reference behaviour."""
+
+    def __init__(self, variant: Variant, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.variant = variant
+        self.answer_filters: list[AnswerFilter] = []
+        self.route_hook: Callable[[HttpRequest], Route] | None = None
+        self.read_hook: Callable[[HttpRequest], dict[str, Any]] | None = None
+        self.extra_checks: list[Callable[[Route, dict[str, Any]], None]] = []
+        self.validate = True
+        variant.configure(self)
+
+    def handle(self, request: HttpRequest) -> Response:
+        response = super().handle(request)
+        try:
+            for answer_filter in self.answer_filters:
+                response = answer_filter(request, response)
+        except Exception:  # a bug in a variant: answer like any server bug, keep the connection
+            log.exception("variant %s failed on %s", self.variant.name, request.path)
+            return awsjson.failure(ApiError("InternalServerException", 500, "variant failed"),
+                                   awsjson.new_request_id())
+        return response
+
+    def _route(self, request: HttpRequest) -> Route:
+        return self.route_hook(request) if self.route_hook else super()._route(request)
+
+    def _read(self, request: HttpRequest) -> dict[str, Any]:
+        return self.read_hook(request) if self.read_hook else super()._read(request)
+
+    def _check_input(self, route: Route, document: dict[str, Any]) -> None:
+        if self.validate:
+            super()._check_input(route, document)
+        for check in self.extra_checks:
+            check(route, document)
+
+    def edit_job_id(self, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Change the JobId member's schema of every operation that takes one."""
+        for target, route in list(self.routes.items()):
+            properties = route.operation.request.get("properties", {})
+            if "JobId" not in properties:
+                continue
+            request = {**route.operation.request, "properties": {**properties, "JobId": edit(dict(properties["JobId"]))}}
+            operation = dataclasses.replace(route.operation, request=request, _validators={})
+            self.routes[target] = dataclasses.replace(route, operation=operation)
+
+
+VARIANTS: dict[str, Variant] = {}
+
+
+def variant(name: str, family: str, description: str, caught_by: tuple[str, ...] = (),
+            http: HttpOptions | None = None, timings: Timings | None = None) -> Callable[[Callable[[VariantApp], None]], Callable[[VariantApp], None]]:
+    """Register a variant's configure function under its name."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}")
+
+    def register(configure: Callable[[VariantApp], None]) -> Callable[[VariantApp], None]:
+        if name in VARIANTS:
+            raise ValueError(f"variant {name!r} is registered twice")
+        VARIANTS[name] = Variant(name, family, description, frozenset(caught_by), configure,
+                                 http or HttpOptions(), timings)
+        return configure
+
+    return register
+
+
+class UnknownVariant(KeyError):
+    """No variant of that name."""
+
+
+def build_app(name: str, clock: Clock | None = None, timings: Timings | None = None, **kwargs: Any) -> VariantApp:
+    """The app of the variant of that name, with its own job store (UnknownVariant lists the names)."""
+    if name not in VARIANTS:
+        raise UnknownVariant(f"no variant named {name!r} (known: {', '.join(sorted(VARIANTS))})")
+    chosen = VARIANTS[name]
+    store_class = _STORES.get(name, JobStore)
+    jobs = store_class(clock or SystemClock(), chosen.timings or timings or Timings())
+    return VariantApp(chosen, jobs=jobs, **kwargs)
+
+
+# Helpers for answers ---------------------------------------------------------------------------
+
+
+def _document(response: Response) -> dict[str, Any]:
+    try:
+        document = json.loads(response.body) if response.body else {}
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _with_document(response: Response, document: dict[str, Any]) -> Response:
+    return dataclasses.replace(response, body=awsjson.encode(document))
+
+
+def _on_errors(change: Callable[[Response, dict[str, Any]], Response]) -> AnswerFilter:
+    """An answer filter that changes error answers only."""
+    return lambda request, response: change(response, _document(response)) if response.status >= 400 else response
+
+
+def _on_success(change: Callable[[HttpRequest, dict[str, Any]], dict[str, Any]]) -> AnswerFilter:
+    """An answer filter that changes the document of 200 answers only."""
+    def apply(request: HttpRequest, response: Response) -> Response:
+        if response.status != 200:
+            return response
+        return _with_document(response, change(request, _document(response)))
+    return apply
+
+
+def _is_stop(request: HttpRequest) -> bool:
+    return (request.header("X-Amz-Target") or "").split(".")[-1].startswith("Stop")
+
+
+def _rename_error(old: str, new: str, status: int | None = None) -> AnswerFilter:
+    def change(response: Response, document: dict[str, Any]) -> Response:
+        if document.get("__type") != old:
+            return response
+        return dataclasses.replace(_with_document(response, {**document, "__type": new}),
+                                   status=status or response.status)
+    return _on_errors(change)
+
+
+def _pattern_edit(old: str, new: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def edit(schema: dict[str, Any]) -> dict[str, Any]:
+        if old not in schema["pattern"]:
+            raise ValueError(f"pattern {schema['pattern']!r} has no {old!r} to change")
+        return {**schema, "pattern": schema["pattern"].replace(old, new)}
+    return edit
+
+
+# Validation faults -----------------------------------------------------------------------------
+
+_VALIDATION_CATCH = ("error_type", "status_code")
+
+for _name, _text, _edit in (
+    ("max_length_33", "accepts a JobId of 33 characters (length off by one at the top)",
+     lambda s: {**s, "maxLength": s["maxLength"] + 1}),
+    ("max_length_31", "refuses a JobId of 32 characters (length off by one at the top)",
+     lambda s: {**s, "maxLength": s["maxLength"] - 1}),
+    ("min_length_2", "refuses a JobId of 1 character (length off by one at the bottom)",
+     lambda s: {**s, "minLength": s["minLength"] + 1}),
+    ("empty_accepted", "accepts the empty JobId", lambda s: {**s, "minLength": 0}),
+    ("letters_ascii_only", "reads \\p{L} as A-Z and a-z", _pattern_edit(r"\p{L}", "A-Za-z")),
+    ("numbers_ascii_only", "reads \\p{N} as 0-9", _pattern_edit(r"\p{N}", "0-9")),
+    ("percent_refused", "refuses '%', which the pattern allows", _pattern_edit("%", "")),
+    ("bang_allowed", "allows '!', which the pattern forbids", _pattern_edit("@]", "@!]")),
+    ("separators_refused", "refuses the \\p{Z} separators", _pattern_edit(r"\p{Z}", "")),
+    ("marks_allowed", "allows combining marks (\\p{M})", _pattern_edit(r"\p{N}", r"\p{N}\p{M}")),
+    ("symbols_allowed", "allows symbols and emoji (\\p{S})", _pattern_edit(r"\p{N}", r"\p{N}\p{S}")),
+):
+    variant(_name, "validation", _text, _VALIDATION_CATCH)(lambda app, edit=_edit: app.edit_job_id(edit))
+
+
+def _length_in(unit: str, count: Callable[[str], int]) -> Callable[[VariantApp], None]:
+    def configure(app: VariantApp) -> None:
+        def check(route: Route, document: dict[str, Any]) -> None:
+            value = document.get("JobId")
+            limit = route.operation.request["properties"].get("JobId", {}).get("maxLength")
+            if isinstance(value, str) and limit is not None and count(value) > limit:
+                raise ApiError("ValidationException", 400, f"JobId is longer than {limit} {unit}")
+        app.extra_checks.append(check)
+    return configure
+
+
+variant("length_utf8_bytes", "validation", "counts JobId length in UTF-8 bytes", _VALIDATION_CATCH)(
+    _length_in("bytes", lambda text: len(text.encode("utf-8", "surrogatepass"))))
+variant("length_utf16_units", "validation", "counts JobId length in UTF-16 code units", _VALIDATION_CATCH)(
+    _length_in("UTF-16 units", lambda text: len(text.encode("utf-16-le", "surrogatepass")) // 2))
+
+
+@variant("no_validation", "validation", "skips input validation entirely",
+         ("error_type", "status_code", "no_server_error"))
+def _no_validation(app: VariantApp) -> None:
+    app.validate = False
+
+
+@variant("null_is_a_value", "validation", "reads a null member as the string 'null'", _VALIDATION_CATCH)
+def _null_is_a_value(app: VariantApp) -> None:
+    def read(request: HttpRequest) -> dict[str, Any]:
+        document = awsjson.decode_body(request.body)
+        return {key: "null" if value is None else value for key, value in document.items()}
+    app.read_hook = read
+
+
+# Error-typing faults ---------------------------------------------------------------------------
+
+
+@variant("pii_not_found_is_resource_not_found", "error typing",
+         "Comprehend answers an unknown job with ResourceNotFoundException", ("error_type",))
+def _pii_wrong_not_found(app: VariantApp) -> None:
+    app.answer_filters.append(_rename_error("JobNotFoundException", "ResourceNotFoundException"))
+
+
+@variant("phi_not_found_is_job_not_found", "error typing",
+         "Comprehend Medical answers an unknown job with JobNotFoundException", ("error_type",))
+def _phi_wrong_not_found(app: VariantApp) -> None:
+    app.answer_filters.append(_rename_error("ResourceNotFoundException", "JobNotFoundException"))
+
+
+@variant("not_found_403", "error typing", "answers an unknown job with status 403", ("status_code",))
+def _not_found_403(app: VariantApp) -> None:
+    for name in ("JobNotFoundException", "ResourceNotFoundException"):
+        app.answer_filters.append(_rename_error(name, name, status=403))
+
+
+@variant("client_errors_500", "error typing", "answers ValidationException with status 500",
+         ("no_server_error", "status_code"))
+def _client_errors_500(app: VariantApp) -> None:
+    app.answer_filters.append(_rename_error("ValidationException", "ValidationException", status=500))
+
+
+@variant("no_error_message", "error typing", "sends error answers without a message", ("error_message_present",))
+def _no_error_message(app: VariantApp) -> None:
+    app.answer_filters.append(_on_errors(lambda response, document: _with_document(
+        response, {key: value for key, value in document.items() if key.lower() != "message"})))
+
+
+@variant("error_type_nowhere", "error typing", "sends error answers with no error type anywhere", ("error_type",))
+def _error_type_nowhere(app: VariantApp) -> None:
+    app.answer_filters.append(_on_errors(lambda response, document: _with_document(
+        response, {key: value for key, value in document.items() if key != "__type"})))
+
+
+@variant("html_error_pages", "error typing", "sends error answers as HTML pages", ("error_type", "content_type"))
+def _html_error_pages(app: VariantApp) -> None:
+    def change(response: Response, document: dict[str, Any]) -> Response:
+        page = f"<html><body><h1>{response.status} Error</h1><p>{document.get('Message', '')}</p></body></html>"
+        headers = {**response.headers, "Content-Type": "text/html; charset=utf-8"}
+        return dataclasses.replace(response, body=page.encode("utf-8", "backslashreplace"), headers=headers)
+    app.answer_filters.append(_on_errors(change))
+
+
+# Answer faults -----------------------------------------------------------------------------------
+
+
+@variant("stop_answer_incomplete", "answers", "Stop answers leave out JobStatus (Comprehend) and JobId (Medical)",
+         ("job_status_allowed", "job_id_echoed"))
+def _stop_answer_incomplete(app: VariantApp) -> None:
+    def change(request: HttpRequest, document: dict[str, Any]) -> dict[str, Any]:
+        if not _is_stop(request):
+            return document
+        drop = "JobStatus" if "JobStatus" in document else "JobId"
+        return {key: value for key, value in document.items() if key != drop}
+    app.answer_filters.append(_on_success(change))
+
+
+@variant("members_renamed", "answers", "answers name members in lowerCamel case (jobId, jobStatus)",
+         ("job_id_echoed",))
+def _members_renamed(app: VariantApp) -> None:
+    app.answer_filters.append(_on_success(lambda request, document: {
+        key[:1].lower() + key[1:]: value for key, value in document.items()}))
+
+
+def _status_edit(change: Callable[[str], str]) -> Callable[[VariantApp], None]:
+    def configure(app: VariantApp) -> None:
+        app.answer_filters.append(_on_success(lambda request, document: {
+            **document, **({"JobStatus": change(document["JobStatus"])} if "JobStatus" in document else {})}))
+    return configure
+
+
+variant("status_outside_enum", "answers", "answers JobStatus STOPPING, which is not in the enum",
+        ("response_schema", "job_status_allowed"))(_status_edit(lambda status: "STOPPING" if status == STOP_REQUESTED else status))
+variant("status_lower_case", "answers", "answers JobStatus in lower case", ("response_schema", "job_status_allowed"))(
+    _status_edit(str.lower))
+
+
+@variant("job_id_not_echoed", "answers", "Stop answers name another JobId than the one sent", ("job_id_echoed",))
+def _job_id_not_echoed(app: VariantApp) -> None:
+    app.answer_filters.append(_on_success(lambda request, document: {
+        **document, **({"JobId": "0" * 32} if _is_stop(request) and "JobId" in document else {})}))
+
+
+@variant("wrong_content_type", "answers", "answers with Content-Type application/json", ("content_type",))
+def _wrong_content_type(app: VariantApp) -> None:
+    app.answer_filters.append(lambda request, response: dataclasses.replace(
+        response, headers={**response.headers, "Content-Type": "application/json"}))
+
+
+@variant("no_request_id", "answers", "answers without x-amzn-RequestId", ("request_id_header",))
+def _no_request_id(app: VariantApp) -> None:
+    app.answer_filters.append(lambda request, response: dataclasses.replace(
+        response, headers={k: v for k, v in response.headers.items() if k.lower() != "x-amzn-requestid"}))
+
+
+@variant("empty_success_body", "answers", "answers 200 with an empty body", ("response_schema", "job_id_echoed"))
+def _empty_success_body(app: VariantApp) -> None:
+    app.answer_filters.append(lambda request, response: dataclasses.replace(response, body=b"")
+                              if response.status == 200 else response)
+
+
+# Protocol faults ---------------------------------------------------------------------------------
+
+
+@variant("target_prefix_ignored", "protocol", "routes X-Amz-Target by operation name, whatever its prefix",
+         ("error_type",))
+def _target_prefix_ignored(app: VariantApp) -> None:
+    by_name = {route.operation.name: route for route in app.routes.values()}
+
+    def route(request: HttpRequest) -> Route:
+        name = (request.header("X-Amz-Target") or "").strip().rsplit(".", 1)[-1]
+        if name in by_name and request.method == "POST":
+            return by_name[name]
+        return ReferenceApp._route(app, request)
+    app.route_hook = route
+
+
+@variant("missing_target_is_stop", "protocol", "serves a request with no X-Amz-Target as StopPiiEntitiesDetectionJob",
+         ("error_type",))
+def _missing_target_is_stop(app: VariantApp) -> None:
+    default = next(route for route in app.routes.values() if route.role is Role.STOP)
+
+    def route(request: HttpRequest) -> Route:
+        return default if not request.header("X-Amz-Target") else ReferenceApp._route(app, request)
+    app.route_hook = route
+
+
+@variant("unknown_operation_500", "protocol", "answers an unknown X-Amz-Target with 500",
+         ("no_server_error", "status_code"))
+def _unknown_operation_500(app: VariantApp) -> None:
+    app.answer_filters.append(_rename_error("UnknownOperationException", "InternalServerException", status=500))
+
+
+@variant("malformed_json_500", "protocol", "answers malformed JSON with 500", ("no_server_error", "status_code"))
+def _malformed_json_500(app: VariantApp) -> None:
+    def change(response: Response, document: dict[str, Any]) -> Response:
+        if document.get("__type") != "SerializationException" or "not valid JSON" not in document.get("Message", ""):
+            return response
+        return dataclasses.replace(_with_document(response, {"__type": "InternalServerException", "Message": "oops"}),
+                                   status=500)
+    app.answer_filters.append(_on_errors(change))
+
+
+# Lifecycle faults --------------------------------------------------------------------------------
+
+_QUICK_JOBS = Timings(queued=0.0, running=0.0, stopping=0.0)  # jobs are COMPLETED as soon as started
+
+
+class _StopsEndedJobs(JobStore):
+    """Stop marks any job STOP_REQUESTED, even one that has already ended."""
+
+    def stop(self, service: str, job_id: str) -> str:
+        try:
+            return super().stop(service, job_id)
+        except JobNotStoppable:
+            return STOP_REQUESTED
+
+
+class _UuidJobIds(JobStore):
+    """Job ids are 36-character UUIDs (as moto makes them): longer than a JobId may be."""
+
+    def start(self, service: str, request: dict[str, Any], arn_format: str | None = None,
+              token: str | None = None) -> Job:
+        job = super().start(service, request, arn_format, token)
+        with self._lock:
+            self._jobs.pop((service, job.job_id), None)
+            job.job_id = str(uuid.uuid4())
+            self._jobs[(service, job.job_id)] = job
+        return job
+
+
+_STORES: dict[str, type[JobStore]] = {}
+
+
+@variant("stop_ended_job_succeeds", "lifecycle", "stopping a COMPLETED job answers 200 STOP_REQUESTED",
+         ("status_code",), timings=_QUICK_JOBS)
+def _stop_ended_job_succeeds(app: VariantApp) -> None:
+    pass  # the fault is in the job store (see _STORES)
+
+
+@variant("stop_never_settles", "lifecycle", "a stopped job stays STOP_REQUESTED for ever", ("job_status_allowed",),
+         timings=Timings(queued=0.0, running=float("inf"), stopping=float("inf")))
+def _stop_never_settles(app: VariantApp) -> None:
+    pass  # the fault is in the timings: the stop never takes effect
+
+
+@variant("start_job_id_too_long", "lifecycle", "Start answers a 36-character JobId", ("response_schema",))
+def _start_job_id_too_long(app: VariantApp) -> None:
+    pass  # the fault is in the job store (see _STORES)
+
+
+@variant("second_stop_reports_in_progress", "lifecycle", "stopping a job again answers JobStatus IN_PROGRESS",
+         ("job_status_allowed",))
+def _second_stop_reports_in_progress(app: VariantApp) -> None:
+    seen: set[str] = set()
+    lock = threading.Lock()
+
+    def change(request: HttpRequest, document: dict[str, Any]) -> dict[str, Any]:
+        job_id = document.get("JobId")
+        if not _is_stop(request) or "JobStatus" not in document:
+            return document
+        with lock:
+            again = job_id in seen
+            seen.add(job_id)
+        return {**document, "JobStatus": "IN_PROGRESS"} if again else document
+    app.answer_filters.append(_on_success(change))
+
+
+_STORES.update({"stop_ended_job_succeeds": _StopsEndedJobs, "start_job_id_too_long": _UuidJobIds})
+
+
+# Legal variations --------------------------------------------------------------------------------
+
+
+def _retype(change: Callable[[str], str]) -> Callable[[VariantApp], None]:
+    def configure(app: VariantApp) -> None:
+        app.answer_filters.append(_on_errors(lambda response, document: _with_document(
+            response, {**document, "__type": change(document["__type"])}) if "__type" in document else response))
+    return configure
+
+
+variant("namespaced_error_type", "legal", "__type is an absolute shape id (com.amazonaws.comprehend#Name)")(
+    _retype(lambda name: f"com.amazonaws.comprehend#{name}"))
+variant("error_type_with_suffix", "legal", "__type carries a ':' suffix, as Coral sends it")(
+    _retype(lambda name: f"{name}:http://internal.amazon.com/coral/com.amazon.coral.validate/"))
+
+
+@variant("error_type_also_in_header", "legal", "the error type is also in X-Amzn-ErrorType")
+def _error_type_also_in_header(app: VariantApp) -> None:
+    app.answer_filters.append(_on_errors(lambda response, document: dataclasses.replace(
+        response, headers={**response.headers, "X-Amzn-ErrorType": f"{document['__type']}:http://internal/"})
+        if "__type" in document else response))
+
+
+@variant("lower_case_message", "legal", "error messages are in `message`, not `Message`")
+def _lower_case_message(app: VariantApp) -> None:
+    app.answer_filters.append(_on_errors(lambda response, document: _with_document(
+        response, {("message" if key == "Message" else key): value for key, value in document.items()})))
+
+
+@variant("invalid_request_for_constraints", "legal", "constraint breaks answer InvalidRequestException")
+def _invalid_request_for_constraints(app: VariantApp) -> None:
+    app.answer_filters.append(_rename_error("ValidationException", "InvalidRequestException"))
+
+
+@variant("not_found_404", "legal", "unknown jobs answer 404, as botocore's model says")
+def _not_found_404(app: VariantApp) -> None:
+    for name in ("JobNotFoundException", "ResourceNotFoundException"):
+        app.answer_filters.append(_rename_error(name, name, status=404))
+
+
+@variant("unknown_member_rejected", "legal", "an unknown request member answers 400 SerializationException")
+def _unknown_member_rejected(app: VariantApp) -> None:
+    def check(route: Route, document: dict[str, Any]) -> None:
+        unknown = set(document) - set(route.operation.request.get("properties", {}))
+        if unknown:
+            raise awsjson.serialization_error(f"Unrecognized field {sorted(unknown)[0]!r}")
+    app.extra_checks.append(check)
+
+
+@variant("throttle_bursts", "legal", "every 25th and 26th request answers ThrottlingException")
+def _throttle_bursts(app: VariantApp) -> None:
+    counter = {"n": 0}
+    lock = threading.Lock()
+
+    def throttle(request: HttpRequest, response: Response) -> Response:
+        with lock:
+            counter["n"] += 1
+            burst = counter["n"] % 25 in (0, 1)
+        if not burst:
+            return response
+        return Response(400, awsjson.encode({"__type": "ThrottlingException", "Message": "Rate exceeded"}),
+                        {**response.headers, "Content-Type": awsjson.CONTENT_TYPE})
+    app.answer_filters.append(throttle)
+
+
+@variant("slow_answers", "legal", "every answer takes 20 ms", http=HttpOptions(answer_delay=0.02))
+def _slow_answers(app: VariantApp) -> None:
+    pass
+
+
+@variant("connection_close", "legal", "every answer closes its connection", http=HttpOptions(close_every_answer=True))
+def _connection_close(app: VariantApp) -> None:
+    pass
+
+
+@variant("chunked_answers", "legal", "answers are sent with Transfer-Encoding: chunked",
+         http=HttpOptions(chunked_answers=True))
+def _chunked_answers(app: VariantApp) -> None:
+    pass
+
+
+@variant("extra_answer_members", "legal", "answers carry members the output shapes do not have")
+def _extra_answer_members(app: VariantApp) -> None:
+    app.answer_filters.append(lambda request, response: _with_document(
+        response, {**_document(response), "ExtraMember": {"Nested": [1, 2]}}) if response.body else response)
+
+
+@variant("other_message_wording", "legal", "error messages are worded differently")
+def _other_message_wording(app: VariantApp) -> None:
+    app.answer_filters.append(_on_errors(lambda response, document: _with_document(
+        response, {**document, "Message": f"Request rejected ({document.get('__type', 'error')})."})))
+
+
+@variant("quick_jobs", "legal", "jobs complete as soon as they start, so Stop answers InvalidRequestException",
+         timings=_QUICK_JOBS)
+def _quick_jobs(app: VariantApp) -> None:
+    pass
+
+
+@variant("error_code_member", "legal", "error bodies also carry the type in `code`")
+def _error_code_member(app: VariantApp) -> None:
+    app.answer_filters.append(_on_errors(lambda response, document: _with_document(
+        response, {**document, "code": document["__type"]}) if "__type" in document else response))
+
