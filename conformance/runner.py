@@ -130,7 +130,9 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
     began = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=max(config.workers, 1))
     try:
-        futures = [pool.submit(one, op, i, case) for op in operations for i, case in enumerate(planned[op.name])]
+        # Job flows go first (their settling wait then overlaps the cases), and the operations'
+        # cases interleave, so that the first requests of a run already cover every operation.
+        futures = []
         for operation in operations:
             api = job_api_for(operation.service.name, operation.name)
             if api is None or not (config.create_jobs and config.target.creates_jobs):
@@ -139,6 +141,9 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
                 continue
             futures.append(pool.submit(_job_flow, operation, api, protocol, transport, checks, lifecycle, lock,
                                        config.lifecycle))
+        longest = max((len(cases) for cases in planned.values()), default=0)
+        futures += [pool.submit(one, op, i, planned[op.name][i])
+                    for i in range(longest) for op in operations if i < len(planned[op.name])]
         wait(futures, return_when=FIRST_EXCEPTION)
         failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception() is not None), None)
         if failed is not None:
