@@ -89,4 +89,6 @@ class Case:
             data["raw_body"] = self.raw_body.decode("latin-1")
         if self.headers:
             data["headers"] = {name: value for name, value in self.headers}
+        if self.known_status:
+            data["known_status"] = self.known_status
         return data

@@ -66,7 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the suite against an endpoint (default: the embedded reference server)")
-    run.add_argument("--endpoint-url", help="the endpoint serving both operations (default: start the reference server)")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--endpoint-url", help="the endpoint serving both operations (default: start the reference server)")
+    where.add_argument("--target", choices=["reference", "moto"], default=None,
+                       help="start this target on loopback and test it: the reference server (default) or moto")
     run.add_argument("--region", default=None, help="region to sign for (default: $AWS_DEFAULT_REGION or us-east-1)")
     run.add_argument("--profile", default=None, help="AWS profile for an AWS endpoint's credentials")
     run.add_argument("--operation", action="append", default=[], metavar="NAME",
@@ -193,6 +196,7 @@ def _run(args: argparse.Namespace) -> int:
     from conformance.report import json_report, junit, summarise, terminal
     from conformance.runner import ConfigurationError, RunConfig, run
     from conformance.target import TargetError
+    from conformance.targets.moto import MotoUnavailable
     from conformance.transport import TargetUnreachable
 
     for path in (args.report_json, args.junitxml):
@@ -203,7 +207,7 @@ def _run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         try:
             target = _target(args, region, stack)
-        except (TargetError, SchemaDocumentError) as exc:
+        except (TargetError, SchemaDocumentError, MotoUnavailable) as exc:
             return _error(str(exc))
         config = RunConfig(target=target, operations=tuple(args.operation), max_examples=args.max_examples,
                            seed=seed, workers=args.workers, create_jobs=not args.no_create_jobs, rate=args.rate,
@@ -232,6 +236,11 @@ def _target(args: argparse.Namespace, region: str, stack: object) -> Target:
     """The target of a run: the endpoint given, or the reference server started for the run."""
     from conformance.target import Target
 
+    if args.target == "moto":
+        from conformance.targets.moto import moto_server
+
+        url = stack.enter_context(moto_server())  # type: ignore[attr-defined]
+        return Target(url, region=region, name="moto")
     if args.endpoint_url is None:
         from conformance.reference import ReferenceServer
 

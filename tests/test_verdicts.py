@@ -54,3 +54,11 @@ def test_cli_exit_status_gives_the_verdict(name: str, code: int, capsys: pytest.
     with ReferenceServer(app=build_app(name, timings=FAST_JOBS), http_options=variant.http) as server:
         assert main(["run", "--endpoint-url", server.url, "--seed", "1", "--settle-timeout", "2"]) == code
     assert ("CONFORMS" if code == 0 else "DOES NOT CONFORM") in capsys.readouterr().out
+
+
+def test_docs_verdicts_names_every_variant() -> None:
+    from conftest import REPO
+
+    text = (REPO / "docs" / "verdicts.md").read_text(encoding="utf-8")
+    missing = [name for name in VARIANTS if f"`{name}`" not in text]
+    assert not missing, f"docs/verdicts.md does not list {missing}"
