@@ -366,6 +366,18 @@ def _missing_target_is_stop(app: VariantApp) -> None:
     app.route_hook = route
 
 
+@variant("unknown_target_is_stop", "protocol", "serves an unknown operation of the service as its Stop",
+         ("error_type",))
+def _unknown_target_is_stop(app: VariantApp) -> None:
+    stops = {route.operation.service.target_prefix: route for route in app.routes.values() if route.role is Role.STOP}
+
+    def route(request: HttpRequest) -> Route:
+        prefix, _, name = (request.header("X-Amz-Target") or "").strip().partition(".")
+        known = f"{prefix}.{name}" in app.routes
+        return stops[prefix] if prefix in stops and name and not known else ReferenceApp._route(app, request)
+    app.route_hook = route
+
+
 @variant("unknown_operation_500", "protocol", "answers an unknown X-Amz-Target with 500",
          ("no_server_error", "status_code"))
 def _unknown_operation_500(app: VariantApp) -> None:
