@@ -100,8 +100,8 @@ def shape_schema(shape: Shape | None) -> dict[str, Any]:
     elif kind == "boolean":
         schema = {"type": "boolean"}
     elif kind == "timestamp":
-        # awsJson and rpcv2Cbor send timestamps as epoch seconds.
-        schema = {"type": "number"}
+        # awsJson sends epoch seconds; rpcv2Cbor the same number under tag 1, which the mark says.
+        schema = {"type": "number", "x-timestamp": True}
     elif kind == "blob":
         schema = {"type": "string", "contentEncoding": "base64"}
     elif kind == "list":

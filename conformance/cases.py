@@ -20,6 +20,7 @@ class Kind(enum.Enum):
     UNKNOWN_OPERATION = "unknown_operation"  # the request names no operation the endpoint serves
     START_JOB = "start_job"  # starts a job, so that Stop has a real one to stop
     DESCRIBE_JOB = "describe_job"  # reads the status of a job the suite started
+    PROTOCOL_VIOLATION = "protocol_violation"  # breaks a rule of the wire protocol the server must enforce
 
 
 # Each category's kind follows from its leading parts; the longest matching prefix wins.
@@ -35,6 +36,8 @@ _KIND_BY_PREFIX = {
     "invalid.body.empty": Kind.EMPTY_BODY,
     "extra": Kind.EXTRA_MEMBER,
     "protocol": Kind.UNKNOWN_OPERATION,
+    "protocol.target_header": Kind.PROTOCOL_VIOLATION,
+    "invalid.body.malformed_cbor": Kind.SERIALIZATION,
     "existing": Kind.EXISTING_JOB,
     "start": Kind.START_JOB,
     "existing.describe": Kind.DESCRIBE_JOB,
@@ -71,24 +74,40 @@ class Case:
     document: Any = ABSENT
     raw_body: bytes | None = None
     headers: tuple[tuple[str, str | None], ...] = ()  # header changes; None removes the header
+    path: str | None = None  # another request path than the protocol's own for the operation
     job_id: str | None = None  # the JobId the case sends, when it sends a string one
     known_status: str | None = None  # the job's status as Describe gave it just before this case
 
     def key(self) -> tuple[Any, ...]:
         """Identity for de-duplication: the same bytes and headers are the same case."""
-        body = self.raw_body if self.document is ABSENT else json.dumps(self.document, sort_keys=True)
-        return (self.operation, self.category, body, self.headers)
+        body = self.raw_body if self.document is ABSENT else json.dumps(jsonable(self.document), sort_keys=True)
+        return (self.operation, self.category, body, self.headers, self.path)
 
     def to_json(self) -> dict[str, Any]:
         """The case as it stands in a report."""
         data: dict[str, Any] = {"operation": self.operation, "category": self.category, "kind": self.kind.value,
                                 "description": self.description}
         if self.document is not ABSENT:
-            data["document"] = self.document
+            data["document"] = jsonable(self.document)
         if self.raw_body is not None:
             data["raw_body"] = self.raw_body.decode("latin-1")
         if self.headers:
             data["headers"] = {name: value for name, value in self.headers}
+        if self.path:
+            data["path"] = self.path
         if self.known_status:
             data["known_status"] = self.known_status
         return data
+
+
+def jsonable(value: Any) -> Any:
+    """A document as JSON can hold it: CBOR byte strings and tags (rpcv2Cbor cases) spelled out."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [jsonable(item) for item in value]
+    if isinstance(value, bytes):
+        return {"cbor_bytes": value.hex()}
+    if hasattr(value, "tag") and hasattr(value, "value"):  # cbor2.CBORTag
+        return {"cbor_tag": value.tag, "value": jsonable(value.value)}
+    return value

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from conformance.cases import Case, Kind
 from conformance.model import Operation
-from conformance.oracle import UNKNOWN_OPERATION, Expectation
+from conformance.oracle import ANY_ERROR, UNKNOWN_OPERATION, Expectation
+from conformance.protocols import WireProtocol
 from conformance.wire import Answer, HttpRequest
 
-JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class CheckContext:
     request: HttpRequest
     answer: Answer
     expectation: Expectation
+    protocol: WireProtocol
 
 
 CheckFunction = Callable[[CheckContext], "str | None"]
@@ -99,7 +100,9 @@ def error_type(ctx: CheckContext) -> str | None:
     if not allowed:
         return None  # the status itself is wrong: status_code says so
     if answer.error_type is None:
-        return "no error type in the X-Amzn-Errortype header, a `code` member or a `__type` member"
+        return f"no error type where {ctx.protocol.name} carries it ({ctx.protocol.error_type_locations})"
+    if ANY_ERROR in allowed:
+        return ""
     return "" if answer.error_type in allowed else f"error type {answer.error_type}, expected {' | '.join(sorted(allowed))}"
 
 
@@ -111,12 +114,31 @@ def error_message_present(ctx: CheckContext) -> str | None:
     return "" if answer.message and answer.message.strip() else "no non-empty `message` or `Message` member"
 
 
-@check("content_type", f"Every answer with a body is {JSON_CONTENT_TYPE}")
+@check("content_type", "Every answer with a body has the protocol's Content-Type")
 def content_type(ctx: CheckContext) -> str | None:
     if not ctx.answer.response.body:
         return None
+    wanted = ctx.protocol.content_type
     found = (ctx.answer.response.header("Content-Type") or "").split(";", 1)[0].strip().lower()
-    return "" if found == JSON_CONTENT_TYPE else f"Content-Type {found or '(none)'!r}, expected {JSON_CONTENT_TYPE}"
+    return "" if found == wanted else f"Content-Type {found or '(none)'!r}, expected {wanted}"
+
+
+@check("body_decodes", "Every answer with a body decodes, in the protocol's format, to a map")
+def body_decodes(ctx: CheckContext) -> str | None:
+    answer = ctx.answer
+    if not answer.response.body.strip():
+        return None
+    if answer.decode_error:
+        return answer.decode_error
+    return "" if isinstance(answer.document, dict) else f"the body is a {type(answer.document).__name__}, not a map"
+
+
+@check("smithy_protocol_header", "rpcv2Cbor answers echo Smithy-Protocol: rpc-v2-cbor")
+def smithy_protocol_header(ctx: CheckContext) -> str | None:
+    if ctx.protocol.name != "rpcv2Cbor":
+        return None
+    found = ctx.answer.response.header("Smithy-Protocol")
+    return "" if found == "rpc-v2-cbor" else f"Smithy-Protocol {found!r}, expected 'rpc-v2-cbor'"
 
 
 @check("request_id_header", "Every answer carries an x-amzn-RequestId header")

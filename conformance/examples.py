@@ -43,20 +43,20 @@ def load_entries(path: Path | None = None) -> list[dict[str, Any]]:
             raise CatalogError(f"{where}: {exc}") from None
         if ("document" in entry or "repeat" in entry) == ("raw_body" in entry):
             raise CatalogError(f"{where}: needs either 'document' (or 'repeat') or 'raw_body'")
-        if ("raw_body" in entry or "headers" in entry) and "protocol" not in entry:
-            raise CatalogError(f"{where}: 'raw_body' and 'headers' need a 'protocol'")
+        if ("raw_body" in entry or "headers" in entry or "path" in entry) and "protocol" not in entry:
+            raise CatalogError(f"{where}: 'raw_body', 'headers' and 'path' need a 'protocol'")
     return entries
 
 
 def cases_for(operation: Operation, protocol: str, all_operations: list[Operation],
-              entries: list[dict[str, Any]]) -> list[Case]:
+              entries: list[dict[str, Any]], inexpressible: frozenset[str] = frozenset()) -> list[Case]:
     """The catalog's cases for one operation over one protocol, in catalog order."""
     prefix = operation.service.target_prefix
     others = sorted({op.service.target_prefix for op in all_operations} - {prefix}) or [prefix + "x"]
     names = {"operation": operation.name, "prefix": prefix, "prefix_wrong_version": prefix.split("_")[0] + "_19990101", "other_prefix": others[0]}
     cases = []
     for entry in entries:
-        if entry.get("protocol", protocol) != protocol:
+        if entry.get("protocol", protocol) != protocol or entry["category"] in inexpressible:
             continue
         document: Any = ABSENT
         if "document" in entry or "repeat" in entry:
@@ -66,8 +66,9 @@ def cases_for(operation: Operation, protocol: str, all_operations: list[Operatio
         raw = entry["raw_body"].encode("latin-1") if "raw_body" in entry else None
         headers = tuple((name, value.format(**names) if isinstance(value, str) else None)
                         for name, value in entry.get("headers", {}).items())
+        path = entry["path"].format(**names) if "path" in entry else None
         job_id = document.get("JobId") if isinstance(document, dict) else None
         cases.append(Case(operation.name, entry["category"], kind_of(entry["category"]),
                           entry.get("description", entry["category"]), document=document, raw_body=raw,
-                          headers=headers, job_id=job_id if isinstance(job_id, str) else None))
+                          headers=headers, path=path, job_id=job_id if isinstance(job_id, str) else None))
     return cases

@@ -32,6 +32,7 @@ class CaseResult:
     not_judged: str | None = None  # why no verdict was given (throttled past the retry bound)
     observation: tuple[str, str] | None = None
     attempts: int = 0
+    protocol: str = ""
     sent_at: float = 0.0  # time.monotonic() when first sent: orders results as they went out
 
     def failures(self) -> dict[str, str]:
@@ -57,7 +58,8 @@ def execute(operation: Operation, case: Case, protocol: WireProtocol, transport:
             checks: list[str] | None = None) -> CaseResult:
     """Send one case and judge the answer; raises TargetUnreachable if nothing answers."""
     request = protocol.encode(operation, case)
-    result = CaseResult(case, operation, request, expect(operation, case), sent_at=time.monotonic())
+    result = CaseResult(case, operation, request, expect(operation, case), protocol=protocol.name,
+                        sent_at=time.monotonic())
     for attempt in range(MAX_THROTTLE_RETRIES + 1):
         result.attempts = attempt + 1
         answer = protocol.decode(transport.send(request, operation.service.signing_name))
@@ -69,6 +71,7 @@ def execute(operation: Operation, case: Case, protocol: WireProtocol, transport:
             return result
         time.sleep(retry_after(answer) or backoff(attempt + 1, base=0.2, cap=10.0))
     assert result.answer is not None
-    result.verdicts = run_checks(CheckContext(operation, case, request, result.answer, result.expectation), checks)
+    result.verdicts = run_checks(CheckContext(operation, case, request, result.answer, result.expectation, protocol),
+                                 checks)
     result.observation = observe(operation, case, result.answer)
     return result

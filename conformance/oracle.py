@@ -17,6 +17,7 @@ VALIDATION = "ValidationException"
 SERIALIZATION = "SerializationException"
 INVALID_REQUEST = "InvalidRequestException"
 UNKNOWN_OPERATION = "UnknownOperationException"
+ANY_ERROR = "*"  # in Outcome.error_types: whatever type the error names
 # The reference pages give 400 for the not-found errors; botocore's model (1.44) gives 404.
 NOT_FOUND_STATUSES = frozenset({400, 404})
 STOPPED_STATUSES = frozenset({"STOP_REQUESTED", "STOPPED"})
@@ -37,12 +38,13 @@ class Outcome:
         """Whether the answer is this outcome."""
         if answer.status not in self.statuses:
             return False
-        return not self.error_types or answer.error_type in self.error_types
+        return not self.error_types or ANY_ERROR in self.error_types or answer.error_type in self.error_types
 
     def describe(self) -> str:
         """e.g. `400 ValidationException | InvalidRequestException`."""
-        statuses = "/".join(str(s) for s in sorted(self.statuses))
+        statuses = "4xx" if len(self.statuses) == 100 else "/".join(str(s) for s in sorted(self.statuses))
         what = " | ".join(sorted(self.error_types)) if self.error_types else "success"
+        what = "any error" if ANY_ERROR in self.error_types else what
         return f"{statuses} {what}" + (f" with JobStatus in {sorted(self.job_statuses)}" if self.job_statuses else "")
 
 
@@ -107,6 +109,8 @@ def expect(operation: Operation, case: Case) -> Expectation:
             Outcome("extra member ignored", not_found.statuses, not_found.error_types),
             Outcome("extra member rejected", frozenset({400}), frozenset({SERIALIZATION, VALIDATION})),
         ))
+    if kind is Kind.PROTOCOL_VIOLATION:
+        return Expectation((Outcome("rejected", frozenset(range(400, 500)), frozenset({ANY_ERROR})),))
     if kind is Kind.UNKNOWN_OPERATION:
         return Expectation((Outcome("unknown operation", frozenset({400, 404}), frozenset({UNKNOWN_OPERATION})),))
     raise ValueError(f"no expectation for {kind}")

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance import examples, strategies
-from conformance.cases import Case
+from conformance.cases import Case, Kind
 from conformance.execute import CaseResult, execute
 from conformance.lifecycle import LifecycleConfig, job_flow
 from conformance.model import Operation, load_operations
-from conformance.protocols import WireProtocol, get_protocol
+from conformance.oracle import UNKNOWN_OPERATION
+from conformance.protocols import SUPPORTED, WireProtocol, get_protocol
 from conformance.services import JobApi, job_api_for
 from conformance.target import Target
 from conformance.transport import Transport
@@ -33,7 +34,7 @@ class RunConfig:
     seed: int = 0
     workers: int = 4
     create_jobs: bool = True
-    protocol: str = "awsJson1_1"
+    protocol: str = "all"  # a protocol's name, or "all" that the operation's model lists
     rate: float | None = None
     checks: tuple[str, ...] = ()  # empty: every registered check
     catalog: Path | None = None
@@ -86,64 +87,102 @@ def _draw(operation: Operation, protocol: WireProtocol, all_operations: list[Ope
         return list(_DRAWN[key])
 
 
-def plan(config: RunConfig, operations: list[Operation], all_operations: list[Operation],
-         protocol: WireProtocol) -> dict[str, list[Case]]:
-    """The catalog's cases, then generated ones, for each operation; duplicates dropped."""
+@dataclass(frozen=True)
+class Lane:
+    """One operation over one protocol: the unit a run plans, probes and reports."""
+
+    operation: Operation
+    protocol: WireProtocol
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(operation name, protocol name)."""
+        return (self.operation.name, self.protocol.name)
+
+
+def lanes_for(config: RunConfig, operations: list[Operation]) -> list[Lane]:
+    """Every operation over every protocol its model lists that this suite speaks, as `config.protocol` narrows it."""
+    wanted = SUPPORTED if config.protocol == "all" else (get_protocol(config.protocol).name,)
+    return [Lane(operation, get_protocol(name)) for operation in operations
+            for name in operation.service.protocols if name in wanted]
+
+
+def plan(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) -> dict[tuple[str, str], list[Case]]:
+    """The catalog's cases, then generated ones, for each lane; duplicates dropped."""
     entries = examples.load_entries(config.catalog)
-    planned: dict[str, list[Case]] = {}
-    for index, operation in enumerate(operations):
-        cases = examples.cases_for(operation, protocol.name, all_operations, entries)
-        cases += _draw(operation, protocol, all_operations, config.max_examples, config.seed + index)
+    planned: dict[tuple[str, str], list[Case]] = {}
+    for index, lane in enumerate(lanes):
+        cases = examples.cases_for(lane.operation, lane.protocol.name, all_operations, entries,
+                                   lane.protocol.inexpressible)
+        cases += _draw(lane.operation, lane.protocol, all_operations, config.max_examples, config.seed + index)
         unique: dict[tuple[object, ...], Case] = {}
         for case in cases:
             unique.setdefault(case.key(), case)  # the first of equal cases keeps its place
-        planned[operation.name] = list(unique.values())
+        planned[lane.key] = list(unique.values())
     return planned
 
 
+def is_not_served(result: CaseResult) -> bool:
+    """Whether a probe's answer says the endpoint has no such route (not: serves it badly)."""
+    answer = result.answer
+    return answer is not None and (answer.status in (404, 405, 415, 501) or answer.error_type == UNKNOWN_OPERATION)
+
+
 def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
-    """Plan, send and judge; raises TargetUnreachable when the target does not answer."""
+    """Plan, probe, send and judge; raises TargetUnreachable when the target does not answer."""
     try:
         all_operations = load_operations(config.schema_dir)
         operations = select_operations(config)
-        protocol = get_protocol(config.protocol)
-        planned = plan(config, operations, all_operations, protocol)
+        lanes = lanes_for(config, operations)
+        planned = plan(config, lanes, all_operations)
     except ValueError as exc:  # an unreadable catalog or schema, an unknown protocol or operation,
         raise ConfigurationError(str(exc)) from None  # a pattern no strategy can generate from
+    if not lanes:
+        raise ConfigurationError(f"no selected operation speaks {config.protocol}")
     result = RunResult(config, operations)
     transport = Transport(config.target, rate=config.rate, pool_size=max(config.workers, 1))
     checks = list(config.checks) or None
-    totals = {name: len(cases) for name, cases in planned.items()}
-    done = dict.fromkeys(planned, 0)
+    explicit = config.protocol != "all"
     lock = threading.Lock()
-    slots: dict[str, list[CaseResult | None]] = {name: [None] * len(cases) for name, cases in planned.items()}
+    slots: dict[tuple[str, str], list[CaseResult | None]] = {key: [None] * len(cases) for key, cases in planned.items()}
+    done = dict.fromkeys(planned, 0)
     lifecycle: list[CaseResult] = []
+    probes: list[CaseResult] = []
 
-    def one(operation: Operation, index: int, case: Case) -> None:
-        outcome = execute(operation, case, protocol, transport, checks)
+    def label(lane: Lane) -> str:
+        return lane.operation.name if len({lane.protocol.name for lane in lanes}) == 1 else \
+            f"{lane.operation.name} over {lane.protocol.name}"
+
+    def one(lane: Lane, index: int, case: Case) -> None:
+        outcome = execute(lane.operation, case, lane.protocol, transport, checks)
         with lock:
-            slots[operation.name][index] = outcome
-            done[operation.name] += 1
+            slots[lane.key][index] = outcome
+            done[lane.key] += 1
             if progress:
-                progress(operation.name, done[operation.name], totals[operation.name])
+                progress(label(lane), done[lane.key], len(planned[lane.key]))
 
     began = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=max(config.workers, 1))
     try:
-        # Job flows go first (their settling wait then overlaps the cases), and the operations'
-        # cases interleave, so that the first requests of a run already cover every operation.
+        served = _probe(lanes, transport, checks, pool, probes)
+        for lane in lanes:
+            if not served[lane.key]:
+                result.notes.append(f"{lane.protocol.name}: not served by this endpoint ({lane.operation.name})"
+                                    + (", which was asked for: a failure" if explicit else ""))
+        live = [lane for lane in lanes if served[lane.key]]
+        # Job flows go first (their settling wait then overlaps the cases), and the lanes' cases
+        # interleave, so that the first requests of a run already cover every operation and protocol.
         futures = []
-        for operation in operations:
-            api = job_api_for(operation.service.name, operation.name)
+        for lane in live:
+            api = job_api_for(lane.operation.service.name, lane.operation.name)
             if api is None or not (config.create_jobs and config.target.creates_jobs):
-                result.notes.append(f"{operation.name}: no job started, so stopping a real job was not tested"
+                result.notes.append(f"{label(lane)}: no job started, so stopping a real job was not tested"
                                     + ("" if api else " (no Start operation known)"))
                 continue
-            futures.append(pool.submit(_job_flow, operation, api, protocol, transport, checks, lifecycle, lock,
-                                       config.lifecycle))
-        longest = max((len(cases) for cases in planned.values()), default=0)
-        futures += [pool.submit(one, op, i, planned[op.name][i])
-                    for i in range(longest) for op in operations if i < len(planned[op.name])]
+            futures.append(pool.submit(_job_flow, lane, api, transport, checks, lifecycle, lock, config.lifecycle))
+        longest = max((len(planned[lane.key]) for lane in live), default=0)
+        futures += [pool.submit(one, lane, i, planned[lane.key][i])
+                    for i in range(longest) for lane in live if i < len(planned[lane.key])]
         wait(futures, return_when=FIRST_EXCEPTION)
         failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception() is not None), None)
         if failed is not None:
@@ -154,17 +193,31 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
         raise
     pool.shutdown()
     result.elapsed = time.monotonic() - began
+    # A probe of an unserved protocol is judged only when that protocol was asked for by name.
+    judged_probes = [p for p in probes if explicit or not is_not_served(p)]
     # Job flows finish in any order; report them in a fixed one (each flow's own order kept).
-    lifecycle.sort(key=lambda r: r.operation.service.name)
-    result.results = [r for op in operations for r in slots[op.name] if r is not None] + lifecycle
+    lifecycle.sort(key=lambda r: (r.operation.service.name, r.protocol))
+    result.results = judged_probes + [r for lane in lanes for r in slots[lane.key] if r is not None] + lifecycle
     result.requests_sent = transport.sent
     transport.close()
     return result
 
 
-def _job_flow(operation: Operation, api: JobApi, protocol: WireProtocol, transport: Transport,
-              checks: list[str] | None, out: list[CaseResult], lock: threading.Lock,
-              config: LifecycleConfig) -> None:
-    results = job_flow(operation, api, protocol, transport, checks, config)
+def _probe(lanes: list[Lane], transport: Transport, checks: list[str] | None, pool: ThreadPoolExecutor,
+           out: list[CaseResult]) -> dict[tuple[str, str], bool]:
+    """One valid request per lane, to learn which protocols the endpoint serves at all."""
+    def probe(lane: Lane) -> CaseResult:
+        case = Case(lane.operation.name, "valid.probe", Kind.UNKNOWN_JOB, f"is {lane.protocol.name} served?",
+                    document={"JobId": "conformance-probe"}, job_id="conformance-probe")
+        return execute(lane.operation, case, lane.protocol, transport, checks)
+
+    results = list(pool.map(probe, lanes))
+    out.extend(results)
+    return {lane.key: not is_not_served(outcome) for lane, outcome in zip(lanes, results, strict=True)}
+
+
+def _job_flow(lane: Lane, api: JobApi, transport: Transport, checks: list[str] | None, out: list[CaseResult],
+              lock: threading.Lock, config: LifecycleConfig) -> None:
+    results = job_flow(lane.operation, api, lane.protocol, transport, checks, config)
     with lock:
         out.extend(results)

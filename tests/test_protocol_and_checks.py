@@ -66,13 +66,14 @@ def case(kind: Kind, category: str, **fields) -> Case:
 
 def verdicts(operation, the_case: Case, the_answer) -> dict[str, str | None]:
     request = JSON.encode(operation, the_case)
-    return run_checks(CheckContext(operation, the_case, request, the_answer, expect(operation, the_case)))
+    return run_checks(CheckContext(operation, the_case, request, the_answer, expect(operation, the_case), JSON))
 
 
 def test_every_check_has_an_id_description_and_severity() -> None:
     assert set(REGISTRY) == {
-        "no_server_error", "status_code", "error_type", "error_message_present", "content_type",
-        "request_id_header", "response_schema", "job_id_echoed", "job_status_allowed", "sdk_compatible",
+        "no_server_error", "status_code", "error_type", "error_message_present", "content_type", "body_decodes",
+        "smithy_protocol_header", "request_id_header", "response_schema", "job_id_echoed", "job_status_allowed",
+        "sdk_compatible",
     }
     for check_id, check in REGISTRY.items():
         assert check.id == check_id and check.description and check.severity in ("error", "warning")
@@ -83,7 +84,7 @@ def test_a_conforming_not_found_answer_passes_every_applicable_check() -> None:
     result = verdicts(PII, the_case, answer(400, {"__type": "JobNotFoundException", "Message": "no"}))
     assert {k: v for k, v in result.items() if v is not None} == {
         "no_server_error": "", "status_code": "", "error_type": "", "error_message_present": "",
-        "content_type": "", "request_id_header": "", "sdk_compatible": "",
+        "content_type": "", "body_decodes": "", "request_id_header": "", "sdk_compatible": "",
     }
 
 
@@ -104,6 +105,8 @@ def test_a_conforming_not_found_answer_passes_every_applicable_check() -> None:
          {"x-amzn-requestid": ""}, {"request_id_header"}),
         (Kind.EXISTING_JOB, "existing.stop", 200, {"JobId": "abc", "JobStatus": "RUNNING"}, {},
          {"response_schema", "job_status_allowed"}),
+        (Kind.UNKNOWN_JOB, "valid.letters", 400, ["JobNotFoundException"], {},
+         {"body_decodes", "error_type", "error_message_present"}),
         (Kind.EXISTING_JOB, "existing.stop", 200, {"JobId": "xyz", "JobStatus": "STOPPED"}, {}, {"job_id_echoed"}),
         (Kind.EXISTING_JOB, "existing.stop", 200, {"JobId": "abc", "JobStatus": "COMPLETED"}, {},
          {"job_status_allowed"}),
@@ -138,3 +141,42 @@ def test_extra_member_may_be_ignored_or_rejected() -> None:
     assert observe(PII, the_case, ignored) == ("unknown member", "extra member ignored")
     assert observe(PII, the_case, rejected) == ("unknown member", "extra member rejected")
     assert expect(PII, the_case).matching(answer(200, {"JobId": "abc"})) is None
+
+
+CBOR = get_protocol("rpcv2Cbor")
+CBOR_HEADERS = {"content-type": "application/cbor", "x-amzn-requestid": "r-1", "smithy-protocol": "rpc-v2-cbor"}
+
+
+def cbor_answer(status: int, body: bytes, headers: dict[str, str] | None = None):
+    return CBOR.decode(HttpResponse(status, {**CBOR_HEADERS, **(headers or {})}, body))
+
+
+def test_cbor_error_type_comes_from_type_alone() -> None:
+    import cbor2
+
+    decoded = cbor_answer(400, cbor2.dumps({"__type": "com.amazonaws.comprehendmedical#ResourceNotFoundException",
+                                            "code": "Other", "message": "m"}), {"x-amzn-errortype": "Header"})
+    assert (decoded.error_type, decoded.error_type_source, decoded.message) == ("ResourceNotFoundException", "__type", "m")
+    assert cbor_answer(400, cbor2.dumps({"code": "Other"})).error_type is None
+
+
+def test_cbor_answers_must_decode_and_echo_smithy_protocol() -> None:
+    import cbor2
+
+    the_case = Case(PHI.name, "valid.letters", Kind.UNKNOWN_JOB, "x", document={"JobId": "abc"}, job_id="abc")
+    request = CBOR.encode(PHI, the_case)
+    assert request.path == "/service/ComprehendMedical_20181030/operation/StopPHIDetectionJob"
+    assert request.headers["Smithy-Protocol"] == "rpc-v2-cbor" and cbor2.loads(request.body) == {"JobId": "abc"}
+
+    def checks(decoded):
+        return run_checks(CheckContext(PHI, the_case, request, decoded, expect(PHI, the_case), CBOR))
+
+    good = checks(cbor_answer(400, cbor2.dumps({"__type": "x#ResourceNotFoundException", "message": "m"})))
+    assert not any(good.values())
+    json_body = checks(cbor_answer(400, b'{"__type": "ResourceNotFoundException"}', {"content-type": "application/json"}))
+    assert json_body["body_decodes"] and json_body["content_type"] and json_body["error_type"]
+    no_echo = checks(cbor_answer(400, cbor2.dumps({"__type": "ResourceNotFoundException", "message": "m"}),
+                                 {"smithy-protocol": ""}))
+    assert {k for k, v in no_echo.items() if v} == {"smithy_protocol_header"}
+    trailing = cbor_answer(400, cbor2.dumps({"__type": "ResourceNotFoundException"}) + b"\x00")
+    assert "bytes after the data item" in trailing.decode_error

@@ -21,6 +21,9 @@ class WireProtocol(_Protocol):
     """What every protocol module provides."""
 
     name: str
+    content_type: str  # of request and answer bodies
+    error_type_locations: str  # where the error type is read from, for messages
+    inexpressible: frozenset[str]  # case categories the protocol cannot carry
 
     def encode(self, operation: Operation, case: Case) -> HttpRequest:
         """The HTTP request that sends this case."""
@@ -44,11 +47,14 @@ class UnsupportedProtocol(ValueError):
     """No protocol module of that name."""
 
 
+SUPPORTED = ("awsJson1_1", "rpcv2Cbor")
+
+
 def get_protocol(name: str) -> WireProtocol:
     """The protocol of that Smithy name; UnsupportedProtocol names the ones there are."""
-    from conformance.protocols import awsjson
+    from conformance.protocols import awsjson, rpcv2cbor
 
-    known: dict[str, WireProtocol] = {awsjson.PROTOCOL.name: awsjson.PROTOCOL}
+    known: dict[str, WireProtocol] = {p.name: p for p in (awsjson.PROTOCOL, rpcv2cbor.PROTOCOL)}
     if name not in known:
         raise UnsupportedProtocol(f"protocol {name!r} is not supported (supported: {', '.join(sorted(known))})")
     return known[name]

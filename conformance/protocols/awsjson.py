@@ -35,6 +35,9 @@ class AwsJson11:
     """The awsJson1_1 encoder and decoder."""
 
     name = "awsJson1_1"
+    content_type = CONTENT_TYPE
+    error_type_locations = "the X-Amzn-Errortype header, a `code` member or a `__type` member"
+    inexpressible: frozenset[str] = frozenset()
 
     def encode(self, operation: Operation, case: Case) -> HttpRequest:
         """POST / with X-Amz-Target; the case's header changes applied last."""
@@ -44,7 +47,7 @@ class AwsJson11:
             if value is not None:
                 headers[name] = value
         body = case.raw_body if case.document is ABSENT else encode_document(case.document)
-        return HttpRequest("POST", "/", headers, body or b"")
+        return HttpRequest("POST", case.path or "/", headers, body or b"")
 
     def decode(self, response: HttpResponse) -> Answer:
         """The body as JSON; for errors, the type from header, `code`, then `__type` (Smithy's order)."""

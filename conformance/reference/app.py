@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from conformance.reference import awsjson
+from conformance.reference import awsjson, rpcv2cbor
 from conformance.reference.awsjson import ApiError, Response
 from conformance.reference.catalog import Role, Route, build_routes
 from conformance.reference.jobs import Job, JobNotFound, JobNotStoppable, JobStore
@@ -33,19 +33,22 @@ class ReferenceApp:
     def handle(self, request: HttpRequest) -> Response:
         """Answer one request; a client's mistake is a 4xx, only a bug here is a 5xx."""
         request_id = awsjson.new_request_id()
+        wire = wire_for(request)
+        route: Route | None = None
         try:
-            return awsjson.success(self._dispatch(request), request_id)
+            route = self._route(request)
+            return wire.success(self._dispatch(route, request), request_id, route.operation.response)
         except ApiError as error:
-            return awsjson.failure(error, request_id)
+            return wire.failure(error, request_id, _namespace(route))
         except Exception:  # a bug in this server, never the client's fault: say so, keep serving
             log.exception("reference server failed on %s %s", request.method, request.path)
-            return awsjson.failure(ApiError("InternalServerException", 500, "Internal server error"), request_id)
+            error = ApiError("InternalServerException", 500, "Internal server error")
+            return wire.failure(error, request_id, _namespace(route))
 
     # Each step of a request is a method of its own, so that a variant (see `variants`) can
     # change one step and keep the rest.
 
-    def _dispatch(self, request: HttpRequest) -> dict[str, Any]:
-        route = self._route(request)
+    def _dispatch(self, route: Route, request: HttpRequest) -> dict[str, Any]:
         document = self._read(request)
         self._check_input(route, document)
         region = self._region(request)
@@ -58,20 +61,18 @@ class ReferenceApp:
         return project(record, route.operation.response)
 
     def _route(self, request: HttpRequest) -> Route:
-        """The operation a request names by its method, path and X-Amz-Target."""
-        if request.method != "POST" or request.path.split("?", 1)[0] != "/":
-            raise ApiError("UnknownOperationException", 404, f"No operation at {request.method} {request.path}")
-        target = (request.header("X-Amz-Target") or "").strip()
-        if not target:
-            raise awsjson.unknown_operation("Missing X-Amz-Target header")
+        """The operation a request names (X-Amz-Target for awsJson, the path for rpcv2Cbor)."""
+        wire = wire_for(request)
+        target = wire.target(request)
         route = self.routes.get(target)
-        if route is None:
-            raise awsjson.unknown_operation(f"Unknown operation {target!r}")
+        if route is None or wire.NAME not in route.operation.service.protocols:
+            status = 404 if wire is rpcv2cbor else 400
+            raise ApiError("UnknownOperationException", status, f"Unknown operation {target!r}")
         return route
 
     def _read(self, request: HttpRequest) -> dict[str, Any]:
         """The body as an input document, null members dropped."""
-        return awsjson.drop_nulls(awsjson.decode_body(request.body))
+        return awsjson.drop_nulls(wire_for(request).decode_body(request.body))
 
     def _check_input(self, route: Route, document: dict[str, Any]) -> None:
         """Raise the SerializationException or ValidationException the input deserves, if any."""
@@ -128,6 +129,16 @@ class ReferenceApp:
         if job.failure_message and record["JobStatus"] == "FAILED":
             record["Message"] = job.failure_message
         return record
+
+
+def wire_for(request: HttpRequest) -> Any:
+    """The protocol module a request is addressed to: rpcv2Cbor by its path, awsJson otherwise."""
+    return rpcv2cbor if rpcv2cbor.handles(request) else awsjson
+
+
+def _namespace(route: Route | None) -> str:
+    """The Smithy namespace of absolute error shape ids (rpcv2Cbor); before routing, Smithy's framework."""
+    return f"com.amazonaws.{route.operation.service.name}" if route else "smithy.framework"
 
 
 def project(value: Any, schema: Mapping[str, Any]) -> Any:

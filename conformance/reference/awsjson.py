@@ -10,6 +10,8 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
+from conformance.wire import HttpRequest
+
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
 
@@ -53,12 +55,30 @@ def encode(document: Mapping[str, Any]) -> bytes:
         return json.dumps(document, separators=(",", ":")).encode("ascii")
 
 
-def success(document: Mapping[str, Any], request_id: str) -> Response:
-    """A 200 answer with a JSON body."""
+NAME = "awsJson1_1"
+
+
+def handles(request: HttpRequest) -> bool:
+    """Whether a request is addressed to the awsJson path (anything not rpcv2Cbor's)."""
+    return not request.path.startswith("/service/")
+
+
+def target(request: HttpRequest) -> str:
+    """The X-Amz-Target a request names; POST / only."""
+    if request.method != "POST" or request.path.split("?", 1)[0] != "/":
+        raise ApiError("UnknownOperationException", 404, f"No operation at {request.method} {request.path}")
+    value = (request.header("X-Amz-Target") or "").strip()
+    if not value:
+        raise unknown_operation("Missing X-Amz-Target header")
+    return value
+
+
+def success(document: Mapping[str, Any], request_id: str, schema: Mapping[str, Any] | None = None) -> Response:
+    """A 200 answer with a JSON body (timestamps are plain epoch seconds)."""
     return Response(200, encode(document), _headers(request_id))
 
 
-def failure(error: ApiError, request_id: str) -> Response:
+def failure(error: ApiError, request_id: str, namespace: str = "") -> Response:
     """An error answer: `__type` holds the bare shape name, `Message` the text (Comprehend's casing)."""
     body = encode({"__type": error.error_type, "Message": error.message})
     return Response(error.status, body, _headers(request_id))

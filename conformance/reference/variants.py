@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from conformance import cbor_codec
 from conformance.reference import awsjson
-from conformance.reference.app import ReferenceApp
+from conformance.reference.app import ReferenceApp, wire_for
 from conformance.reference.awsjson import ApiError, Response
 from conformance.reference.catalog import Role, Route
 from conformance.reference.jobs import STOP_REQUESTED, Clock, Job, JobNotStoppable, JobStore, SystemClock, Timings
@@ -133,16 +134,24 @@ def build_app(name: str, clock: Clock | None = None, timings: Timings | None = N
 # Helpers for answers ---------------------------------------------------------------------------
 
 
+def _is_cbor(response: Response) -> bool:
+    return "cbor" in response.headers.get("Content-Type", "")
+
+
 def _document(response: Response) -> dict[str, Any]:
+    """An answer's body as a map, in the answer's own protocol (JSON or CBOR)."""
     try:
-        document = json.loads(response.body) if response.body else {}
+        if not response.body:
+            return {}
+        document = cbor_codec.decode(response.body) if _is_cbor(response) else json.loads(response.body)
     except ValueError:
         return {}
     return document if isinstance(document, dict) else {}
 
 
 def _with_document(response: Response, document: dict[str, Any]) -> Response:
-    return dataclasses.replace(response, body=awsjson.encode(document))
+    body = cbor_codec.encode(document) if _is_cbor(response) else awsjson.encode(document)
+    return dataclasses.replace(response, body=body)
 
 
 def _on_errors(change: Callable[[Response, dict[str, Any]], Response]) -> AnswerFilter:
@@ -350,7 +359,7 @@ def _target_prefix_ignored(app: VariantApp) -> None:
 
     def route(request: HttpRequest) -> Route:
         name = (request.header("X-Amz-Target") or "").strip().rsplit(".", 1)[-1]
-        if name in by_name and request.method == "POST":
+        if name in by_name and request.method == "POST" and request.path == "/":
             return by_name[name]
         return ReferenceApp._route(app, request)
     app.route_hook = route
@@ -362,7 +371,8 @@ def _missing_target_is_stop(app: VariantApp) -> None:
     default = next(route for route in app.routes.values() if route.role is Role.STOP)
 
     def route(request: HttpRequest) -> Route:
-        return default if not request.header("X-Amz-Target") else ReferenceApp._route(app, request)
+        missing = request.path == "/" and not request.header("X-Amz-Target")
+        return default if missing else ReferenceApp._route(app, request)
     app.route_hook = route
 
 
@@ -374,7 +384,8 @@ def _unknown_target_is_stop(app: VariantApp) -> None:
     def route(request: HttpRequest) -> Route:
         prefix, _, name = (request.header("X-Amz-Target") or "").strip().partition(".")
         known = f"{prefix}.{name}" in app.routes
-        return stops[prefix] if prefix in stops and name and not known else ReferenceApp._route(app, request)
+        unknown = request.path == "/" and prefix in stops and name and not known
+        return stops[prefix] if unknown else ReferenceApp._route(app, request)
     app.route_hook = route
 
 
@@ -522,8 +533,8 @@ def _throttle_bursts(app: VariantApp) -> None:
             burst = counter["n"] % 25 in (0, 1)
         if not burst:
             return response
-        return Response(400, awsjson.encode({"__type": "ThrottlingException", "Message": "Rate exceeded"}),
-                        {**response.headers, "Content-Type": awsjson.CONTENT_TYPE})
+        throttled = ApiError("ThrottlingException", 400, "Rate exceeded")
+        return wire_for(request).failure(throttled, awsjson.new_request_id(), "com.amazonaws.comprehend")
     app.answer_filters.append(throttle)
 
 

@@ -63,13 +63,14 @@ def summarise(run: RunResult) -> Summary:
     summary = Summary(run)
     target = run.config.target
     secrets = secrets_of(target)
+    several = len({result.protocol for result in run.results}) > 1
     for result in run.results:
-        operation = result.case.operation
+        operation = f"{result.case.operation} over {result.protocol}" if several else result.case.operation
         cells = summary.matrix.setdefault(
             operation, {check_id: Cell(applies=check.applies(result.operation)) for check_id, check in REGISTRY.items()})
         summary.coverage.setdefault(operation, Counter())[result.case.category] += 1
         if result.not_judged:
-            summary.not_judged.append(failure_record(result, None, result.not_judged, target, secrets))
+            summary.not_judged.append(failure_record(result, None, result.not_judged, target, secrets, operation))
             continue
         if result.observation:
             topic, choice = result.observation
@@ -82,7 +83,7 @@ def summarise(run: RunResult) -> Summary:
                 cell.passed += 1
             else:
                 cell.failed += 1
-                record = failure_record(result, check_id, verdict, target, secrets)
+                record = failure_record(result, check_id, verdict, target, secrets, operation)
                 (summary.warnings if REGISTRY[check_id].severity == "warning" else summary.failures).append(record)
     return summary
 
@@ -97,12 +98,13 @@ def _body(data: bytes) -> dict[str, Any]:
 
 
 def failure_record(result: CaseResult, check_id: str | None, message: str, target: Target,
-            secrets: list[str]) -> dict[str, Any]:
+                   secrets: list[str], label: str | None = None) -> dict[str, Any]:
     """One failure as data in the fixed layout: case, request, expected, actual (plus a reproduction)."""
     request = result.request
     answer = result.answer
     record = {
-        "operation": result.case.operation,
+        "operation": label or result.case.operation,
+        "protocol": result.protocol,
         "check": check_id,
         "severity": REGISTRY[check_id].severity if check_id else None,
         "message": message,

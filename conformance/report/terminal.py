@@ -42,20 +42,28 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
     run = summary.run
     operations = summary.operations
-    print(f"\nTarget {run.config.target.url} over {run.config.protocol}, seed {run.config.seed}: "
+    protocols = ", ".join(sorted({result.protocol for result in run.results})) or run.config.protocol
+    print(f"\nTarget {run.config.target.url} over {protocols}, seed {run.config.seed}: "
           f"{len(run.results)} cases, {run.requests_sent} requests in {run.elapsed:.1f}s", file=stream)
     width = max(len(check_id) for check_id in REGISTRY) + 2
-    columns = [max(len(op), 16) + 2 for op in operations]
-    print("\n" + "check".ljust(width) + "".join(op.ljust(w) for op, w in zip(operations, columns, strict=True)), file=stream)
-    for check_id, check in REGISTRY.items():
-        row = check_id.ljust(width)
-        for operation, column in zip(operations, columns, strict=True):
-            cell = summary.matrix[operation][check_id]
-            text = _cell_text(cell.state, cell.passed, cell.failed)
-            if check.severity == "warning" and cell.state == "failed":
-                text = f"warned {cell.failed}"
-            row += text.ljust(column)
-        print(row.rstrip(), file=stream)
+    groups: dict[str, list[str]] = {}  # one matrix per protocol when the run covered several
+    for operation in operations:
+        name, _, protocol = operation.partition(" over ")
+        groups.setdefault(protocol, []).append(operation)
+    for protocol, labels in groups.items():
+        names = [label.partition(" over ")[0] for label in labels]
+        columns = [max(len(name), 16) + 2 for name in names]
+        title = f"over {protocol}" if protocol else "check"
+        print("\n" + title.ljust(width) + "".join(n.ljust(w) for n, w in zip(names, columns, strict=True)), file=stream)
+        for check_id, check in REGISTRY.items():
+            row = check_id.ljust(width)
+            for label, column in zip(labels, columns, strict=True):
+                cell = summary.matrix[label][check_id]
+                text = _cell_text(cell.state, cell.passed, cell.failed)
+                if check.severity == "warning" and cell.state == "failed":
+                    text = f"warned {cell.failed}"
+                row += text.ljust(column)
+            print(row.rstrip(), file=stream)
     for operation, topics in summary.observations.items():
         for topic, choices in topics.items():
             chosen = ", ".join(f"{choice} ({count})" for choice, count in choices.most_common())

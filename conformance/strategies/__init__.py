@@ -23,8 +23,9 @@ if TYPE_CHECKING:  # protocols import the strategies' Family: annotations only, 
 
 
 def families(operation: Operation, protocol: WireProtocol, all_operations: list[Operation]) -> list[Family]:
-    """Every family of cases for one operation over one protocol."""
-    return document_families(operation) + protocol.families(operation, all_operations)
+    """Every family of cases for one operation over one protocol (less what the protocol cannot carry)."""
+    found = document_families(operation) + protocol.families(operation, all_operations)
+    return [family for family in found if family.category not in protocol.inexpressible]
 
 
 def any_case(operation: Operation, protocol: WireProtocol, all_operations: list[Operation]) -> st.SearchStrategy[Case]:
