@@ -16,6 +16,7 @@ from conformance.checks import REGISTRY
 from conformance.examples import cases_for, load_entries
 from conformance.lifecycle import LifecycleConfig
 from conformance.model import load_operations
+from conformance.protocols import SUPPORTED, get_protocol
 from conformance.reference import ReferenceServer, Timings
 from conformance.reference.variants import VARIANTS, build_app
 from conformance.runner import RunConfig, run
@@ -30,7 +31,10 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)  # faulty variants log their own crashes; the table is the output
     operations = load_operations()
-    first_pass = len({case.category for case in cases_for(operations[0], "awsJson1_1", operations, load_entries())})
+    # The first pass of a lane: as many catalog cases as the lane's protocol has categories.
+    first_pass = {name: len({case.category for case in cases_for(operations[0], name, operations, load_entries(),
+                                                                   get_protocol(name).inexpressible)})
+                  for name in SUPPORTED}
     print(f"{'fault':36} {'family':13} {'requests to first failure':>26}  caught by")
     totals = {"faults": 0, "caught": 0, "requests": 0, "in_first_pass": 0}
     began = time.perf_counter()
@@ -42,22 +46,24 @@ def main() -> None:
                                    lifecycle=LifecycleConfig(settle_timeout=2.0, poll_interval=0.05)))
         sent = 0
         caught = None
-        position_in_operation: dict[str, int] = {}
+        position_in_lane: dict[tuple[str, str], int] = {}
         for outcome in sorted(result.results, key=lambda r: r.sent_at):  # as the requests went out
             sent += outcome.attempts
-            if not outcome.case.category.startswith(("existing.", "start.")):  # catalog and generated cases only
-                position_in_operation[outcome.case.operation] = position_in_operation.get(outcome.case.operation, -1) + 1
+            lane = (outcome.case.operation, outcome.protocol)
+            if not outcome.case.category.startswith(("existing.", "start.", "valid.probe")):  # catalog, generated
+                position_in_lane[lane] = position_in_lane.get(lane, -1) + 1
             failing = sorted(check for check, text in outcome.failures().items() if REGISTRY[check].severity == "error")
             if failing:
-                caught = (sent, failing, outcome.case.category, position_in_operation.get(outcome.case.operation, 0))
+                caught = (sent, failing, outcome.case.category, position_in_lane.get(lane, 0), outcome.protocol)
                 break
         totals["faults"] += 1
         if caught is None:
             print(f"{name:36} {variant.family:13} {'NOT CAUGHT':>26}")
             continue
-        requests, checks, category, position = caught
+        requests, checks, category, position, protocol = caught
         lifecycle = category.startswith(("existing.", "start."))
-        where = "job lifecycle" if lifecycle else "first catalog pass" if position < first_pass else "later"
+        where = ("job lifecycle" if lifecycle else "protocol probe" if category == "valid.probe"
+                 else "first catalog pass" if position < first_pass[protocol] else "later")
         totals["caught"] += 1
         totals["requests"] += requests
         totals["in_first_pass"] += where != "later"

@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", default=None, help="AWS profile for an AWS endpoint's credentials")
     run.add_argument("--operation", action="append", default=[], metavar="NAME",
                      help="test only this operation (repeatable; default: all)")
+    run.add_argument("--protocol", choices=["awsJson1_1", "rpcv2Cbor", "all"], default="all",
+                     help="wire protocol(s) to test; 'all' (default) is every one the operation's model lists, "
+                          "and one that is not served is only reported; a protocol named here must be served")
     run.add_argument("--max-examples", type=_count, default=100, help="generated cases per operation (default: 100)")
     run.add_argument("--seed", type=_count, default=None, help="the same seed repeats a run exactly (default: random)")
     run.add_argument("--workers", type=_positive_int, default=4, help="requests in flight at once (default: 4)")
@@ -211,6 +214,7 @@ def _run(args: argparse.Namespace) -> int:
             return _error(str(exc))
         config = RunConfig(target=target, operations=tuple(args.operation), max_examples=args.max_examples,
                            seed=seed, workers=args.workers, create_jobs=not args.no_create_jobs, rate=args.rate,
+                           protocol=args.protocol,
                            lifecycle=LifecycleConfig(settle_timeout=args.settle_timeout))
         print(f"conformance run against {target.url} (seed {seed}; --seed {seed} repeats this run)", file=sys.stderr)
         try:

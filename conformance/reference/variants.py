@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance import cbor_codec
-from conformance.reference import awsjson
+from conformance.reference import awsjson, rpcv2cbor
 from conformance.reference.app import ReferenceApp, wire_for
 from conformance.reference.awsjson import ApiError, Response
 from conformance.reference.catalog import Role, Route
@@ -403,6 +403,50 @@ def _malformed_json_500(app: VariantApp) -> None:
         return dataclasses.replace(_with_document(response, {"__type": "InternalServerException", "Message": "oops"}),
                                    status=500)
     app.answer_filters.append(_on_errors(change))
+
+
+# rpcv2Cbor faults (protocol family) -------------------------------------------------------------
+
+
+def _cbor_only(change: AnswerFilter) -> AnswerFilter:
+    """An answer filter for answers on the rpcv2Cbor path only."""
+    return lambda request, response: change(request, response) if rpcv2cbor.handles(request) else response
+
+
+@variant("json_on_cbor_path", "protocol", "answers rpcv2Cbor requests with JSON bodies",
+         ("body_decodes", "content_type"))
+def _json_on_cbor_path(app: VariantApp) -> None:
+    def change(request: HttpRequest, response: Response) -> Response:
+        headers = {**response.headers, "Content-Type": awsjson.CONTENT_TYPE}
+        return dataclasses.replace(response, body=awsjson.encode(_document(response)), headers=headers)
+    app.answer_filters.append(_cbor_only(change))
+
+
+@variant("no_smithy_protocol_echo", "protocol", "rpcv2Cbor answers leave out Smithy-Protocol",
+         ("smithy_protocol_header",))
+def _no_smithy_protocol_echo(app: VariantApp) -> None:
+    app.answer_filters.append(_cbor_only(lambda request, response: dataclasses.replace(
+        response, headers={k: v for k, v in response.headers.items() if k.lower() != "smithy-protocol"})))
+
+
+@variant("target_header_accepted_on_cbor", "protocol", "serves rpcv2Cbor requests that carry X-Amz-Target",
+         ("error_type",))
+def _target_header_accepted_on_cbor(app: VariantApp) -> None:
+    def route(request: HttpRequest) -> Route:
+        if rpcv2cbor.handles(request):
+            stripped = {k: v for k, v in request.headers.items() if k.lower() not in ("x-amz-target", "x-amzn-target")}
+            request = dataclasses.replace(request, headers=stripped)
+        return ReferenceApp._route(app, request)
+    app.route_hook = route
+
+
+@variant("cbor_errors_without_type", "protocol", "rpcv2Cbor errors carry no __type", ("error_type",))
+def _cbor_errors_without_type(app: VariantApp) -> None:
+    def change(request: HttpRequest, response: Response) -> Response:
+        if response.status < 400:
+            return response
+        return _with_document(response, {k: v for k, v in _document(response).items() if k != "__type"})
+    app.answer_filters.append(_cbor_only(change))
 
 
 # Lifecycle faults --------------------------------------------------------------------------------
