@@ -24,6 +24,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--profile", default=None, help="AWS profile for an AWS endpoint's credentials")
     group.addoption("--no-create-jobs", action="store_true", help="never start jobs (no success-path tests)")
     group.addoption("--rate", type=float, default=None, help="at most this many requests per second")
+    group.addoption("--protocol", choices=["awsJson1_1", "rpcv2Cbor", "all"], default="all",
+                    help="wire protocol(s) to test (default: every one the model lists; unserved ones are skipped)")
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +54,29 @@ def conformance_transport(request: pytest.FixtureRequest, conformance_target: Ta
     transport = Transport(conformance_target, rate=request.config.getoption("--rate"))
     yield transport
     transport.close()
+
+
+@pytest.fixture(scope="session")
+def conformance_served(request: pytest.FixtureRequest, conformance_transport: Transport) -> dict[tuple[str, str], bool]:
+    """Which (operation, protocol) lanes the target serves, probed once per session."""
+    from conformance.model import load_operations
+    from conformance.protocols import SUPPORTED, get_protocol
+    from conformance.runner import Lane, probe_lane
+
+    lanes = [Lane(op, get_protocol(name)) for op in load_operations() for name in op.service.protocols
+             if name in SUPPORTED]
+    return {lane.key: probe_lane(lane, conformance_transport) for lane in lanes}
+
+
+@pytest.fixture
+def conformance_lane(request: pytest.FixtureRequest, conformance_served: dict[tuple[str, str], bool]) -> None:
+    """Skip (or, for a protocol asked for by name, fail) a test whose lane the target does not serve."""
+    operation, protocol = request.node.callspec.params["operation"], request.node.callspec.params["protocol"]
+    wanted = request.config.getoption("--protocol")
+    if wanted not in ("all", protocol.name):
+        pytest.skip(f"--protocol {wanted}")
+    if not conformance_served[(operation.name, protocol.name)]:
+        message = f"{protocol.name}: not served by this endpoint ({operation.name})"
+        if wanted == protocol.name:
+            pytest.fail(message + ", which was asked for")
+        pytest.skip(message)

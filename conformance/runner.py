@@ -203,13 +203,22 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
     return result
 
 
+def probe_case(lane: Lane) -> Case:
+    """A valid request for no job: what the endpoint answers tells whether it serves the lane."""
+    return Case(lane.operation.name, "valid.probe", Kind.UNKNOWN_JOB, f"is {lane.protocol.name} served?",
+                document={"JobId": "conformance-probe"}, job_id="conformance-probe")
+
+
+def probe_lane(lane: Lane, transport: Transport) -> bool:
+    """Whether the endpoint serves one lane at all."""
+    return not is_not_served(execute(lane.operation, probe_case(lane), lane.protocol, transport))
+
+
 def _probe(lanes: list[Lane], transport: Transport, checks: list[str] | None, pool: ThreadPoolExecutor,
            out: list[CaseResult]) -> dict[tuple[str, str], bool]:
     """One valid request per lane, to learn which protocols the endpoint serves at all."""
     def probe(lane: Lane) -> CaseResult:
-        case = Case(lane.operation.name, "valid.probe", Kind.UNKNOWN_JOB, f"is {lane.protocol.name} served?",
-                    document={"JobId": "conformance-probe"}, job_id="conformance-probe")
-        return execute(lane.operation, case, lane.protocol, transport, checks)
+        return execute(lane.operation, probe_case(lane), lane.protocol, transport, checks)
 
     results = list(pool.map(probe, lanes))
     out.extend(results)

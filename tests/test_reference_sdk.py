@@ -168,3 +168,36 @@ def test_aws_cli_start_stop_and_unknown_job(reference_server: ReferenceServer, t
     assert json.loads(stopped.stdout)["JobId"] == job_id
     missing = aws("comprehend", "stop-pii-entities-detection-job", "--job-id", "0" * 32)
     assert missing.returncode != 0 and "JobNotFoundException" in missing.stderr
+
+
+@pytest.fixture
+def cbor_clients(aws_client: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Any]:
+    """boto3 clients forced onto botocore's rpcv2Cbor serializer and parser."""
+    import botocore.model
+
+    monkeypatch.setattr(botocore.model.ServiceModel, "resolved_protocol",
+                        property(lambda self: "smithy-rpc-v2-cbor"))
+    return aws_client
+
+
+def test_botocore_over_cbor_starts_describes_and_stops(cbor_clients: Callable[[str], Any],
+                                                       reference_clock: ManualClock) -> None:
+    phi = cbor_clients("comprehendmedical")
+    sent: list[tuple[str, str]] = []
+    phi.meta.events.register("before-send", lambda request, **kwargs: sent.append(
+        (request.url, request.headers.get("Content-Type", b""))))
+    job_id = start_phi(phi)["JobId"]
+    assert sent[-1][0].endswith("/service/ComprehendMedical_20181030/operation/StartPHIDetectionJob")
+    assert b"application/cbor" in (sent[-1][1] if isinstance(sent[-1][1], bytes) else sent[-1][1].encode())
+    reference_clock.advance(20)
+    described = phi.describe_phi_detection_job(JobId=job_id)["ComprehendMedicalAsyncJobProperties"]
+    assert described["JobStatus"] == "IN_PROGRESS"
+    assert described["SubmitTime"].timestamp() == pytest.approx(reference_clock.now() - 20)  # tag-1 timestamp
+    assert phi.stop_phi_detection_job(JobId=job_id)["JobId"] == job_id
+    with pytest.raises(phi.exceptions.ResourceNotFoundException):
+        phi.stop_phi_detection_job(JobId="0" * 32)
+    with pytest.raises(ClientError) as caught:
+        phi.stop_phi_detection_job(JobId="a" * 33)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    pii = cbor_clients("comprehend")
+    assert pii.stop_pii_entities_detection_job(JobId=start_pii(pii)["JobId"])["JobStatus"] == "STOP_REQUESTED"

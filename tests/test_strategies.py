@@ -18,6 +18,8 @@ from conformance.strategies.strings import could_be_real_job_id
 
 OPERATIONS = load_operations()
 PROTOCOL = get_protocol("awsJson1_1")
+CBOR = get_protocol("rpcv2Cbor")
+LANES = [(op, protocol) for op in OPERATIONS for protocol in (PROTOCOL, CBOR)]
 DRAWS = 2000
 
 
@@ -27,8 +29,50 @@ def _strict_json(raw: bytes) -> Any:
     return json.loads(raw.decode("utf-8"), parse_constant=no_constants)
 
 
-def violations(operation: Operation, case: Case) -> list[str]:
+def _cbor_violations(operation: Operation, case: Case) -> list[str] | Case:
+    """For rpcv2Cbor cases: the CBOR-only categories checked here; others decoded and returned as a Case."""
+    import cbor2
+
+    from conformance import cbor_codec
+
+    category, raw = case.category, case.raw_body
+    if category == "invalid.body.malformed_cbor" or category == "invalid.body.invalid_utf8":
+        try:
+            cbor_codec.decode(raw or b"")
+        except cbor_codec.CborError as exc:
+            utf8 = "text string" in str(exc) or "utf" in str(exc).lower()
+            return [] if (category == "invalid.body.invalid_utf8") == utf8 else [f"{category}, but the error is {exc}"]
+        return ["the body is valid CBOR"]
+    if raw:  # the catalog spells some CBOR cases as bytes: read them back as documents
+        document = cbor_codec.decode(raw)
+        case = Case(case.operation, category, case.kind, case.description, document=document, headers=case.headers,
+                    path=case.path, job_id=document.get("JobId") if isinstance(document, dict) else None)
+    if category == "invalid.type.bytes":
+        return [] if isinstance(case.document.get("JobId"), bytes) else ["JobId is not a byte string"]
+    if category == "invalid.type.tag":
+        return [] if isinstance(case.document.get("JobId"), cbor2.CBORTag) else ["JobId is not tagged"]
+    if category == "protocol.target_header":
+        headers = dict(case.headers)
+        problems = [] if {"X-Amz-Target", "X-Amzn-Target"} & set(headers) else ["no X-Amz-Target header"]
+        return problems + ([] if operation.validator("request").is_valid(case.document) else ["the body is invalid"])
+    if category.startswith("protocol.path."):
+        operation_name = (case.path or "").rsplit("/", 1)[-1]
+        service = (case.path or "").split("/")[2] if (case.path or "").count("/") >= 4 else ""
+        real = botocore_model.service_model(operation.service.name).operation_names
+        served = service == operation.service.target_prefix and operation_name in real
+        return ["the path names a real operation of the service"] if served else []
+    return case
+
+
+def violations(operation: Operation, case: Case, protocol_name: str = "awsJson1_1") -> list[str]:
     """Everything about a case that contradicts its label (empty when it is exactly what it says)."""
+    if protocol_name == "rpcv2Cbor":
+        checked = _cbor_violations(operation, case)
+        if isinstance(checked, list):
+            return checked
+        case = checked
+        if case.category == "valid.cbor_indefinite":
+            case = Case(case.operation, "valid.mixed", case.kind, case.description, document=case.document)
     schema = operation.request["properties"]["JobId"]
     alphabet = Alphabet.from_pattern(schema["pattern"])
     low, high = schema["minLength"], schema["maxLength"]
@@ -108,14 +152,15 @@ def violations(operation: Operation, case: Case) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
-def test_thousands_of_generated_cases_are_what_their_labels_say(operation: Operation) -> None:
-    cases = strategies.draw_cases(strategies.any_case(operation, PROTOCOL, OPERATIONS), DRAWS, seed=20261123)
-    assert len(cases) >= DRAWS * 0.9
+@pytest.mark.parametrize(("operation", "protocol"), LANES, ids=lambda x: getattr(x, "name", ""))
+def test_thousands_of_generated_cases_are_what_their_labels_say(operation: Operation, protocol) -> None:
+    draws = DRAWS if protocol is PROTOCOL else DRAWS // 2
+    cases = strategies.draw_cases(strategies.any_case(operation, protocol, OPERATIONS), draws, seed=20261123)
+    assert len(cases) >= draws * 0.9
     wrong = [(case.category, case.document if case.document is not ABSENT else case.raw_body, problems)
-             for case in cases if (problems := violations(operation, case))]
+             for case in cases if (problems := violations(operation, case, protocol.name))]
     assert not wrong, wrong[:10]
-    families = {family.category for family in strategies.families(operation, PROTOCOL, OPERATIONS)}
+    families = {family.category for family in strategies.families(operation, protocol, OPERATIONS)}
     drawn = Counter(case.category for case in cases)
     assert set(drawn) == families, f"never drawn: {families - set(drawn)}"
 
@@ -131,12 +176,13 @@ def test_valid_lengths_one_and_max_are_drawn() -> None:
         assert lengths[(category, 1)] and lengths[(category, 32)], category
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
-def test_catalog_cases_are_what_their_labels_say_and_cover_every_family(operation: Operation) -> None:
-    cases = examples.cases_for(operation, PROTOCOL.name, OPERATIONS, examples.load_entries())
-    wrong = [(case.category, case.description, problems) for case in cases if (problems := violations(operation, case))]
+@pytest.mark.parametrize(("operation", "protocol"), LANES, ids=lambda x: getattr(x, "name", ""))
+def test_catalog_cases_are_what_their_labels_say_and_cover_every_family(operation: Operation, protocol) -> None:
+    cases = examples.cases_for(operation, protocol.name, OPERATIONS, examples.load_entries(), protocol.inexpressible)
+    wrong = [(case.category, case.description, problems) for case in cases
+             if (problems := violations(operation, case, protocol.name))]
     assert not wrong, wrong
-    families = {family.category for family in strategies.families(operation, PROTOCOL, OPERATIONS)}
+    families = {family.category for family in strategies.families(operation, protocol, OPERATIONS)}
     assert {case.category for case in cases} == families
     first_pass = [case.category for case in cases[: len(families)]]
     assert set(first_pass) == families, "the catalog's first entries cover every category once"

@@ -40,3 +40,15 @@ def test_target_and_endpoint_url_exclude_each_other() -> None:
     with pytest.raises(SystemExit) as caught:
         main(["run", "--target", "moto", "--endpoint-url", "http://127.0.0.1:1"])
     assert caught.value.code == 2
+
+
+def test_a_protocol_asked_for_by_name_must_be_served(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["run", "--target", "moto", "--operation", "StopPiiEntitiesDetectionJob", "--max-examples", "0",
+            "--no-create-jobs", "--seed", "1"]
+    report = tmp_path / "cbor.json"
+    assert main([*argv, "--protocol", "rpcv2Cbor", "--report-json", str(report)]) == 1
+    out = capsys.readouterr().out
+    assert "note: rpcv2Cbor: not served by this endpoint (StopPiiEntitiesDetectionJob), which was asked for" in out
+    data = json.loads(report.read_text())
+    assert data["summary"]["cases"] == 1 and data["failures"]  # only the probe was sent, and it failed
+    assert all(f["case"]["category"] == "valid.probe" for f in data["failures"])

@@ -16,7 +16,7 @@ from conformance.checks import REGISTRY
 from conformance.execute import CaseResult, execute
 from conformance.lifecycle import job_flow
 from conformance.model import Operation, load_operations
-from conformance.protocols import get_protocol
+from conformance.protocols import SUPPORTED, WireProtocol, get_protocol
 from conformance.report import failure_record
 from conformance.report.terminal import format_failure
 from conformance.services import job_api_for
@@ -24,10 +24,13 @@ from conformance.target import Target
 from conformance.transport import Transport
 
 OPERATIONS = load_operations()
-PROTOCOL = get_protocol("awsJson1_1")
-FAMILIES = [(op, family) for op in OPERATIONS for family in strategies.families(op, PROTOCOL, OPERATIONS)]
-CATALOG = [(op, case) for op in OPERATIONS
-           for case in examples.cases_for(op, PROTOCOL.name, OPERATIONS, examples.load_entries())]
+LANES = [(op, get_protocol(name)) for op in OPERATIONS for name in op.service.protocols if name in SUPPORTED]
+FAMILIES = [(op, protocol, family) for op, protocol in LANES
+            for family in strategies.families(op, protocol, OPERATIONS)]
+CATALOG = [(op, protocol, case) for op, protocol in LANES
+           for case in examples.cases_for(op, protocol.name, OPERATIONS, examples.load_entries(),
+                                          protocol.inexpressible)]
+pytestmark = pytest.mark.usefixtures("conformance_lane")
 
 
 def _judge(result: CaseResult, target: Target) -> None:
@@ -40,28 +43,28 @@ def _judge(result: CaseResult, target: Target) -> None:
             format_failure(failure_record(result, check, text, target, [])) for check, text in failures))
 
 
-@pytest.mark.parametrize(("operation", "family"), FAMILIES,
-                         ids=[f"{op.name}-{family.category}" for op, family in FAMILIES])
+@pytest.mark.parametrize(("operation", "protocol", "family"), FAMILIES,
+                         ids=[f"{op.name}-{protocol.name}-{family.category}" for op, protocol, family in FAMILIES])
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_family(operation: Operation, family: strategies.Family, data: st.DataObject,
+def test_family(operation: Operation, protocol: WireProtocol, family: strategies.Family, data: st.DataObject,
                 conformance_transport: Transport, conformance_target: Target) -> None:
     case = data.draw(family.strategy, label="case")
-    _judge(execute(operation, case, PROTOCOL, conformance_transport), conformance_target)
+    _judge(execute(operation, case, protocol, conformance_transport), conformance_target)
 
 
-@pytest.mark.parametrize(("operation", "case"), CATALOG,
-                         ids=[f"{op.name}-{case.category}-{i}" for i, (op, case) in enumerate(CATALOG)])
-def test_catalog_example(operation: Operation, case: Case, conformance_transport: Transport,
+@pytest.mark.parametrize(("operation", "protocol", "case"), CATALOG,
+                         ids=[f"{op.name}-{p.name}-{case.category}-{i}" for i, (op, p, case) in enumerate(CATALOG)])
+def test_catalog_example(operation: Operation, protocol: WireProtocol, case: Case, conformance_transport: Transport,
                          conformance_target: Target) -> None:
-    _judge(execute(operation, case, PROTOCOL, conformance_transport), conformance_target)
+    _judge(execute(operation, case, protocol, conformance_transport), conformance_target)
 
 
-@pytest.mark.parametrize("operation", OPERATIONS, ids=[op.name for op in OPERATIONS])
-def test_stop_a_job_the_suite_started(operation: Operation, conformance_transport: Transport,
+@pytest.mark.parametrize(("operation", "protocol"), LANES, ids=[f"{op.name}-{p.name}" for op, p in LANES])
+def test_stop_a_job_the_suite_started(operation: Operation, protocol: WireProtocol, conformance_transport: Transport,
                                       conformance_target: Target) -> None:
     api = job_api_for(operation.service.name, operation.name)
     if api is None or not conformance_target.creates_jobs:
         pytest.skip("the suite may not start jobs on this target")
-    for result in job_flow(operation, api, PROTOCOL, conformance_transport):
+    for result in job_flow(operation, api, protocol, conformance_transport):
         _judge(result, conformance_target)
