@@ -163,6 +163,9 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
 
     began = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=max(config.workers, 1))
+    # Job flows mostly wait for jobs to settle: they get threads of their own, so that waiting
+    # never holds a worker the cases need (the transport's rate limit still covers both).
+    flows = ThreadPoolExecutor(max_workers=max(len(lanes), 1))
     try:
         served = _probe(lanes, transport, checks, pool, probes)
         for lane in lanes:
@@ -170,7 +173,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
                 result.notes.append(f"{lane.protocol.name}: not served by this endpoint ({lane.operation.name})"
                                     + (", which was asked for: a failure" if explicit else ""))
         live = [lane for lane in lanes if served[lane.key]]
-        # Job flows go first (their settling wait then overlaps the cases), and the lanes' cases
+        # Job flows start first (their settling wait then overlaps the cases), and the lanes' cases
         # interleave, so that the first requests of a run already cover every operation and protocol.
         futures = []
         for lane in live:
@@ -179,7 +182,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
                 result.notes.append(f"{label(lane)}: no job started, so stopping a real job was not tested"
                                     + ("" if api else " (no Start operation known)"))
                 continue
-            futures.append(pool.submit(_job_flow, lane, api, transport, checks, lifecycle, lock, config.lifecycle))
+            futures.append(flows.submit(_job_flow, lane, api, transport, checks, lifecycle, lock, config.lifecycle))
         longest = max((len(planned[lane.key]) for lane in live), default=0)
         futures += [pool.submit(one, lane, i, planned[lane.key][i])
                     for i in range(longest) for lane in live if i < len(planned[lane.key])]
@@ -188,10 +191,12 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
         if failed is not None:
             raise failed.exception()  # type: ignore[misc]
     except BaseException:  # unreachable target, Ctrl-C: drop what has not started, do not wait for it
-        pool.shutdown(wait=False, cancel_futures=True)
+        for executor in (pool, flows):
+            executor.shutdown(wait=False, cancel_futures=True)
         transport.close()
         raise
     pool.shutdown()
+    flows.shutdown()
     result.elapsed = time.monotonic() - began
     # A probe of an unserved protocol is judged only when that protocol was asked for by name.
     judged_probes = [p for p in probes if explicit or not is_not_served(p)]
