@@ -17,7 +17,6 @@ from conformance.protocols import WireProtocol
 from conformance.wire import Answer, HttpRequest
 
 
-
 @dataclass(frozen=True)
 class CheckContext:
     """Everything a check may look at."""

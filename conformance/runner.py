@@ -100,6 +100,11 @@ class Lane:
         return (self.operation.name, self.protocol.name)
 
 
+def lane_label(operation: str, protocol: str, several_protocols: bool) -> str:
+    """How reports name a lane: the operation, and its protocol when the run covered several."""
+    return f"{operation} over {protocol}" if several_protocols else operation
+
+
 def lanes_for(config: RunConfig, operations: list[Operation]) -> list[Lane]:
     """Every operation over every protocol its model lists that this suite speaks, as `config.protocol` narrows it."""
     wanted = SUPPORTED if config.protocol == "all" else (get_protocol(config.protocol).name,)
@@ -149,9 +154,10 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
     lifecycle: list[CaseResult] = []
     probes: list[CaseResult] = []
 
+    several = len({lane.protocol.name for lane in lanes}) > 1
+
     def label(lane: Lane) -> str:
-        return lane.operation.name if len({lane.protocol.name for lane in lanes}) == 1 else \
-            f"{lane.operation.name} over {lane.protocol.name}"
+        return lane_label(lane.operation.name, lane.protocol.name, several)
 
     def one(lane: Lane, index: int, case: Case) -> None:
         outcome = execute(lane.operation, case, lane.protocol, transport, checks)

@@ -11,7 +11,7 @@ from conformance import __version__
 from conformance.checks import REGISTRY
 from conformance.execute import CaseResult
 from conformance.report.reproduce import curl_command, redact_headers, redact_text, secrets_of
-from conformance.runner import RunResult
+from conformance.runner import RunResult, lane_label
 from conformance.target import Target
 
 REPORT_FORMAT = "conformance-report/1"
@@ -65,7 +65,7 @@ def summarise(run: RunResult) -> Summary:
     secrets = secrets_of(target)
     several = len({result.protocol for result in run.results}) > 1
     for result in run.results:
-        operation = f"{result.case.operation} over {result.protocol}" if several else result.case.operation
+        operation = lane_label(result.case.operation, result.protocol, several)
         cells = summary.matrix.setdefault(
             operation, {check_id: Cell(applies=check.applies(result.operation)) for check_id, check in REGISTRY.items()})
         summary.coverage.setdefault(operation, Counter())[result.case.category] += 1
