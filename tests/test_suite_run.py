@@ -63,14 +63,17 @@ class FaultyApp(ReferenceApp):
     def __init__(self, fault: str, **kwargs) -> None:
         super().__init__(jobs=JobStore(SystemClock(), FAST_JOBS), **kwargs)
         self.fault = fault
-        self.calls = 0
+        self.seen: set[tuple[str | None, bytes]] = set()
         self.lock = threading.Lock()
 
     def handle(self, request: HttpRequest) -> Response:
-        with self.lock:
-            self.calls += 1
-            calls = self.calls
-        if self.fault in ("throttle_first", "throttle_always") and (self.fault == "throttle_always" or calls % 2):
+        first_time = False
+        if self.fault == "throttle_first":  # each distinct request is throttled once, then served
+            key = (request.header("X-Amz-Target"), request.body)
+            with self.lock:
+                first_time = key not in self.seen
+                self.seen.add(key)
+        if self.fault == "throttle_always" or first_time:
             return Response(400, encode({"__type": "ThrottlingException", "Message": "Rate exceeded"}),
                             {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "t"})
         response = super().handle(request)
