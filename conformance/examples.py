@@ -52,7 +52,7 @@ def cases_for(operation: Operation, protocol: str, all_operations: list[Operatio
               entries: list[dict[str, Any]], inexpressible: frozenset[str] = frozenset()) -> list[Case]:
     """The catalog's cases for one operation over one protocol, in catalog order."""
     prefix = operation.service.target_prefix
-    others = sorted({op.service.target_prefix for op in all_operations} - {prefix}) or [prefix + "x"]
+    others = operation.other_target_prefixes(all_operations) or [prefix + "x"]
     names = {"operation": operation.name, "prefix": prefix, "prefix_wrong_version": prefix.split("_")[0] + "_19990101", "other_prefix": others[0]}
     cases = []
     for entry in entries:

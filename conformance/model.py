@@ -104,6 +104,18 @@ class Operation:
         """The declared error of that name, if any."""
         return next((error for error in self.errors if error.name == name), None)
 
+    @property
+    def not_found_error(self) -> str:
+        """The declared error for an unknown resource: the one whose name ends in NotFoundException."""
+        names = [error.name for error in self.errors if error.name.endswith("NotFoundException")]
+        if len(names) != 1:
+            raise ValueError(f"{self.name} declares {len(names)} not-found errors, expected one")
+        return names[0]
+
+    def other_target_prefixes(self, operations: Iterable[Operation]) -> list[str]:
+        """The target prefixes of the other services among `operations`, sorted."""
+        return sorted({op.service.target_prefix for op in operations} - {self.service.target_prefix})
+
     def validator(self, part: str) -> Any:
         """A cached validator for the "request" or "response" schema."""
         if part not in self._validators:

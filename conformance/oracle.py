@@ -77,21 +77,13 @@ class Expectation:
         return " or ".join(outcome.describe() for outcome in self.outcomes)
 
 
-def not_found_error(operation: Operation) -> str:
-    """The operation's declared error for an unknown resource (the one named *NotFoundException)."""
-    names = [error.name for error in operation.errors if error.name.endswith("NotFoundException")]
-    if len(names) != 1:
-        raise ValueError(f"{operation.name} declares {len(names)} not-found errors, expected one")
-    return names[0]
-
-
 def expect(operation: Operation, case: Case) -> Expectation:
     """What a conforming endpoint may answer to this case."""
     kind = case.kind
     if kind is Kind.START_JOB:
         return Expectation((Outcome("started", frozenset({200})),))
     if kind in (Kind.UNKNOWN_JOB, Kind.EXTRA_MEMBER):
-        not_found = Outcome("not found", NOT_FOUND_STATUSES, frozenset({not_found_error(operation)}))
+        not_found = Outcome("not found", NOT_FOUND_STATUSES, frozenset({operation.not_found_error}))
     if kind is Kind.UNKNOWN_JOB:
         return Expectation((not_found,))
     if kind is Kind.EXISTING_JOB:
@@ -118,7 +110,7 @@ def expect(operation: Operation, case: Case) -> Expectation:
     if kind is Kind.PROTOCOL_VIOLATION:
         # Rejected for what it is: answering as for any request (not found) means it was served.
         return Expectation((Outcome("rejected", frozenset(range(400, 500)), frozenset({ANY_ERROR}),
-                                    excluded_types=frozenset({not_found_error(operation)})),))
+                                    excluded_types=frozenset({operation.not_found_error})),))
     if kind is Kind.UNKNOWN_OPERATION:
         return Expectation((Outcome("unknown operation", frozenset({400, 404}), frozenset({UNKNOWN_OPERATION})),))
     raise ValueError(f"no expectation for {kind}")
@@ -142,7 +134,7 @@ def observe(operation: Operation, case: Case, answer: Answer) -> tuple[str, str]
     if case.kind is Kind.EXTRA_MEMBER:
         outcome = expect(operation, case).matching(answer)
         return ("unknown member", outcome.label) if outcome else None
-    if case.kind is Kind.UNKNOWN_JOB and answer.error_type == not_found_error(operation):
+    if case.kind is Kind.UNKNOWN_JOB and answer.error_type == operation.not_found_error:
         return ("not-found status", f"{answer.error_type} {answer.status}")
     if answer.is_error and answer.error_type_source:
         return ("error type carried in", answer.error_type_source)

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def json_bytes(document: Any, compact: bool = False) -> bytes:
+    """JSON text in UTF-8; a lone surrogate (which UTF-8 cannot carry) goes as a `\\ud800` escape."""
+    separators = (",", ":") if compact else None
+    try:
+        return json.dumps(document, ensure_ascii=False, separators=separators).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(document, separators=separators).encode("ascii")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from conformance import botocore_model
 from conformance.cases import ABSENT, Case, Kind
 from conformance.model import Operation
 from conformance.protocols import sanitise_error_type
-from conformance.strategies.bodies import Family, Members
-from conformance.wire import Answer, HttpRequest, HttpResponse
+from conformance.strategies.bodies import Family, Members, raw_family
+from conformance.wire import Answer, HttpRequest, HttpResponse, json_bytes
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 MALFORMED_JSON = (
@@ -24,11 +24,8 @@ INVALID_UTF8 = (b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82", b"\x80", b"\
 
 
 def encode_document(document: Any) -> bytes:
-    """JSON text in UTF-8; a lone surrogate (which UTF-8 cannot carry) goes as a `\\uD800` escape."""
-    try:
-        return json.dumps(document, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(document).encode("ascii")
+    """A JSON request body (see `wire.json_bytes`)."""
+    return json_bytes(document)
 
 
 class AwsJson11:
@@ -78,10 +75,6 @@ class AwsJson11:
         members = Members(operation)
         name = operation.name
 
-        def raw(category: str, kind: Kind, text: str, bodies: st.SearchStrategy[bytes]) -> Family:
-            return Family(category, kind, text, bodies.map(
-                lambda body: Case(name, category, kind, text, raw_body=body)))
-
         def routed(category: str, text: str, targets: st.SearchStrategy[str | None]) -> Family:
             @st.composite
             def build(draw: st.DrawFn) -> Case:
@@ -112,15 +105,14 @@ class AwsJson11:
         # never reaches a real operation; and no name starts with Start, which could create a job.
         served = {op.name for op in all_operations if op.service.target_prefix == prefix}
         served |= set(botocore_model.service_model(operation.service.name).operation_names)
-        other_prefixes = sorted({op.service.target_prefix for op in all_operations} - {prefix})
-        wrong_prefixes = [*other_prefixes, prefix.split("_")[0] + "_19990101", prefix + "x"]
+        wrong_prefixes = [*operation.other_target_prefixes(all_operations), prefix.split("_")[0] + "_19990101", prefix + "x"]
         unknown_names = st.from_regex(r"\A(Stop|Describe|NoSuch)[A-Z][a-z]{2,10}Job\Z").filter(
             lambda n: n not in served)
         return [
-            raw("invalid.body.empty", Kind.EMPTY_BODY, "no body at all", st.just(b"")),
-            raw("invalid.body.malformed_json", Kind.SERIALIZATION, "malformed JSON",
-                st.one_of(st.sampled_from(MALFORMED_JSON), truncated())),
-            raw("invalid.body.invalid_utf8", Kind.SERIALIZATION, "JSON with bytes that are not UTF-8", invalid_utf8()),
+            raw_family(name, "invalid.body.empty", "no body at all", st.just(b"")),
+            raw_family(name, "invalid.body.malformed_json", "malformed JSON",
+                       st.one_of(st.sampled_from(MALFORMED_JSON), truncated())),
+            raw_family(name, "invalid.body.invalid_utf8", "JSON with bytes that are not UTF-8", invalid_utf8()),
             routed("protocol.target.missing", "no X-Amz-Target header", st.none()),
             routed("protocol.target.unknown", "X-Amz-Target names no operation of the service",
                    unknown_names.map(lambda n: f"{prefix}.{n}")),

@@ -11,7 +11,7 @@ from conformance import cbor_codec
 from conformance.cases import ABSENT, Case, Kind, kind_of
 from conformance.model import Operation
 from conformance.protocols import sanitise_error_type
-from conformance.strategies.bodies import Family, Members
+from conformance.strategies.bodies import Family, Members, raw_family
 from conformance.wire import Answer, HttpRequest, HttpResponse
 
 MALFORMED_CBOR = (
@@ -91,10 +91,6 @@ class RpcV2Cbor:
         def family(category: str, text: str, cases: st.SearchStrategy[Case]) -> Family:
             return Family(category, kind_of(category), text, cases)
 
-        def raw(category: str, text: str, bodies: st.SearchStrategy[bytes]) -> Family:
-            return family(category, text, bodies.map(lambda body: Case(name, category, kind_of(category), text,
-                                                                       raw_body=body)))
-
         def with_member(category: str, text: str, values: st.SearchStrategy[Any]) -> Family:
             @st.composite
             def build(draw: st.DrawFn) -> Case:
@@ -125,13 +121,14 @@ class RpcV2Cbor:
             return family(category, text, build())
 
         prefix = operation.service.target_prefix
-        others = sorted({op.service.target_prefix for op in all_operations} - {prefix}) or [prefix + "x"]
+        others = operation.other_target_prefixes(all_operations) or [prefix + "x"]
         no_headers = st.just(())
         return [
-            raw("invalid.body.empty", "no body at all", st.just(b"")),
-            raw("invalid.body.malformed_cbor", "malformed CBOR", st.sampled_from(MALFORMED_CBOR)),
-            raw("invalid.body.invalid_utf8", "a CBOR text string that is not UTF-8", invalid_utf8()),
-            raw("invalid.required.missing", "the empty map in indefinite-length form", st.just(b"\xbf\xff")),
+            raw_family(name, "invalid.body.empty", "no body at all", st.just(b"")),
+            raw_family(name, "invalid.body.malformed_cbor", "malformed CBOR", st.sampled_from(MALFORMED_CBOR)),
+            raw_family(name, "invalid.body.invalid_utf8", "a CBOR text string that is not UTF-8", invalid_utf8()),
+            raw_family(name, "invalid.required.missing", "the empty map in indefinite-length form",
+                       st.just(b"\xbf\xff")),
             with_member("invalid.type.bytes", "JobId is a CBOR byte string",
                         members.spaces[member].valid().map(lambda labelled: labelled[2].encode("utf-8"))),
             with_member("invalid.type.tag", "JobId is a tagged value",

@@ -107,7 +107,7 @@ class ReferenceApp:
         try:
             return self.jobs.get(route.api.service, job_id)
         except JobNotFound:
-            raise self._declared(route, route.not_found_error, f"Could not find job {job_id}.") from None
+            raise self._declared(route, route.operation.not_found_error, f"Could not find job {job_id}.") from None
 
     @staticmethod
     def _declared(route: Route, name: str, message: str) -> ApiError:

@@ -10,7 +10,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from conformance.wire import HttpRequest
+from conformance.wire import HttpRequest, json_bytes
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
@@ -48,11 +48,8 @@ def new_request_id() -> str:
 
 
 def encode(document: Mapping[str, Any]) -> bytes:
-    """JSON body bytes; lone surrogates (which UTF-8 cannot carry) travel as `\\ud800` escapes."""
-    try:
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(document, separators=(",", ":")).encode("ascii")
+    """A compact JSON answer body (see `wire.json_bytes`)."""
+    return json_bytes(document, compact=True)
 
 
 NAME = "awsJson1_1"

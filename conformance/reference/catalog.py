@@ -32,18 +32,10 @@ class Route:
     role: Role
     api: JobApi
 
-    @property
-    def not_found_error(self) -> str:
-        """The declared error for an unknown job: the one whose name ends in NotFoundException."""
-        names = [error.name for error in self.operation.errors if error.name.endswith("NotFoundException")]
-        if len(names) != 1:
-            raise ValueError(f"{self.operation.name} declares {len(names)} not-found errors, expected one")
-        return names[0]
-
     def check(self) -> None:
         """Raise ValueError unless every fact this route derives from its model can be derived."""
         if self.role is not Role.START:
-            self.not_found_error  # noqa: B018 - evaluated for the error it raises
+            self.operation.not_found_error  # noqa: B018 - evaluated for the error it raises
         if self.role is Role.DESCRIBE:
             self.describe_member  # noqa: B018
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.cases import Case, Kind
+from conformance.cases import Case, Kind, kind_of
 from conformance.model import Operation
 from conformance.strategies.strings import StringSpace
 
@@ -58,6 +58,13 @@ class Members:
         """A valid document of the required members (less `replace`, which the caller sets)."""
         return st.fixed_dictionaries({name: self.spaces[name].valid().map(lambda labelled: labelled[2])
                                       for name in self.required if name != replace})
+
+
+def raw_family(operation: str, category: str, description: str, bodies: st.SearchStrategy[bytes]) -> Family:
+    """Cases that send raw body bytes (what a protocol's encoder would never write), kind from the category."""
+    kind = kind_of(category)
+    return Family(category, kind, description,
+                  bodies.map(lambda body: Case(operation, category, kind, description, raw_body=body)))
 
 
 def _case(operation: Operation, category: str, kind: Kind, description: str) -> Callable[[Any], Case]:
