@@ -67,17 +67,13 @@ def service_meta(service_name: str) -> ServiceMeta:
 def service_name_for_uid(uid: str) -> str:
     """botocore's service name for an API uid such as `comprehend-2017-11-27`."""
     name = uid.rsplit("-", 3)[0]
-    if service_meta_or_none(name) is None or service_model(name).metadata.get("uid") != uid:
+    try:
+        known = service_model(name).metadata.get("uid") == uid
+    except BotocoreModelError:
+        known = False
+    if not known:
         raise BotocoreModelError(f"botocore has no service with uid {uid!r}")
     return name
-
-
-def service_meta_or_none(service_name: str) -> ServiceMeta | None:
-    """Like `service_meta`, but None for a service botocore does not know."""
-    try:
-        return service_meta(service_name)
-    except BotocoreModelError:
-        return None
 
 
 def shape_schema(shape: Shape | None) -> dict[str, Any]:

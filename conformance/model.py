@@ -204,15 +204,6 @@ def load_operations(directory: Path | None = None) -> list[Operation]:
     return sorted((load_document(path) for path in paths), key=lambda op: (op.service.name, op.name))
 
 
-def find_operation(operations: Iterable[Operation], name: str) -> Operation:
-    """The operation of that name; KeyError lists the names there are."""
-    for operation in operations:
-        if operation.name == name:
-            return operation
-    known = ", ".join(sorted(op.name for op in operations))
-    raise KeyError(f"no operation named {name!r} (known: {known})")
-
-
 _SCHEMA_OBJECT = {"type": "object"}
 _DOCUMENT_SCHEMA = {
     "$schema": JSON_SCHEMA_DIALECT,

@@ -117,7 +117,3 @@ class StringSpace:
             return text[:at] + draw(bad) + text[at:]
 
         return build()
-
-    def invalid(self) -> st.SearchStrategy[Labelled]:
-        """Any invalid value, labelled with the constraint it breaks."""
-        return st.one_of([s.map(lambda v, n=name, d=text: (n, d, v)) for name, (text, s) in self.invalid_families().items()])
