@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--variant", default=None, metavar="NAME",
                        help="serve a faulty or legally different variant (see --list-variants)")
     serve.add_argument("--list-variants", action="store_true", help="list the variants and exit")
+    serve.add_argument("--enforce-sigv4", action="store_true",
+                       help="serve only requests SigV4-signed with the built-in test keys, as AWS answers the rest")
+    serve.add_argument("--throttle", type=_rate, default=None, metavar="RATE",
+                       help="answer ThrottlingException to requests over RATE per second")
     return parser
 
 
@@ -157,6 +161,7 @@ def _serve(args: argparse.Namespace) -> int:
     from conformance.reference import JobStore, ReferenceApp, ReferenceServer, SystemClock, Timings
 
     from conformance.reference import variants
+    from conformance.reference.aws_mode import SigV4Verifier, Throttle
 
     if args.list_variants:
         for variant in sorted(variants.VARIANTS.values(), key=lambda v: (v.family, v.name)):
@@ -164,12 +169,16 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_OK
     timings = Timings(args.job_queued_seconds, args.job_running_seconds, args.job_stopping_seconds)
     http = variants.HttpOptions()
+    verifier = SigV4Verifier() if args.enforce_sigv4 else None
+    throttle = Throttle(args.throttle) if args.throttle else None
     try:
         if args.variant:
-            app = variants.build_app(args.variant, timings=timings, schema_dir=args.schemas, region=args.region)
+            app = variants.build_app(args.variant, timings=timings, schema_dir=args.schemas, region=args.region,
+                                     verifier=verifier, throttle=throttle)
             http = app.variant.http
         else:
-            app = ReferenceApp(JobStore(SystemClock(), timings), schema_dir=args.schemas, region=args.region)
+            app = ReferenceApp(JobStore(SystemClock(), timings), schema_dir=args.schemas, region=args.region,
+                               verifier=verifier, throttle=throttle)
         server = ReferenceServer(args.host, args.port, app, max_body_bytes=args.max_body_bytes, verbose=args.verbose,
                                  http_options=http)
     except variants.UnknownVariant as exc:
@@ -182,6 +191,10 @@ def _serve(args: argparse.Namespace) -> int:
     which = f"variant {args.variant} of the reference server" if args.variant else "reference server"
     print(f"{which} listening on {server.url} ({', '.join(services)}; awsJson1_1)", flush=True)
     print(f"operations: {', '.join(sorted(route.operation.name for route in app.routes.values()))}", flush=True)
+    signing = f"SigV4 enforced (test access key ids: {', '.join(verifier.access_keys)})" if verifier \
+        else "SigV4 not checked"
+    throttling = f"throttled above {throttle.rate:g} requests/s" if throttle else "not throttled"
+    print(f"modes: {signing}; {throttling}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -6,13 +6,16 @@ import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.reference import awsjson, rpcv2cbor
 from conformance.reference.awsjson import ApiError, Response
 from conformance.reference.catalog import Role, Route, build_routes
 from conformance.reference.jobs import Job, JobNotFound, JobNotStoppable, JobStore
 from conformance.wire import HttpRequest
+
+if TYPE_CHECKING:
+    from conformance.reference.aws_mode import SigV4Verifier, Throttle
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +25,19 @@ _SCOPE_REGION = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
 
 
 class ReferenceApp:
-    """Start, Describe and Stop for every job API in the catalog, over awsJson1_1."""
+    """Start, Describe and Stop for every job API in the catalog, over awsJson1_1 and rpcv2Cbor.
+
+    With a `verifier`, only requests SigV4-signed with its test keys are served; with a `throttle`,
+    requests over its rate are answered ThrottlingException (see `aws_mode`). Both are off by default.
+    """
 
     def __init__(self, jobs: JobStore | None = None, schema_dir: Path | None = None,
-                 region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> None:
+                 region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT, *,
+                 verifier: SigV4Verifier | None = None, throttle: Throttle | None = None) -> None:
         self.jobs = jobs or JobStore()
         self.routes = build_routes(schema_dir)
         self.region, self.account = region, account
+        self.verifier, self.throttle = verifier, throttle
 
     def handle(self, request: HttpRequest) -> Response:
         """Answer one request; a client's mistake is a 4xx, only a bug here is a 5xx."""
@@ -36,6 +45,8 @@ class ReferenceApp:
         wire = wire_for(request)
         route: Route | None = None
         try:
+            if self.verifier is not None or self.throttle is not None:
+                route = self._admit(request)
             route = self._route(request)
             return wire.success(self._dispatch(route, request), request_id, route.operation.response)
         except ApiError as error:
@@ -47,6 +58,24 @@ class ReferenceApp:
 
     # Each step of a request is a method of its own, so that a variant (see `variants`) can
     # change one step and keep the rest.
+
+    def _admit(self, request: HttpRequest) -> Route | None:
+        """Authenticate, then throttle, as AWS does before any work; returns the route named, if any.
+
+        The route only tells which service the signature must be scoped to: a request that names no
+        operation is checked against every served service, and answered UnknownOperation afterwards.
+        """
+        try:
+            route: Route | None = self._route(request)
+        except ApiError:
+            route = None
+        if self.verifier is not None:
+            services = {route.operation.service.signing_name} if route else \
+                {served.operation.service.signing_name for served in self.routes.values()}
+            self.verifier.verify(request, services)
+        if self.throttle is not None:
+            self.throttle.acquire()
+        return route
 
     def _dispatch(self, route: Route, request: HttpRequest) -> dict[str, Any]:
         document = self._read(request)

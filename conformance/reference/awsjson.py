@@ -16,11 +16,12 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 
 
 class ApiError(Exception):
-    """An error answer: its type (the `__type`), HTTP status and message."""
+    """An error answer: its type (the `__type`), HTTP status, message, and any headers it adds (Retry-After)."""
 
-    def __init__(self, error_type: str, status: int, message: str) -> None:
+    def __init__(self, error_type: str, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(f"{status} {error_type}: {message}")
         self.error_type, self.status, self.message = error_type, status, message
+        self.headers = dict(headers or {})
 
 
 def serialization_error(message: str) -> ApiError:
@@ -78,7 +79,7 @@ def success(document: Mapping[str, Any], request_id: str, schema: Mapping[str, A
 def failure(error: ApiError, request_id: str, namespace: str = "") -> Response:
     """An error answer: `__type` holds the bare shape name, `Message` the text (Comprehend's casing)."""
     body = encode({"__type": error.error_type, "Message": error.message})
-    return Response(error.status, body, _headers(request_id))
+    return Response(error.status, body, {**_headers(request_id), **error.headers})
 
 
 def _headers(request_id: str) -> dict[str, str]:

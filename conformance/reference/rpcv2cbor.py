@@ -57,4 +57,4 @@ def success(document: Mapping[str, Any], request_id: str, schema: Mapping[str, A
 def failure(error: ApiError, request_id: str, namespace: str) -> Response:
     """An error answer: `__type` is the absolute shape id, the text is in `message`."""
     body = cbor_codec.encode({"__type": f"{namespace}#{error.error_type}", "message": error.message})
-    return Response(error.status, body, _headers(request_id))
+    return Response(error.status, body, {**_headers(request_id), **error.headers})

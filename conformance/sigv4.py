@@ -1,0 +1,104 @@
+"""SigV4 through botocore: sign a request (now, or at a chosen time), and recompute a received request's signature.
+
+botocore's `SigV4Auth` always signs at the current time and over every header it sees. Signing at
+a past time (the suite's expired-date case) and checking a signature over exactly the headers a
+client listed (the reference server's `--enforce-sigv4`) need two small overrides, not a second
+SigV4 implementation: the canonical request, string to sign and key derivation stay botocore's.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.credentials import Credentials
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+
+
+class _SigV4(SigV4Auth):
+    """botocore's signer, at a fixed timestamp and (when checking) over a fixed list of headers."""
+
+    def __init__(self, credentials: Credentials, service: str, region: str, timestamp: str | None = None,
+                 signed_headers: tuple[str, ...] | None = None) -> None:
+        super().__init__(credentials, service, region)
+        self._timestamp = timestamp
+        self._signed_headers = signed_headers
+
+    def add_auth(self, request: AWSRequest) -> None:
+        if self._timestamp is None:
+            super().add_auth(request)
+            return
+        request.context["timestamp"] = self._timestamp  # what SigV4Auth.add_auth does, at another time
+        self._modify_request_before_signing(request)
+        canonical = self.canonical_request(request)
+        self._inject_signature_to_request(request, self.signature(self.string_to_sign(request, canonical), request))
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        if self._signed_headers is None:
+            return super().headers_to_sign(request)
+        chosen = HTTPHeaders()
+        for name, value in request.headers.items():
+            if name.lower() in self._signed_headers:
+                chosen[name.lower()] = value
+        return chosen
+
+
+def sign(method: str, url: str, headers: Mapping[str, str], body: bytes, credentials: Credentials, service: str,
+         region: str, at: datetime.datetime | None = None) -> dict[str, str]:
+    """The headers with a SigV4 signature added (X-Amz-Date, Authorization, a session token if any)."""
+    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
+    timestamp = at.strftime(SIGV4_TIMESTAMP) if at is not None else None
+    _SigV4(credentials, service, region, timestamp).add_auth(request)
+    return dict(request.headers.items())
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """The parts of an `Authorization: AWS4-HMAC-SHA256 ...` header."""
+
+    access_key: str
+    date: str  # yyyymmdd of the credential scope
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+
+
+def parse_authorization(value: str) -> Authorization | None:
+    """The header's parts, or None when it is not a well-formed SigV4 Authorization header."""
+    algorithm, _, rest = value.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        return None
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        name, sep, item = part.strip().partition("=")
+        if not sep or name in fields:
+            return None
+        fields[name] = item
+    scope = fields.get("Credential", "").split("/")
+    signed = fields.get("SignedHeaders", "")
+    if set(fields) != {"Credential", "SignedHeaders", "Signature"} or len(scope) != 5 or scope[4] != "aws4_request" \
+            or not all(scope) or not signed or not fields["Signature"]:
+        return None
+    return Authorization(scope[0], scope[1], scope[2], scope[3], tuple(signed.split(";")), fields["Signature"])
+
+
+def expected_signature(method: str, url: str, headers: Mapping[str, str], body: bytes, credentials: Credentials,
+                       auth: Authorization, timestamp: str) -> str:
+    """The signature a client holding `credentials` would have sent for this request, over the headers it signed."""
+    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
+    request.context["timestamp"] = timestamp
+    signer = _SigV4(credentials, auth.service, auth.region, signed_headers=auth.signed_headers)
+    return signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+
+
+def tamper(authorization: str) -> str:
+    """The Authorization header with its signature's last hex digit changed: well formed, and wrong."""
+    head, _, signature = authorization.rpartition("Signature=")
+    if not signature:
+        return authorization + "0"
+    return f"{head}Signature={signature[:-1]}{'0' if signature[-1] != '0' else '1'}"
