@@ -21,6 +21,7 @@ class Kind(enum.Enum):
     START_JOB = "start_job"  # starts a job, so that Stop has a real one to stop
     DESCRIBE_JOB = "describe_job"  # reads the status of a job the suite started
     PROTOCOL_VIOLATION = "protocol_violation"  # breaks a rule of the wire protocol the server must enforce
+    AUTH = "auth"  # unsigned, or signed wrongly: an endpoint that enforces SigV4 must refuse it
 
 
 # Each category's kind follows from its leading parts; the longest matching prefix wins.
@@ -42,6 +43,7 @@ _KIND_BY_PREFIX = {
     "start": Kind.START_JOB,
     "existing.describe": Kind.DESCRIBE_JOB,
     "existing.settled": Kind.DESCRIBE_JOB,
+    "auth": Kind.AUTH,
 }
 
 
@@ -77,11 +79,12 @@ class Case:
     path: str | None = None  # another request path than the protocol's own for the operation
     job_id: str | None = None  # the JobId the case sends, when it sends a string one
     known_status: str | None = None  # the job's status as Describe gave it just before this case
+    signing: str = "sigv4"  # how the transport signs it (see transport.SIGNINGS)
 
     def key(self) -> tuple[Any, ...]:
         """Identity for de-duplication: the same bytes and headers are the same case."""
         body = self.raw_body if self.document is ABSENT else json.dumps(jsonable(self.document), sort_keys=True)
-        return (self.operation, self.category, body, self.headers, self.path)
+        return (self.operation, self.category, body, self.headers, self.path, self.signing)
 
     def to_json(self) -> dict[str, Any]:
         """The case as it stands in a report."""
@@ -97,6 +100,8 @@ class Case:
             data["path"] = self.path
         if self.known_status:
             data["known_status"] = self.known_status
+        if self.signing != "sigv4":
+            data["signing"] = self.signing
         return data
 
 

@@ -68,10 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the suite against an endpoint (default: the embedded reference server)")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--endpoint-url", help="the endpoint serving both operations (default: start the reference server)")
-    where.add_argument("--target", choices=["reference", "moto"], default=None,
-                       help="start this target on loopback and test it: the reference server (default) or moto")
+    where.add_argument("--target", choices=["reference", "moto", "aws"], default=None,
+                       help="reference (default) or moto: start it on loopback and test it; aws: the region's AWS "
+                            "endpoints (or $AWS_ENDPOINT_URL, $AWS_ENDPOINT_URL_COMPREHEND, "
+                            "$AWS_ENDPOINT_URL_COMPREHENDMEDICAL), with credentials from botocore's chain")
     run.add_argument("--region", default=None, help="region to sign for (default: $AWS_DEFAULT_REGION or us-east-1)")
     run.add_argument("--profile", default=None, help="AWS profile for an AWS endpoint's credentials")
+    run.add_argument("--allow-credentials-to-custom-endpoint", action="store_true",
+                     help="sign with your AWS credentials for an endpoint outside amazonaws.com (never done otherwise)")
     run.add_argument("--operation", action="append", default=[], metavar="NAME",
                      help="test only this operation (repeatable; default: all)")
     run.add_argument("--protocol", choices=["awsJson1_1", "rpcv2Cbor", "all"], default="all",
@@ -80,8 +84,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-examples", type=_count, default=100, help="generated cases per operation (default: 100)")
     run.add_argument("--seed", type=_count, default=None, help="the same seed repeats a run exactly (default: random)")
     run.add_argument("--workers", type=_positive_int, default=4, help="requests in flight at once (default: 4)")
-    run.add_argument("--rate", type=_rate, default=None, help="at most this many requests per second")
-    run.add_argument("--no-create-jobs", action="store_true", help="never start jobs (so no success-path cases)")
+    run.add_argument("--rate", type=_rate, default=None,
+                     help="at most this many requests per second (lowered further while the target throttles)")
+    run.add_argument("--budget", type=_positive_int, default=None, metavar="N",
+                     help="send at most N requests; the first ~50 per operation and protocol cover every case category")
+    run.add_argument("--dry-run", action="store_true", help="print every request the run would send, redacted; send none")
+    run.add_argument("--verbose", action="store_true", help="log every request and answer to stderr (redacted)")
+    jobs = run.add_argument_group("jobs", "Stop's success path needs a running job. The reference server and moto "
+                                          "start jobs for free; on AWS a job costs money and needs S3 data and a role, "
+                                          "so the suite starts one only with --create-jobs.")
+    creating = jobs.add_mutually_exclusive_group()
+    creating.add_argument("--create-jobs", action="store_true",
+                          help="on AWS: start (and at once stop) one job per operation and protocol served")
+    creating.add_argument("--no-create-jobs", action="store_true", help="never start jobs (so no success-path cases)")
+    jobs.add_argument("--input-s3-uri", default=None, metavar="S3_URI",
+                      help="with --create-jobs on AWS: documents to read (keep it to one short document)")
+    jobs.add_argument("--output-s3-uri", default=None, metavar="S3_URI", help="with --create-jobs on AWS: where to write")
+    jobs.add_argument("--data-access-role-arn", default=None, metavar="ARN",
+                      help="with --create-jobs on AWS: a role both services may assume to read and write those")
     run.add_argument("--settle-timeout", type=_seconds, default=60.0, metavar="SECONDS",
                      help="how long a stopped job may stay STOP_REQUESTED (default: 60; 0: do not wait)")
     run.add_argument("--report-json", type=Path, default=None, metavar="PATH", help="write the JSON report here")
@@ -227,9 +247,15 @@ def _run(args: argparse.Namespace) -> int:
             return _error(str(exc))
         config = RunConfig(target=target, operations=tuple(args.operation), max_examples=args.max_examples,
                            seed=seed, workers=args.workers, create_jobs=not args.no_create_jobs, rate=args.rate,
-                           protocol=args.protocol,
+                           protocol=args.protocol, budget=args.budget,
                            lifecycle=LifecycleConfig(settle_timeout=args.settle_timeout))
-        print(f"conformance run against {target.url} (seed {seed}; --seed {seed} repeats this run)", file=sys.stderr)
+        if args.dry_run:
+            return _dry_run(config)
+        _log_exchanges(args.verbose, target)
+        if target.job_setup is not None:
+            print(_cost_statement(config), file=sys.stderr)
+        print(f"conformance run against {', '.join(target.urls())} ({target.name}, {region}; seed {seed}; "
+              f"--seed {seed} repeats this run)", file=sys.stderr)
         try:
             result = run(config, progress=terminal.ProgressPrinter())
         except (ConfigurationError, SchemaDocumentError) as exc:
@@ -246,43 +272,152 @@ def _run(args: argparse.Namespace) -> int:
             junit.write(summary, args.junitxml)
     except OSError as exc:
         return _error(f"cannot write the report: {exc.strerror or exc}")
-    return EXIT_OK if summary.conforms else EXIT_FAILED
+    return EXIT_OK if summary.conforms and not result.jobs_left_running else EXIT_FAILED
+
+
+def _dry_run(config: object) -> int:
+    """Print what the run would send, send nothing."""
+    from conformance.report import plan
+    from conformance.runner import ConfigurationError, planned_requests
+
+    try:
+        requests = planned_requests(config)  # type: ignore[arg-type]
+    except ConfigurationError as exc:
+        return _error(str(exc))
+    plan.write(requests, config.target)  # type: ignore[attr-defined]
+    return EXIT_OK
+
+
+def _log_exchanges(verbose: bool, target: Target) -> None:
+    """With --verbose, every request and answer on stderr; secrets are redacted from every record."""
+    if not verbose:
+        return
+    import logging
+
+    from conformance.redaction import RedactingFilter, secrets_of
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    handler.addFilter(RedactingFilter(secrets_of(target)))  # on the handler: it sees botocore's records too
+    logging.getLogger().addHandler(handler)
+    logging.getLogger("conformance").setLevel(logging.DEBUG)
+
+
+def _cost_statement(config: object) -> str:
+    """What starting real jobs costs, said before any is started."""
+    from conformance.runner import job_lanes, lanes_for, select_operations
+
+    lanes = job_lanes(config, lanes_for(config, select_operations(config)))  # type: ignore[arg-type]
+    starts = sorted({api.start for _, api in lanes})
+    return (f"--create-jobs: this run starts up to {len(lanes)} real job(s) ({', '.join(starts)}; one per operation "
+            "and protocol the endpoint serves) and stops each at once. AWS bills each job as an asynchronous "
+            "job, for the text it reads before it stops: keep --input-s3-uri to one short document. Pricing: "
+            "https://aws.amazon.com/comprehend/pricing/ and https://aws.amazon.com/comprehend/medical/pricing/")
 
 
 def _target(args: argparse.Namespace, region: str, stack: object) -> Target:
-    """The target of a run: the endpoint given, or the reference server started for the run."""
-    from conformance.target import Target
+    """The target of a run: the endpoint given, AWS, or the reference server (or moto) started for the run."""
+    from conformance.target import Target, TargetError
 
     if args.target == "moto":
         from conformance.targets.moto import moto_server
 
         url = stack.enter_context(moto_server())  # type: ignore[attr-defined]
         return Target(url, region=region, name="moto")
+    if args.target == "aws":
+        return _aws_target(args, region)
     if args.endpoint_url is None:
         from conformance.reference import ReferenceServer
 
         server = stack.enter_context(ReferenceServer())  # type: ignore[attr-defined]
         return Target(server.url, region=region, name="embedded reference server")
-    target = _credentials_target(args.endpoint_url, region, args.profile)
-    if args.no_create_jobs:
-        target = Target(target.url, target.region, target.credentials, target.name, creates_jobs=False)
-    return target
+    target = _credentials_target(args.endpoint_url, region, args.profile, args.allow_credentials_to_custom_endpoint,
+                                 required=not args.dry_run)
+    if args.create_jobs and target.is_aws:
+        raise TargetError("--create-jobs on an AWS endpoint: use --target aws, which takes the S3 data and role")
+    # On AWS a job costs money and needs real S3 data: only `--target aws --create-jobs` starts one.
+    return target.with_changes(creates_jobs=not (args.no_create_jobs or target.is_aws))
 
 
-def _credentials_target(url: str, region: str, profile: str | None) -> Target:
-    """A target for a URL: botocore's credential chain for AWS endpoints, dummy credentials elsewhere."""
+def _aws_target(args: argparse.Namespace, region: str) -> Target:
+    """AWS: each service's endpoint as the SDKs resolve it, botocore's credential chain, jobs only when asked."""
+    from conformance.services import JobSetup
     from conformance.target import Target, TargetError
 
-    target = Target(url, region=region)
-    if not target.is_aws:
-        return target
+    setup = None
+    if args.create_jobs:
+        given = {"--input-s3-uri": args.input_s3_uri, "--output-s3-uri": args.output_s3_uri,
+                 "--data-access-role-arn": args.data_access_role_arn}
+        missing = [flag for flag, value in given.items() if not value]
+        if missing:
+            raise TargetError(f"--create-jobs on AWS needs {', '.join(missing)}: real jobs read S3 data "
+                              "through a role the service assumes")
+        try:
+            setup = JobSetup(args.input_s3_uri, args.output_s3_uri, args.data_access_role_arn)
+        except ValueError as exc:
+            raise TargetError(str(exc)) from None
+    credentials = _chain_credentials(args.profile, required=not args.dry_run)
+    urls = aws_endpoints(region, args.profile)
+    first = next(iter(urls.values()))
+    return Target(first, region=region, credentials=credentials, name="AWS", creates_jobs=setup is not None,
+                  service_urls=tuple(urls.items()), job_setup=setup,
+                  credentials_to_custom_endpoint=args.allow_credentials_to_custom_endpoint)
+
+
+def aws_endpoints(region: str, profile: str | None = None) -> dict[str, str]:
+    """Each service's endpoint as the AWS SDKs resolve it: the region's, or AWS_ENDPOINT_URL(_SERVICE) and config."""
     import botocore.exceptions
     import botocore.session
 
+    from conformance.model import load_operations
+    from conformance.target import TargetError
+
+    session = botocore.session.Session(profile=profile)
+    urls: dict[str, str] = {}
+    for service in sorted({op.service.name for op in load_operations()}):
+        try:
+            # Explicit throwaway keys: creating a client must not walk the credential chain again.
+            client = session.create_client(service, region_name=region, aws_access_key_id="endpoint-only",
+                                           aws_secret_access_key="endpoint-only")
+        except botocore.exceptions.ProfileNotFound:
+            raise TargetError(f"no AWS profile named {profile!r}") from None
+        except (botocore.exceptions.BotoCoreError, ValueError) as exc:
+            raise TargetError(f"no {service} endpoint for region {region!r}: {exc}") from None
+        urls[service] = client.meta.endpoint_url
+    return urls
+
+
+def _chain_credentials(profile: str | None, required: bool = True) -> object:
+    """Frozen credentials from botocore's chain (environment, profiles, SSO, roles); TargetError when there are none."""
+    import botocore.exceptions
+    import botocore.session
+    from botocore.credentials import Credentials
+
+    from conformance.target import TargetError
+
     try:
         credentials = botocore.session.Session(profile=profile).get_credentials()
+        frozen = credentials.get_frozen_credentials() if credentials is not None else None
     except botocore.exceptions.ProfileNotFound:
         raise TargetError(f"no AWS profile named {profile!r}") from None
-    if credentials is None:
-        raise TargetError("no AWS credentials found (environment, profile, SSO or role) for an AWS endpoint")
-    return Target(url, region=region, credentials=credentials.get_frozen_credentials(), name="AWS")
+    except botocore.exceptions.BotoCoreError as exc:  # an SSO session expired, a role that cannot be assumed...
+        raise TargetError(f"AWS credentials could not be loaded: {exc}") from None
+    if frozen is None or not frozen.access_key or not frozen.secret_key:
+        if not required:
+            return None
+        raise TargetError("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, "
+                          "or log in with `aws sso login` (botocore's chain: environment, profiles, SSO, roles)")
+    return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+
+def _credentials_target(url: str, region: str, profile: str | None, allow_custom: bool = False,
+                        required: bool = True) -> Target:
+    """A target for a URL: botocore's credential chain for AWS endpoints (and, if allowed, others); dummy elsewhere."""
+    from conformance.target import Target
+
+    target = Target(url, region=region)
+    if not (target.is_aws or allow_custom):
+        return target
+    credentials = _chain_credentials(profile, required)
+    return Target(url, region=region, credentials=credentials, name="AWS" if target.is_aws else "endpoint",  # type: ignore[arg-type]
+                  credentials_to_custom_endpoint=allow_custom)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from conformance.cases import Case
+from conformance.cases import Case, Kind
 from conformance.checks import CheckContext, run_checks
 from conformance.model import Operation
 from conformance.oracle import Expectation, expect, observe
 from conformance.protocols import WireProtocol
+from conformance.safety import UnsafeRequest
 from conformance.transport import Transport, backoff
 from conformance.wire import Answer, HttpRequest
 
@@ -55,17 +56,26 @@ def retry_after(answer: Answer) -> float | None:
 
 
 def execute(operation: Operation, case: Case, protocol: WireProtocol, transport: Transport,
-            checks: list[str] | None = None) -> CaseResult:
-    """Send one case and judge the answer; raises TargetUnreachable if nothing answers."""
+            checks: list[str] | None = None, *, essential: bool = False) -> CaseResult:
+    """Send one case and judge the answer; raises TargetUnreachable if nothing answers, BudgetExhausted when
+    the budget is spent (an `essential` case, stopping a job the run started, goes regardless)."""
     request = protocol.encode(operation, case)
     result = CaseResult(case, operation, request, expect(operation, case), protocol=protocol.name,
                         sent_at=time.monotonic())
     for attempt in range(MAX_THROTTLE_RETRIES + 1):
         result.attempts = attempt + 1
-        answer = protocol.decode(transport.send(request, operation.service.signing_name))
+        try:
+            response = transport.send(request, operation.service, signing=case.signing,
+                                      starts_job=case.kind is Kind.START_JOB, essential=essential)
+        except UnsafeRequest as refused:
+            result.not_judged = str(refused)
+            return result
+        answer = protocol.decode(response)
         result.answer = answer
         if not is_throttled(answer):
+            transport.limiter.answered()
             break
+        transport.limiter.throttled()
         if attempt == MAX_THROTTLE_RETRIES:
             result.not_judged = f"throttled {attempt + 1} times ({answer.status} {answer.error_type or ''})".strip()
             return result

@@ -17,6 +17,12 @@ VALIDATION = "ValidationException"
 SERIALIZATION = "SerializationException"
 INVALID_REQUEST = "InvalidRequestException"
 UNKNOWN_OPERATION = "UnknownOperationException"
+# What AWS answers to a request it cannot authenticate (PROTOCOL_NOTES §4 and Comprehend's common errors).
+AUTH_ERROR_TYPES = frozenset({
+    "MissingAuthenticationTokenException", "MissingAuthenticationToken", "IncompleteSignatureException",
+    "IncompleteSignature", "InvalidSignatureException", "SignatureDoesNotMatch", "UnrecognizedClientException",
+    "InvalidClientTokenId", "RequestExpired", "AccessDeniedException", "NotAuthorized", "AuthFailure",
+})
 ANY_ERROR = "*"  # in Outcome.error_types: whatever type the error names
 # The reference pages give 400 for the not-found errors; botocore's model (1.44) gives 404.
 NOT_FOUND_STATUSES = frozenset({400, 404})
@@ -111,6 +117,8 @@ def expect(operation: Operation, case: Case) -> Expectation:
         # Rejected for what it is: answering as for any request (not found) means it was served.
         return Expectation((Outcome("rejected", frozenset(range(400, 500)), frozenset({ANY_ERROR}),
                                     excluded_types=frozenset({operation.not_found_error})),))
+    if kind is Kind.AUTH:
+        return Expectation((Outcome("refused", frozenset(range(400, 500)), AUTH_ERROR_TYPES),))
     if kind is Kind.UNKNOWN_OPERATION:
         return Expectation((Outcome("unknown operation", frozenset({400, 404}), frozenset({UNKNOWN_OPERATION})),))
     raise ValueError(f"no expectation for {kind}")

@@ -43,9 +43,8 @@ def conformance_target(request: pytest.FixtureRequest) -> Iterator[Target]:
             yield Target(server.url, region=region, name="embedded reference server")
         return
     target = _credentials_target(url, region, config.getoption("--profile"))
-    if config.getoption("--no-create-jobs"):
-        target = Target(target.url, target.region, target.credentials, target.name, creates_jobs=False)
-    yield target
+    # Jobs on AWS cost money and need real S3 data: the CLI's `--target aws --create-jobs` starts them.
+    yield target.with_changes(creates_jobs=not (config.getoption("--no-create-jobs") or target.is_aws))
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +52,22 @@ def conformance_transport(request: pytest.FixtureRequest, conformance_target: Ta
     """A keep-alive transport to the target, shared by the whole session."""
     transport = Transport(conformance_target, rate=request.config.getoption("--rate"))
     yield transport
+    _stop_leftover_jobs(transport)
     transport.close()
+
+
+def _stop_leftover_jobs(transport: Transport) -> None:
+    """Stop every job the session started and did not see stopped (a test ended early): never leave one running."""
+    import warnings
+
+    from conformance.lifecycle import stop_leftovers
+    from conformance.model import load_operations
+    from conformance.protocols import get_protocol
+
+    stop_leftovers(transport, {op.service.name: (op, get_protocol("awsJson1_1")) for op in load_operations()})
+    for service, job_id in transport.jobs.unstopped():
+        warnings.warn(f"JOB LEFT RUNNING: {service} job {job_id} was started by this session and could not be "
+                      "stopped; stop it by hand", stacklevel=1)
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,46 @@ JOB_APIS = (
 )
 
 
+@dataclass(frozen=True)
+class JobSetup:
+    """What a real Start needs: S3 input and output locations and a role the service may assume."""
+
+    input_s3_uri: str  # s3://bucket/prefix of documents to read
+    output_s3_uri: str  # s3://bucket/prefix to write results to
+    data_access_role_arn: str
+
+    def __post_init__(self) -> None:
+        for uri in (self.input_s3_uri, self.output_s3_uri):
+            bucket, _ = split_s3_uri(uri)
+            if not bucket:
+                raise ValueError(f"{uri!r} is not an S3 URI (s3://bucket/prefix)")
+        if not self.data_access_role_arn.startswith("arn:aws") or ":role/" not in self.data_access_role_arn:
+            raise ValueError(f"{self.data_access_role_arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key) of s3://bucket/key; an empty bucket when the text is not an S3 URI."""
+    if not uri.startswith("s3://"):
+        return "", ""
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key
+
+
+def start_request(api: JobApi, setup: JobSetup | None) -> dict[str, Any]:
+    """The Start request for a job: the API's placeholder example, or one that reads and writes the user's S3 data."""
+    if setup is None:
+        return dict(api.start_example)
+    request = {**api.start_example, "DataAccessRoleArn": setup.data_access_role_arn}
+    if "S3Uri" in api.start_example["InputDataConfig"]:
+        request["InputDataConfig"] = {"S3Uri": setup.input_s3_uri}
+        request["OutputDataConfig"] = {"S3Uri": setup.output_s3_uri}
+    else:  # Comprehend Medical names the bucket and the key apart
+        (in_bucket, in_key), (out_bucket, out_key) = split_s3_uri(setup.input_s3_uri), split_s3_uri(setup.output_s3_uri)
+        request["InputDataConfig"] = {"S3Bucket": in_bucket, **({"S3Key": in_key} if in_key else {})}
+        request["OutputDataConfig"] = {"S3Bucket": out_bucket, **({"S3Key": out_key} if out_key else {})}
+    return request
+
+
 def job_api_for(service: str, operation: str) -> JobApi | None:
     """The job API an operation of a service belongs to, if any."""
     return next((api for api in JOB_APIS if api.service == service and operation in (api.start, api.describe, api.stop)), None)

@@ -16,7 +16,10 @@ from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
+from conformance.redaction import guard_signing_log
+
 ALGORITHM = "AWS4-HMAC-SHA256"
+guard_signing_log()  # botocore's signer logs each signature and session token at debug level
 
 
 class _SigV4(SigV4Auth):

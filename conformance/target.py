@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from botocore.credentials import Credentials
+
+from conformance.services import JobSetup
 
 # Non-AWS endpoints (the reference server, mocks) get these; moto routes by the credential scope,
 # so requests must be signed, but nothing checks the key.
@@ -16,33 +19,72 @@ class TargetError(ValueError):
     """The target's description is unusable (a bad URL, no credentials)."""
 
 
+def is_aws_host(url: str) -> bool:
+    """Whether a URL's host is an AWS service endpoint."""
+    host = urlsplit(url).hostname or ""
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+
 @dataclass(frozen=True)
 class Target:
     """The endpoint under test."""
 
-    url: str
+    url: str  # the endpoint of every service not in service_urls
     region: str = "us-east-1"
     credentials: Credentials | None = DUMMY_CREDENTIALS  # None: send unsigned
     name: str = "endpoint"
     creates_jobs: bool = True  # whether the suite may start jobs there
+    service_urls: tuple[tuple[str, str], ...] = ()  # (botocore service name, URL): a service's own endpoint
+    credentials_to_custom_endpoint: bool = False  # real credentials may sign for a host outside AWS
+    job_setup: JobSetup | None = None  # the S3 data and role real jobs need; None: the APIs' placeholder example
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise TargetError(f"endpoint URL {self.url!r} must be http:// or https:// with a host")
-        if parts.query or parts.fragment:
-            raise TargetError(f"endpoint URL {self.url!r} must not have a query or fragment")
-        try:
-            _ = parts.port  # urllib raises ValueError here for a port out of range
-        except ValueError:
-            raise TargetError(f"endpoint URL {self.url!r} has an invalid port") from None
+        for url in self.urls():
+            _check_url(url)
+        if self.has_real_credentials and not self.credentials_to_custom_endpoint:
+            outside = [url for url in self.urls() if not is_aws_host(url)]
+            if outside:
+                raise TargetError(f"{outside[0]} is not an AWS endpoint: real AWS credentials are not sent there "
+                                  "unless --allow-credentials-to-custom-endpoint says so")
+
+    def urls(self) -> list[str]:
+        """Every endpoint URL of the target."""
+        return [self.url] + [url for _, url in self.service_urls if url != self.url]
+
+    def endpoint(self, service: str) -> str:
+        """The endpoint URL for a botocore service name."""
+        return dict(self.service_urls).get(service, self.url)
+
+    @property
+    def has_real_credentials(self) -> bool:
+        """Whether the target signs with credentials of its own (not the suite's dummy pair, not unsigned)."""
+        return self.credentials is not None and self.credentials is not DUMMY_CREDENTIALS
 
     @property
     def is_aws(self) -> bool:
-        """Whether the URL is an AWS service endpoint."""
-        host = urlsplit(self.url).hostname or ""
-        return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+        """Whether every endpoint is an AWS service endpoint."""
+        return all(is_aws_host(url) for url in self.urls())
+
+    def with_changes(self, **changes: object) -> Target:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
     def describe(self) -> dict[str, object]:
         """The target for reports: no secrets."""
-        return {"url": self.url, "region": self.region, "name": self.name, "signed": self.credentials is not None}
+        described: dict[str, object] = {"url": self.url, "region": self.region, "name": self.name,
+                                        "signed": self.credentials is not None}
+        if self.service_urls:
+            described["service_urls"] = dict(self.service_urls)
+        return described
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetError(f"endpoint URL {url!r} must be http:// or https:// with a host")
+    if parts.query or parts.fragment:
+        raise TargetError(f"endpoint URL {url!r} must not have a query or fragment")
+    try:
+        _ = parts.port  # urllib raises ValueError here for a port out of range
+    except ValueError:
+        raise TargetError(f"endpoint URL {url!r} has an invalid port") from None

@@ -1,42 +1,116 @@
-"""Sending requests: keep-alive, SigV4 signing via botocore, retries on connection errors, a rate cap."""
+"""Sending requests: keep-alive, SigV4 signing via botocore, retries on connection errors, an adaptive rate cap,
+a request budget, and the job-id guard (`safety`)."""
 
 from __future__ import annotations
 
+import datetime
+import logging
 import random
 import threading
 import time
 
 import requests
 from requests.adapters import HTTPAdapter
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 
-from conformance.target import Target
+from conformance import sigv4
+from conformance.model import ServiceMeta
+from conformance.redaction import redact_headers
+from conformance.safety import JobLedger, UnsafeRequest
+from conformance.target import Target, is_aws_host
 from conformance.wire import HttpRequest, HttpResponse
+
+
+log = logging.getLogger(__name__)
 
 
 class TargetUnreachable(ConnectionError):
     """The target did not answer at all, after every retry."""
 
 
-class RateLimiter:
-    """At most `rate` requests a second across all threads (None: no limit)."""
+class BudgetExhausted(Exception):
+    """The run's request budget is spent; the request was not sent."""
 
-    def __init__(self, rate: float | None) -> None:
-        self.interval = 1.0 / rate if rate else 0.0
+
+class Budget:
+    """At most `limit` requests in a run (None: no limit); thread-safe."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self.spent = 0
+        self._lock = threading.Lock()
+
+    def spend(self, essential: bool = False) -> None:
+        """Count one request, or raise BudgetExhausted; an essential one (stopping a started job) always goes."""
+        with self._lock:
+            if self.limit is not None and self.spent >= self.limit and not essential:
+                raise BudgetExhausted(f"the budget of {self.limit} requests is spent")
+            self.spent += 1
+
+    @property
+    def remaining(self) -> int | None:
+        """Requests left (None: no limit)."""
+        with self._lock:
+            return None if self.limit is None else max(self.limit - self.spent, 0)
+
+
+class RateLimiter:
+    """At most `rate` requests a second across all threads (None: no limit), lowered when the target throttles.
+
+    Throttled answers halve the rate (at most once per `cooldown`, since one burst throttles many
+    requests at once); each answer that is not throttled raises it by 5% (and a little), up to the
+    rate asked for. Growth in proportion to the rate lets it climb back within a few dozen answers
+    at any rate; it then settles just under what the target allows.
+    """
+
+    MIN_RATE = 0.5
+    WINDOW = 2.0  # seconds over which the rate actually sent is measured
+
+    def __init__(self, rate: float | None, cooldown: float = 0.5) -> None:
+        self.ceiling = rate
+        self.rate = rate
+        self.cooldown = cooldown
+        self.throttles = 0
+        self.lowest: float | None = None  # the lowest rate throttling brought it to
         self._next = 0.0
+        self._last_cut = -float("inf")
+        self._recent: list[float] = []
         self._lock = threading.Lock()
 
     def wait(self) -> None:
         """Block until the next request may go."""
-        if not self.interval:
-            return
         with self._lock:
             now = time.monotonic()
+            self._recent.append(now)
+            if len(self._recent) > 512:
+                del self._recent[:256]
+            if not self.rate:
+                return
             slot = max(now, self._next)
-            self._next = slot + self.interval
+            self._next = slot + 1.0 / self.rate
         if slot > now:
             time.sleep(slot - now)
+
+    def throttled(self) -> None:
+        """The target throttled a request: halve the rate (first: half of what was actually sent)."""
+        with self._lock:
+            now = time.monotonic()
+            self.throttles += 1
+            if now - self._last_cut < self.cooldown:
+                return
+            self._last_cut = now
+            recent = [t for t in self._recent if now - t <= self.WINDOW]
+            sent = len(recent) / max(now - recent[0], 0.05) if recent else 0.0  # over the time they took
+            current = self.rate if self.rate else max(sent, self.MIN_RATE)
+            self.rate = max(current / 2, self.MIN_RATE)
+            self.lowest = self.rate if self.lowest is None else min(self.lowest, self.rate)
+
+    def answered(self) -> None:
+        """The target answered without throttling: raise a lowered rate a little."""
+        with self._lock:
+            if self.lowest is None or not self.rate:
+                return
+            raised = self.rate * 1.05 + 0.1
+            self.rate = raised if self.ceiling is None else min(raised, self.ceiling)
 
 
 def backoff(attempt: int, base: float = 0.1, cap: float = 5.0) -> float:
@@ -44,19 +118,27 @@ def backoff(attempt: int, base: float = 0.1, cap: float = 5.0) -> float:
     return random.uniform(0, min(cap, base * 2**attempt))
 
 
+# How a request is signed: the normal way, or wrongly on purpose (the authentication cases).
+SIGNINGS = ("sigv4", "unsigned", "bad_signature", "expired_date")
+EXPIRED_BY = datetime.timedelta(hours=1)  # far past the 5 minutes of clock skew SigV4 allows
+
+
 class Transport:
     """Sends HttpRequests to one target over a pooled keep-alive session."""
 
     def __init__(self, target: Target, *, connect_timeout: float = 5.0, read_timeout: float = 30.0,
-                 connection_retries: int = 3, rate: float | None = None, pool_size: int = 16) -> None:
+                 connection_retries: int = 3, rate: float | None = None, pool_size: int = 16,
+                 budget: int | None = None) -> None:
         self.target = target
         self.timeout = (connect_timeout, read_timeout)
         self.connection_retries = connection_retries
         self.limiter = RateLimiter(rate)
+        self.budget = Budget(budget)
+        self.jobs = JobLedger()
         self.session = requests.Session()
         # Proxies from the environment are resolved once: with trust_env, requests rescans the
         # environment (and ~/.netrc) on every request, which costs more than sending it.
-        self.session.proxies = requests.utils.get_environ_proxies(target.url)
+        self._proxies = {url: requests.utils.get_environ_proxies(url) for url in target.urls()}
         self.session.trust_env = False
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
@@ -64,41 +146,60 @@ class Transport:
         self.sent = 0
         self._count_lock = threading.Lock()
 
-    def url_for(self, request: HttpRequest) -> str:
-        """The absolute URL of a request."""
-        return self.target.url.rstrip("/") + request.path
+    def url_for(self, request: HttpRequest, service: ServiceMeta) -> str:
+        """The absolute URL of a request to a service."""
+        return self.target.endpoint(service.name).rstrip("/") + request.path
 
-    def prepare(self, request: HttpRequest, signing_name: str) -> dict[str, str]:
-        """The headers to send: the request's own, plus a SigV4 signature when the target has credentials."""
-        if self.target.credentials is None:
+    def prepare(self, request: HttpRequest, service: ServiceMeta, signing: str = "sigv4") -> dict[str, str]:
+        """The headers to send: the request's own, plus a SigV4 signature (or a broken one) when the target has credentials."""
+        credentials = self.target.credentials
+        if credentials is None or signing == "unsigned":
             return dict(request.headers)
-        aws_request = AWSRequest(method=request.method, url=self.url_for(request), data=request.body,
-                                 headers=dict(request.headers))
-        SigV4Auth(self.target.credentials, signing_name, self.target.region).add_auth(aws_request)
-        return dict(aws_request.headers.items())
+        url = self.url_for(request, service)
+        if self.target.has_real_credentials and not is_aws_host(url) and not self.target.credentials_to_custom_endpoint:
+            raise UnsafeRequest(f"not sent: real credentials do not sign for {url}, outside AWS")
+        at = datetime.datetime.now(datetime.UTC) - EXPIRED_BY if signing == "expired_date" else None
+        headers = sigv4.sign(request.method, url, request.headers, request.body, credentials, service.signing_name,
+                             self.target.region, at=at)
+        if signing == "bad_signature":
+            headers["Authorization"] = sigv4.tamper(headers["Authorization"])
+        return headers
 
-    def send(self, request: HttpRequest, signing_name: str) -> HttpResponse:
-        """Send once (retrying only when no answer came); raises TargetUnreachable."""
+    def send(self, request: HttpRequest, service: ServiceMeta, *, signing: str = "sigv4", starts_job: bool = False,
+             essential: bool = False) -> HttpResponse:
+        """Send once (retrying only when no answer came); raises TargetUnreachable, BudgetExhausted, UnsafeRequest.
+
+        Only a Start (`starts_job`) may carry a string of the real job-id form the run did not create;
+        an `essential` request (stopping a job the run started) is sent even past the budget.
+        """
+        if not starts_job:
+            self.jobs.check(request.body, request.header("Content-Type"))
+        url = self.url_for(request, service)
         last_error: Exception | None = None
         for attempt in range(self.connection_retries + 1):
             if attempt:
                 time.sleep(backoff(attempt))
+            self.budget.spend(essential)
             self.limiter.wait()
-            headers = self.prepare(request, signing_name)  # re-signed per attempt: the date moves
+            headers = self.prepare(request, service, signing)  # re-signed per attempt: the date moves
             began = time.monotonic()
             try:
-                response = self.session.request(request.method, self.url_for(request), data=request.body,
-                                                headers=headers, timeout=self.timeout, allow_redirects=False)
+                response = self.session.request(request.method, url, data=request.body, headers=headers,
+                                                timeout=self.timeout, allow_redirects=False,
+                                                proxies=self._proxies.get(self.target.endpoint(service.name)))
                 body = response.content
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last_error = exc
                 continue
             with self._count_lock:
                 self.sent += 1
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s %s %s %r -> %s %s %r", request.method, url, redact_headers(headers), request.body[:200],
+                          response.status_code, redact_headers(response.headers), body[:200])
             return HttpResponse(response.status_code, {k.lower(): v for k, v in response.headers.items()}, body,
                                 time.monotonic() - began)
         reason = _reason(last_error)
-        raise TargetUnreachable(f"{self.target.url} did not answer after {self.connection_retries + 1} attempts: {reason}")
+        raise TargetUnreachable(f"{url} did not answer after {self.connection_retries + 1} attempts: {reason}")
 
     def close(self) -> None:
         """Close pooled connections."""

@@ -14,7 +14,7 @@ from conformance.cases import ABSENT, Case, kind_of
 from conformance.model import Operation, load_operations
 from conformance.protocols import get_protocol
 from conformance.strategies.alphabet import Alphabet, UnsupportedPattern
-from conformance.strategies.strings import could_be_real_job_id
+from conformance.safety import could_be_real_job_id
 
 OPERATIONS = load_operations()
 PROTOCOL = get_protocol("awsJson1_1")

@@ -19,6 +19,7 @@ from conformance.reference.awsjson import Response, encode
 from conformance.report import summarise
 from conformance.runner import RunConfig, run
 from conformance.target import Target
+from conformance.transport import RateLimiter
 from conformance.wire import HttpRequest
 
 STOP_OPERATIONS = ("StopPiiEntitiesDetectionJob", "StopPHIDetectionJob")
@@ -132,6 +133,7 @@ def test_throttled_answers_are_retried_not_judged(faulty_server: ReferenceServer
     import conformance.execute
 
     monkeypatch.setattr(conformance.execute, "backoff", lambda *args, **kwargs: 0.0)
+    monkeypatch.setattr(RateLimiter, "MIN_RATE", 1000.0)  # retries are tested here; adapting the rate, elsewhere
     result = run(RunConfig(Target(faulty_server.url), max_examples=5, seed=1, workers=1,
                            operations=("StopPHIDetectionJob",), protocol="awsJson1_1"))
     summary = summarise(result)
@@ -145,6 +147,7 @@ def test_a_case_throttled_past_its_bound_is_not_judged(faulty_server: ReferenceS
 
     monkeypatch.setattr(conformance.execute, "MAX_THROTTLE_RETRIES", 1)
     monkeypatch.setattr(conformance.execute, "backoff", lambda *args, **kwargs: 0.0)
+    monkeypatch.setattr(RateLimiter, "MIN_RATE", 1000.0)
     summary = summarise(run(RunConfig(Target(faulty_server.url), max_examples=0, seed=1, protocol="awsJson1_1",
                                       operations=("StopPHIDetectionJob",), create_jobs=False)))
     assert summary.conforms and summary.not_judged

@@ -8,9 +8,19 @@ import botocore.auth
 import pytest
 from botocore.credentials import Credentials
 
+from conformance.model import ServiceMeta, load_operations
 from conformance.target import Target, TargetError
 from conformance.transport import Transport
 from conformance.wire import HttpRequest
+
+# The test vectors' service: signed as "service", like no real one.
+VECTOR_SERVICE = ServiceMeta("service", "Service", "Test vectors", "2015-08-30", "service-2015-08-30", "Service",
+                             "service", "service", ("awsJson1_1",))
+
+
+def service(name: str) -> ServiceMeta:
+    """A real service's metadata, from its schema."""
+    return next(op.service for op in load_operations() if op.service.name == name)
 
 
 def test_signature_matches_the_public_post_vanilla_vector(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,7 +29,7 @@ def test_signature_matches_the_public_post_vanilla_vector(monkeypatch: pytest.Mo
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *args, **kwargs: moment)
     target = Target("https://example.amazonaws.com", region="us-east-1",
                     credentials=Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"))
-    headers = Transport(target).prepare(HttpRequest("POST", "/", {}, b""), signing_name="service")
+    headers = Transport(target).prepare(HttpRequest("POST", "/", {}, b""), VECTOR_SERVICE)
     assert headers["X-Amz-Date"] == "20150830T123600Z"
     assert headers["Authorization"] == (
         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
@@ -39,7 +49,7 @@ def test_requests_are_signed_with_the_operations_signing_name(reference_server, 
     transport = Transport(Target(reference_server.url, region="eu-west-2"))
     request = HttpRequest("POST", "/", {"X-Amz-Target": "ComprehendMedical_20181030.StopPHIDetectionJob",
                                         "Content-Type": "application/x-amz-json-1.1"}, b'{"JobId": "x"}')
-    response = transport.send(request, "comprehendmedical")
+    response = transport.send(request, service("comprehendmedical"))
     assert response.status == 400 and response.header("x-amzn-requestid")
     assert "/eu-west-2/comprehendmedical/aws4_request" in seen[0]
 

@@ -10,7 +10,8 @@ from typing import Any
 from conformance import __version__
 from conformance.checks import REGISTRY
 from conformance.execute import CaseResult
-from conformance.report.reproduce import curl_command, redact_headers, redact_text, secrets_of
+from conformance.redaction import redact_headers, redact_text, secrets_of
+from conformance.report.reproduce import curl_command
 from conformance.runner import RunResult, lane_label
 from conformance.target import Target
 
@@ -46,6 +47,7 @@ class Summary:
     failures: list[dict[str, Any]] = field(default_factory=list)  # error-severity check failures
     warnings: list[dict[str, Any]] = field(default_factory=list)
     not_judged: list[dict[str, Any]] = field(default_factory=list)
+    uncovered: dict[str, list[str]] = field(default_factory=dict)  # lane -> categories the budget left unsent
 
     @property
     def conforms(self) -> bool:
@@ -63,7 +65,7 @@ def summarise(run: RunResult) -> Summary:
     summary = Summary(run)
     target = run.config.target
     secrets = secrets_of(target)
-    several = len({result.protocol for result in run.results}) > 1
+    several = len({result.protocol for result in run.results} | {protocol for protocol, _ in run.unsent}) > 1
     for result in run.results:
         operation = lane_label(result.case.operation, result.protocol, several)
         cells = summary.matrix.setdefault(
@@ -85,6 +87,10 @@ def summarise(run: RunResult) -> Summary:
                 cell.failed += 1
                 record = failure_record(result, check_id, verdict, target, secrets, operation)
                 (summary.warnings if REGISTRY[check_id].severity == "warning" else summary.failures).append(record)
+    for protocol, case in run.unsent:
+        label = lane_label(case.operation, protocol, several)
+        if case.category not in summary.coverage.get(label, ()) and case.category not in summary.uncovered.get(label, ()):
+            summary.uncovered.setdefault(label, []).append(case.category)
     return summary
 
 
@@ -109,7 +115,7 @@ def failure_record(result: CaseResult, check_id: str | None, message: str, targe
         "severity": REGISTRY[check_id].severity if check_id else None,
         "message": message,
         "case": result.case.to_json(),
-        "request": {"method": request.method, "url": target.url.rstrip("/") + request.path,
+        "request": {"method": request.method, "url": target.endpoint(result.operation.service.name).rstrip("/") + request.path,
                     "headers": redact_headers(request.headers), "body": _body(request.body)},
         "expected": result.expectation.describe(),
         "actual": None if answer is None else {
@@ -118,7 +124,7 @@ def failure_record(result: CaseResult, check_id: str | None, message: str, targe
             "headers": redact_headers(answer.response.headers),
             "body": _body(answer.response.body),
         },
-        "curl": curl_command(request, target, result.operation.service.signing_name),
+        "curl": curl_command(request, target, result.operation.service, result.case.signing),
     }
     return _redact_all(record, secrets)
 

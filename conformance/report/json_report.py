@@ -24,12 +24,14 @@ def build(summary: Summary) -> dict[str, Any]:
         "max_examples": config.max_examples,
         "elapsed_seconds": round(run.elapsed, 3),
         "requests_sent": run.requests_sent,
+        "budget": config.budget,
         "verdict": "conforms" if summary.conforms else "does_not_conform",
         "summary": {
             "cases": len(run.results),
             "failures": len(summary.failures),
             "warnings": len(summary.warnings),
             "not_judged": len(summary.not_judged),
+            "not_sent": len(run.unsent),
         },
         "checks": {check.id: {"description": check.description, "severity": check.severity}
                    for check in REGISTRY.values()},
@@ -39,6 +41,9 @@ def build(summary: Summary) -> dict[str, Any]:
         "observations": {op: {topic: dict(choices) for topic, choices in topics.items()}
                          for op, topics in summary.observations.items()},
         "notes": list(run.notes),
+        "uncovered_categories": summary.uncovered,
+        "jobs": {"started": [{"service": service, "job_id": job_id} for service, job_id in run.jobs_started],
+                 "left_running": [{"service": service, "job_id": job_id} for service, job_id in run.jobs_left_running]},
         "failures": summary.failures,
         "warnings": summary.warnings,
         "not_judged": summary.not_judged,

@@ -39,6 +39,9 @@ def build(summary: Summary) -> ET.Element:
                 failure = ET.SubElement(case, "failure", message=f"{len(mine)} of {cell.passed + cell.failed} failed: "
                                         f"{mine[0]['message']}")
                 failure.text = text
+        if operation in summary.uncovered:  # after the test cases, where the JUnit schema puts it
+            ET.SubElement(suite, "system-out").text = \
+                f"categories the --budget left uncovered: {', '.join(summary.uncovered[operation])}"
     return suites
 
 

@@ -70,6 +70,13 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
             print(f"observed: {operation}: {topic}: {chosen}", file=stream)
     for note in run.notes:
         print(f"note: {note}", file=stream)
+    if run.config.budget is not None:
+        print(f"budget: {run.requests_sent} of {run.config.budget} requests sent; {len(run.unsent)} planned case(s) "
+              "not sent", file=stream)
+        for label, categories in summary.uncovered.items():
+            print(f"budget: {label}: categories left uncovered: {', '.join(categories)}", file=stream)
+    if run.jobs_started:
+        print(f"jobs: started {len(run.jobs_started)}, left running {len(run.jobs_left_running)}", file=stream)
     for record in summary.not_judged[:MAX_FAILURES_SHOWN]:
         print(f"not judged: {record['operation']} {record['case']['category']}: {record['message']}", file=stream)
     for records in (summary.failures, summary.warnings):

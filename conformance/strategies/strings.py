@@ -6,26 +6,18 @@ constraint (length or pattern), and its category says which.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from hypothesis import strategies as st
 
+from conformance.safety import could_be_real_job_id
 from conformance.strategies.alphabet import Alphabet
 
-# Real job ids are 32 lowercase hex digits (PROTOCOL_NOTES §1): a generated id of that form could
-# name, and stop, somebody's real job. No strategy ever yields one.
-REAL_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 FAR_TOO_LONG = 10_000
 SURROGATES = (0xD800, 0xDFFF)
 
 Labelled = tuple[str, str, str]  # (category, description, value)
-
-
-def could_be_real_job_id(value: object) -> bool:
-    """True for a string of the form real job ids have."""
-    return isinstance(value, str) and REAL_JOB_ID.match(value) is not None
 
 
 class StringSpace:

@@ -1,0 +1,105 @@
+"""What keeps a run safe on a real account: no request may name a job the suite did not start.
+
+Real job ids are 32 hex digits (PROTOCOL_NOTES §1). Generated ids never have that form (see
+`strategies.strings`), and the transport refuses to send any request whose body carries such an id
+unless the suite's own Start returned it: a hand-written catalog entry or a target's stray answer
+cannot make the suite stop somebody's job. The ledger also remembers which started jobs are not yet
+known to be stopped, so that a run stops every job it starts, however it ends.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import cbor2
+
+# Upper case too: whether the service folds case is unknown, and refusing costs nothing.
+REAL_JOB_ID = re.compile(r"[0-9a-fA-F]{32}")
+# In bytes that do not decode, a run of 32 hex digits not joined to other JobId characters.
+_EMBEDDED_JOB_ID = re.compile(rb"(?<![\w.:/=+%@-])[0-9a-fA-F]{32}(?![\w.:/=+%@-])")
+
+
+def could_be_real_job_id(value: object) -> bool:
+    """True for a string of the form real job ids have."""
+    return isinstance(value, str) and REAL_JOB_ID.fullmatch(value) is not None
+
+
+class UnsafeRequest(Exception):
+    """A request would name a job the suite did not start; it is not sent."""
+
+
+def job_ids_in(body: bytes, content_type: str | None = None) -> set[str]:
+    """Every string of the real job-id form a body carries: its exact strings when it decodes, else any such run."""
+    try:
+        document = _decode(body, content_type or "")
+    except Exception:  # noqa: BLE001 - a body that does not decode is scanned as bytes
+        return {match.decode("ascii") for match in _EMBEDDED_JOB_ID.findall(body)}
+    return {text for text in _strings(document) if could_be_real_job_id(text)}
+
+
+def _decode(body: bytes, content_type: str) -> Any:
+    if "cbor" not in content_type:
+        return json.loads(body)
+    stream = io.BytesIO(body)
+    document = cbor2.CBORDecoder(stream).decode()
+    if stream.tell() != len(body):
+        raise ValueError("trailing bytes after the CBOR item")
+    return document
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+class JobLedger:
+    """The jobs this run started, and which of them are not yet known to be stopped."""
+
+    def __init__(self) -> None:
+        self._started: dict[tuple[str, str], bool] = {}  # (service, job id) -> known to be stopped
+        self._lock = threading.Lock()
+
+    def started(self, service: str, job_id: str) -> None:
+        """Record a job the suite's own Start created."""
+        with self._lock:
+            self._started.setdefault((service, job_id), False)
+
+    def stopped(self, service: str, job_id: str) -> None:
+        """Record that a started job was stopped (or had ended)."""
+        with self._lock:
+            if (service, job_id) in self._started:
+                self._started[(service, job_id)] = True
+
+    def created(self, job_id: str) -> bool:
+        """Whether this run started a job with this id."""
+        with self._lock:
+            return any(known == job_id for _, known in self._started)
+
+    def unstopped(self) -> list[tuple[str, str]]:
+        """(service, job id) of every started job not yet known to be stopped."""
+        with self._lock:
+            return [key for key, done in self._started.items() if not done]
+
+    def all_started(self) -> list[tuple[str, str]]:
+        """(service, job id) of every job this run started."""
+        with self._lock:
+            return list(self._started)
+
+    def check(self, body: bytes, content_type: str | None = None) -> None:
+        """Raise UnsafeRequest if the body names a job id of the real form that this run did not create."""
+        foreign = sorted(job_id for job_id in job_ids_in(body, content_type) if not self.created(job_id))
+        if foreign:
+            raise UnsafeRequest(f"not sent: the body carries {foreign[0]!r}, which has the form of a real job id "
+                                "and was not created by this run")

@@ -1,0 +1,353 @@
+"""Runs against AWS, proven on loopback: the reference server in its AWS-like mode stands in for AWS.
+
+Each safety rule of a real-account run has a test here: credentials, secrets in every artefact,
+jobs started only when asked and always stopped, no foreign job id ever sent, the budget, throttling,
+and the authentication checks.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from botocore.credentials import Credentials
+
+import conformance.execute
+from conformance.cli import aws_endpoints, main
+from conformance.lifecycle import LifecycleConfig, stop_leftovers
+from conformance.model import load_operations
+from conformance.protocols import SUPPORTED, get_protocol
+from conformance.reference import JobStore, ReferenceApp, ReferenceServer, SystemClock, Timings
+from conformance.reference.aws_mode import TEST_SESSION_CREDENTIALS, SigV4Verifier, Throttle
+from conformance.report import json_report, summarise
+from conformance.runner import Lane, RunConfig, plan, run
+from conformance.safety import UnsafeRequest, job_ids_in
+from conformance.sigv4 import parse_authorization
+from conformance.target import Target, TargetError
+from conformance.transport import Transport
+from conformance.wire import HttpRequest
+
+PII, PHI = "StopPiiEntitiesDetectionJob", "StopPHIDetectionJob"
+REAL_FORM_ID = "0123456789abcdef0123456789abcdef"
+SECRETS = (TEST_SESSION_CREDENTIALS.secret_key, TEST_SESSION_CREDENTIALS.token)
+JOB_FLAGS = ["--create-jobs", "--input-s3-uri", "s3://conformance-input/one.txt", "--output-s3-uri",
+             "s3://conformance-output/out/", "--data-access-role-arn", "arn:aws:iam::123456789012:role/ConformanceJobs"]
+
+
+class AwsLikeServer:
+    """The reference server with SigV4 enforced (optionally throttled), recording every request it gets."""
+
+    def __init__(self, verifier: SigV4Verifier | None = None, throttle: Throttle | None = None,
+                 fail_stops: bool = False) -> None:
+        app = ReferenceApp(JobStore(SystemClock(), Timings(queued=0.05, running=600, stopping=0.2)),
+                           verifier=verifier or SigV4Verifier(), throttle=throttle)
+        self.requests: list[HttpRequest] = []
+        self._lock = threading.Lock()
+        handle = app.handle
+
+        def spy(request: HttpRequest):  # noqa: ANN202 - the app's own signature
+            with self._lock:
+                self.requests.append(request)
+            if fail_stops and "Stop" in (request.header("X-Amz-Target") or request.path):
+                from conformance.reference.awsjson import ApiError, failure, new_request_id
+
+                return failure(ApiError("InternalServerException", 500, "cannot stop now"), new_request_id())
+            return handle(request)
+
+        app.handle = spy  # type: ignore[method-assign]
+        self.app = app
+        self.server = ReferenceServer(app=app)
+
+    @property
+    def url(self) -> str:
+        """The server's loopback URL."""
+        return self.server.url
+
+    def operations(self) -> list[str]:
+        """The operation each received request named (X-Amz-Target, or the rpcv2Cbor path's last part)."""
+        return [(r.header("X-Amz-Target") or r.path).rsplit(".", 1)[-1].rsplit("/", 1)[-1] for r in self.requests]
+
+    def signatures(self) -> list[str]:
+        """The signature of every signed request received."""
+        found = (parse_authorization(r.header("Authorization") or "") for r in self.requests)
+        return [auth.signature for auth in found if auth]
+
+
+@pytest.fixture
+def aws_like() -> Iterator[AwsLikeServer]:
+    """An AWS-like reference server on loopback."""
+    server = AwsLikeServer()
+    with server.server:
+        yield server
+
+
+@pytest.fixture
+def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Temporary credentials in the environment, and nothing else botocore's chain could find."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_COMPREHEND",
+                 "AWS_ENDPOINT_URL_COMPREHENDMEDICAL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                 "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", TEST_SESSION_CREDENTIALS.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", TEST_SESSION_CREDENTIALS.secret_key)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", TEST_SESSION_CREDENTIALS.token)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Undo what --verbose does to the logging tree."""
+    root, ours, botocore = logging.getLogger(), logging.getLogger("conformance"), logging.getLogger("botocore")
+    saved = (list(root.handlers), ours.level, botocore.level)
+    yield
+    root.handlers[:] = saved[0]
+    ours.setLevel(saved[1])
+    botocore.setLevel(saved[2])
+
+
+def test_a_run_against_aws_leaks_no_secret_into_any_artefact(aws_like: AwsLikeServer, aws_environment: None,
+                                                              monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                              capfd: pytest.CaptureFixture[str],
+                                                              restore_logging: None) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_like.url)
+    logging.getLogger("botocore").setLevel(logging.DEBUG)  # botocore's debug log prints the session token
+    report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
+    status = main(["run", "--target", "aws", "--region", "eu-west-1", "--allow-credentials-to-custom-endpoint",
+                   *JOB_FLAGS, "--max-examples", "5", "--seed", "1", "--settle-timeout", "2", "--verbose",
+                   "--report-json", str(report), "--junitxml", str(junit)])
+    out, err = capfd.readouterr()
+    assert status == 0, out[-3000:] + err[-3000:]
+    signatures = aws_like.signatures()
+    assert len(signatures) > 100 and TEST_SESSION_CREDENTIALS.access_key in aws_like.requests[0].header("Authorization")
+    artefacts = {"stdout": out, "stderr": err, "json": report.read_text(), "junit": junit.read_text()}
+    assert "conformance.transport" in err and "<redacted>" in err  # the log was written, and redacted
+    for name, text in artefacts.items():
+        for secret in (*SECRETS, *signatures):
+            assert secret not in text, f"{name} shows a secret"
+    data = json.loads(report.read_text())
+    curl = next(record["curl"] for record in data["not_judged"] + data["failures"] + data["warnings"]) \
+        if data["not_judged"] + data["failures"] + data["warnings"] else None
+    assert curl is None or "$AWS_SESSION_TOKEN" in curl
+    coverage = {category for counts in data["coverage"].values() for category in counts}
+    assert {"auth.unsigned", "auth.bad_signature", "auth.expired_date", "existing.stop"} <= coverage
+    assert "--create-jobs: this run starts up to 4 real job(s)" in err
+    # Every job it started, it stopped; each Start read the user's S3 data through the user's role.
+    assert data["jobs"]["started"] and not data["jobs"]["left_running"]
+    assert all(job.status(aws_like.app.jobs.clock.now()) in ("STOP_REQUESTED", "STOPPED")
+               for job in aws_like.app.jobs._jobs.values())
+    starts = [json.loads(r.body) for r in aws_like.requests if (r.header("X-Amz-Target") or "").endswith("Job")
+              and "Start" in (r.header("X-Amz-Target") or "")]
+    assert starts and all(s["DataAccessRoleArn"].endswith("role/ConformanceJobs") for s in starts)
+
+
+def test_real_credentials_never_sign_for_a_host_outside_aws_unless_allowed(aws_like: AwsLikeServer,
+                                                                           aws_environment: None,
+                                                                           monkeypatch: pytest.MonkeyPatch,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_like.url)
+    assert main(["run", "--target", "aws", "--max-examples", "0"]) == 2
+    assert "--allow-credentials-to-custom-endpoint" in capsys.readouterr().err
+    assert aws_like.requests == []
+    # A custom endpoint given by URL is signed with the suite's dummy key, never the user's.
+    assert main(["run", "--endpoint-url", aws_like.url, "--max-examples", "0", "--operation", PHI,
+                 "--protocol", "awsJson1_1", "--settle-timeout", "0"]) == 0
+    keys = {parse_authorization(r.header("Authorization") or "").access_key for r in aws_like.requests
+            if r.header("Authorization")}
+    assert keys == {"AKIDCONFORMANCESUITE"}
+    with pytest.raises(TargetError, match="not an AWS endpoint"):
+        Target(aws_like.url, credentials=Credentials("AKIDREAL", "real-secret"))
+
+
+def test_no_credentials_is_a_clear_error(aws_environment: None, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    assert main(["run", "--target", "aws", "--region", "eu-west-1"]) == 2
+    assert "no AWS credentials found" in capsys.readouterr().err
+    assert main(["run", "--target", "aws", "--profile", "nobody"]) == 2
+    assert "no AWS profile named 'nobody'" in capsys.readouterr().err
+
+
+def test_create_jobs_on_aws_needs_s3_data_and_a_role(aws_environment: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--target", "aws", "--create-jobs", "--input-s3-uri", "s3://bucket/in"]) == 2
+    err = capsys.readouterr().err
+    assert "--output-s3-uri" in err and "--data-access-role-arn" in err and "--input-s3-uri" not in err.split("needs")[1]
+    assert main(["run", "--target", "aws", *JOB_FLAGS[:-1], "not-a-role"]) == 2
+    assert "is not an IAM role ARN" in capsys.readouterr().err
+
+
+def test_without_create_jobs_nothing_is_started_on_aws(aws_like: AwsLikeServer, aws_environment: None,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_like.url)
+    assert main(["run", "--target", "aws", "--allow-credentials-to-custom-endpoint", "--max-examples", "3",
+                 "--operation", PII]) == 0
+    assert aws_like.requests and not any(name.startswith("Start") for name in aws_like.operations())
+    assert "no job started" in capsys.readouterr().out
+
+
+def test_dry_run_prints_every_request_redacted_and_sends_none(aws_like: AwsLikeServer, aws_environment: None,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_like.url)
+    assert main(["run", "--target", "aws", "--allow-credentials-to-custom-endpoint", *JOB_FLAGS, "--dry-run",
+                 "--budget", "120", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    assert aws_like.requests == []
+    listed = [line for line in out.splitlines() if line.startswith("#")]
+    assert 100 <= len(listed) <= 120 and f"{len(listed)} request(s) planned, signed with SigV4" in out
+    assert out.count("Authorization: <redacted>") == out.count("X-Amz-Security-Token: <redacted>") > 0
+    assert "s3://conformance-input/one.txt" in out and "StartPiiEntitiesDetectionJob" in out
+    assert not any(secret in out for secret in SECRETS)
+
+
+def test_endpoints_resolve_as_the_sdks_do(monkeypatch: pytest.MonkeyPatch, aws_environment: None) -> None:
+    assert aws_endpoints("eu-west-1") == {"comprehend": "https://comprehend.eu-west-1.amazonaws.com",
+                                          "comprehendmedical": "https://comprehendmedical.eu-west-1.amazonaws.com"}
+    monkeypatch.setenv("AWS_ENDPOINT_URL_COMPREHENDMEDICAL", "http://127.0.0.1:9")
+    assert aws_endpoints("us-east-2")["comprehendmedical"] == "http://127.0.0.1:9"
+    assert aws_endpoints("us-east-2")["comprehend"] == "https://comprehend.us-east-2.amazonaws.com"
+    with pytest.raises(TargetError, match="region"):
+        aws_endpoints("not a region!")
+
+
+def test_a_job_id_the_suite_did_not_create_is_never_sent(live_reference_server: ReferenceServer,
+                                                         tmp_path: Path) -> None:
+    received: list[bytes] = []
+    handle = live_reference_server.app.handle
+    live_reference_server.app.handle = lambda request: (received.append(request.body), handle(request))[1]
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"examples": [
+        {"category": "valid.mixed", "description": "a real job's id", "document": {"JobId": REAL_FORM_ID}},
+        {"category": "extra.unknown_member", "description": "upper case",
+         "document": {"JobId": REAL_FORM_ID.upper(), "Other": 1}},
+        {"category": "valid.mixed", "protocol": "awsJson1_1", "description": "escaped",
+         "raw_body": '{"JobId": "\\u0030123456789abcdef0123456789abcdef"}'},
+    ]}))
+    result = run(RunConfig(Target(live_reference_server.url), max_examples=3, seed=4, catalog=catalog,
+                           operations=(PII,), protocol="awsJson1_1", lifecycle=LifecycleConfig(settle_timeout=1)))
+    refused = [r for r in result.results if r.not_judged and "real job id" in r.not_judged]
+    assert len(refused) == 3
+    assert not any(REAL_FORM_ID in body.decode("utf-8", "replace").lower() for body in received)
+    # The job the suite started has an id of the real form, and it was stopped: the guard lets its own ids pass.
+    assert result.jobs_started and not result.jobs_left_running
+    assert any(r.case.category == "existing.stop" and r.answer and r.answer.status == 200 for r in result.results)
+
+
+def test_no_generated_request_carries_a_real_form_job_id() -> None:
+    operations = load_operations()
+    lanes = [Lane(op, get_protocol(name)) for op in operations for name in op.service.protocols if name in SUPPORTED]
+    for seed in (11,):
+        planned = plan(RunConfig(Target("http://127.0.0.1:1"), max_examples=200, seed=seed), lanes, operations)
+        for lane in lanes:
+            for case in planned[lane.key]:
+                request = lane.protocol.encode(lane.operation, case)
+                assert not job_ids_in(request.body, request.header("Content-Type")), case
+
+
+def test_the_transport_refuses_foreign_real_form_ids_and_passes_its_own() -> None:
+    transport = Transport(Target("http://127.0.0.1:1"))
+    service = load_operations()[0].service
+    body = json.dumps({"JobId": REAL_FORM_ID}).encode()
+    with pytest.raises(UnsafeRequest):
+        transport.send(HttpRequest("POST", "/", {}, body), service)
+    transport.jobs.started(service.name, REAL_FORM_ID)
+    transport.jobs.check(body)  # its own job: allowed (sending would fail here only for want of a server)
+
+
+def test_a_job_whose_stop_fails_is_stopped_at_the_end_or_named(capsys: pytest.CaptureFixture[str]) -> None:
+    server = AwsLikeServer(fail_stops=True)
+    with server.server:
+        result = run(RunConfig(Target(server.url), max_examples=0, seed=1, operations=(PHI,), protocol="awsJson1_1",
+                               lifecycle=LifecycleConfig(settle_timeout=0)))
+        assert result.jobs_started and result.jobs_left_running == result.jobs_started
+        assert any("JOB LEFT RUNNING" in note for note in result.notes)
+        assert server.operations().count(PHI) >= 3  # the flow's stops, then the clean-up's
+    # Once Stop works again, the clean-up stops what the ledger holds.
+    ok = AwsLikeServer()
+    with ok.server:
+        transport = Transport(Target(ok.url))
+        job_id = ok.app.jobs.start("comprehendmedical", {"JobName": "left"}, None).job_id
+        transport.jobs.started("comprehendmedical", job_id)
+        operation = next(op for op in load_operations() if op.name == PHI)
+        stop_leftovers(transport, {"comprehendmedical": (operation, get_protocol("awsJson1_1"))})
+        assert transport.jobs.unstopped() == []
+        assert ok.app.jobs.get("comprehendmedical", job_id).status(ok.app.jobs.clock.now()) == "STOP_REQUESTED"
+
+
+@pytest.mark.parametrize("budget", [15, 50])
+def test_the_budget_caps_requests_and_names_what_it_left_uncovered(budget: int, tmp_path: Path) -> None:
+    server = AwsLikeServer(throttle=Throttle(200.0))
+    with server.server:
+        result = run(RunConfig(Target(server.url), max_examples=100, seed=5, operations=(PII,), protocol="awsJson1_1",
+                               budget=budget, lifecycle=LifecycleConfig(settle_timeout=1)))
+    assert len(server.requests) <= budget and result.requests_sent <= budget
+    summary = summarise(result)
+    data = json_report.build(summary)
+    if budget == 50:  # about 50 requests per operation and protocol cover every case category
+        assert not summary.uncovered and data["summary"]["not_sent"] > 50
+        assert {"auth.unsigned", "existing.stop", "invalid.body.malformed_json", "protocol.target.unknown",
+                "valid.astral"} <= set(summary.coverage[PII])
+    else:
+        assert summary.uncovered[PII] and data["uncovered_categories"] == summary.uncovered
+
+
+def test_a_throttling_target_slows_the_run_and_is_never_failed_for_it() -> None:
+    server = AwsLikeServer(throttle=Throttle(60.0))
+    with server.server:
+        result = run(RunConfig(Target(server.url), max_examples=40, seed=6, operations=(PII,), protocol="awsJson1_1",
+                               lifecycle=LifecycleConfig(settle_timeout=1)))
+    summary = summarise(result)
+    assert summary.conforms, summary.failures[:1]
+    assert any("throttled" in note and "lowered to as little as" in note for note in result.notes)
+    assert any(r.attempts > 1 for r in result.results)
+
+
+def test_retry_after_is_honoured_and_a_case_throttled_past_its_bound_is_not_judged(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(conformance.execute.time, "sleep", slept.append)
+    monkeypatch.setattr(conformance.execute, "MAX_THROTTLE_RETRIES", 2)
+    server = AwsLikeServer(throttle=Throttle(0.001, retry_after=2))
+    operation = next(op for op in load_operations() if op.name == PII)
+    with server.server:
+        transport = Transport(Target(server.url))
+        from conformance.runner import probe_case
+
+        lane = Lane(operation, get_protocol("awsJson1_1"))
+        first = conformance.execute.execute(operation, probe_case(lane), lane.protocol, transport)
+        second = conformance.execute.execute(operation, probe_case(lane), lane.protocol, transport)
+    assert first.not_judged is None and first.verdicts
+    assert second.not_judged == "throttled 3 times (400 ThrottlingException)" and not second.verdicts
+    # time.sleep is patched for everyone: the lowered rate's short waits are there too, the Retry-After waits are 2 s.
+    assert [seconds for seconds in slept if seconds >= 1] == [2.0, 2.0]
+    assert transport.limiter.throttles == 3 and transport.limiter.rate is not None
+
+
+def test_authentication_checks_catch_a_target_that_accepts_bad_signatures() -> None:
+    class Lax(SigV4Verifier):
+        @staticmethod
+        def _check_signature(*args: object) -> None:  # accepts any signature
+            return None
+
+    server = AwsLikeServer(verifier=Lax(max_skew=datetime.timedelta(days=2)))
+    with server.server:
+        summary = summarise(run(RunConfig(Target(server.url), max_examples=0, seed=7, operations=(PII,),
+                                          protocol="awsJson1_1", create_jobs=False)))
+    failed = {record["case"]["category"] for record in summary.failures}
+    assert failed == {"auth.bad_signature", "auth.expired_date"}
+
+
+def test_authentication_is_not_judged_where_it_is_not_enforced(live_reference_server: ReferenceServer) -> None:
+    result = run(RunConfig(Target(live_reference_server.url), max_examples=0, seed=8, operations=(PII,),
+                           protocol="awsJson1_1", create_jobs=False))
+    assert not any(r.case.category.startswith("auth.") for r in result.results)
+    assert any("does not enforce SigV4" in note for note in result.notes)
