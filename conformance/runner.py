@@ -352,17 +352,20 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
         # interleave, so that the first requests of a run already cover every operation and protocol.
         futures = []
         flow_lanes = dict((lane.key, api) for lane, api in job_lanes(config, live)) if allocation.flows else {}
+        jobless: dict[str, list[str]] = {}  # why no job was started -> lanes
         for lane in live:
             api = flow_lanes.get(lane.key)
             if api is None:
                 known = job_api_for(lane.operation.service.name, lane.operation.name) is not None
-                why = "" if known else " (no Start operation known)"
-                if known and config.create_jobs and config.target.creates_jobs:
-                    why = " (the budget leaves no room for a job's requests)"
-                result.notes.append(f"{label(lane)}: no job started, so stopping a real job was not tested{why}")
+                why = "no Start operation is known" if not known else \
+                    "the budget leaves no room for a job's requests" if config.create_jobs and config.target.creates_jobs \
+                    else "jobs may not be started on this target" + (" without --create-jobs" if config.target.is_aws else "")
+                jobless.setdefault(why, []).append(label(lane))
                 continue
             futures.append(flows.submit(_job_flow, lane, api, transport, checks, lifecycle, lock, config.lifecycle,
                                         cancel))
+        result.notes += [f"no job started, so stopping a real job was not tested ({why}): {', '.join(names)}"
+                         for why, names in jobless.items()]
         longest = max((len(planned[lane.key]) for lane in live), default=0)
         futures += [pool.submit(one, lane, i, planned[lane.key][i])
                     for i in range(longest) for lane in live if i < len(planned[lane.key])]

@@ -301,13 +301,14 @@ def test_the_budget_caps_requests_and_names_what_it_left_uncovered(budget: int, 
 
 
 def test_a_throttling_target_slows_the_run_and_is_never_failed_for_it() -> None:
-    server = AwsLikeServer(throttle=Throttle(60.0))
+    server = AwsLikeServer(throttle=Throttle(25.0))
     with server.server:
         result = run(RunConfig(Target(server.url), max_examples=40, seed=6, operations=(PII,), protocol="awsJson1_1",
                                lifecycle=LifecycleConfig(settle_timeout=1)))
     summary = summarise(result)
     assert summary.conforms, summary.failures[:1]
-    assert any("throttled" in note and "lowered to as little as" in note for note in result.notes)
+    lowered = [float(note.split("as little as ")[1].split()[0]) for note in result.notes if "as little as" in note]
+    assert lowered and lowered[0] <= 25  # down to the target's own limit
     assert any(r.attempts > 1 for r in result.results)
 
 
@@ -329,7 +330,7 @@ def test_retry_after_is_honoured_and_a_case_throttled_past_its_bound_is_not_judg
     assert second.not_judged == "throttled 3 times (400 ThrottlingException)" and not second.verdicts
     # time.sleep is patched for everyone: the lowered rate's short waits are there too, the Retry-After waits are 2 s.
     assert [seconds for seconds in slept if seconds >= 1] == [2.0, 2.0]
-    assert transport.limiter.throttles == 3 and transport.limiter.rate is not None
+    assert transport.limiter.throttles == 3
 
 
 def test_authentication_checks_catch_a_target_that_accepts_bad_signatures() -> None:

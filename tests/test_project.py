@@ -81,3 +81,28 @@ def test_run_interrupted_exits_130_without_a_traceback() -> None:
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
+
+
+def test_the_github_actions_example_gates_releases_on_aws_and_pull_requests_on_loopback() -> None:
+    import shlex
+
+    yaml = __import__("pytest").importorskip("yaml")
+    from conformance.cli import build_parser
+
+    workflow = yaml.safe_load((REPO / "examples" / "github-actions.yml").read_text(encoding="utf-8"))
+    reference, aws = workflow["jobs"]["reference"], workflow["jobs"]["aws"]
+    assert aws["if"] == "startsWith(github.ref, 'refs/tags/v')" and aws["permissions"]["id-token"] == "write"
+    assert "role-to-assume" in next(s for s in aws["steps"] if "configure-aws-credentials" in s.get("uses", ""))["with"]
+    assert "id-token" not in workflow.get("permissions", {}) and "if" not in reference
+    commands = []
+    for job in (reference, aws):
+        for step in job["steps"]:
+            script = re.sub(r"\\\n\s*", " ", step.get("run", ""))  # join continued lines
+            commands += [shlex.split(line.strip().split("|")[0].rstrip(" &"))[1:] for line in script.splitlines()
+                         if line.strip().startswith("conformance ")]
+    parsed = [build_parser().parse_args([part.replace("$AWS_REGION", "eu-west-1") for part in command])
+              for command in commands]  # every command line in the example is one the CLI takes
+    real = [args for args in parsed if args.command == "run" and args.target == "aws" and not args.dry_run
+            and not args.allow_credentials_to_custom_endpoint]
+    assert len(real) == 1 and real[0].budget and real[0].rate and real[0].create_jobs
+    assert all(("AKIDEXAMPLE" not in str(step)) for step in aws["steps"])  # no test key where real ones are
