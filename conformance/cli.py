@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING
 from conformance import __version__
 
 if TYPE_CHECKING:
+    from botocore.credentials import Credentials
+
+    from conformance.runner import RunConfig
     from conformance.target import Target
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -275,16 +278,16 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if summary.conforms and not result.jobs_left_running else EXIT_FAILED
 
 
-def _dry_run(config: object) -> int:
+def _dry_run(config: RunConfig) -> int:
     """Print what the run would send, send nothing."""
     from conformance.report import plan
     from conformance.runner import ConfigurationError, planned_requests
 
     try:
-        requests = planned_requests(config)  # type: ignore[arg-type]
+        requests = planned_requests(config)
     except ConfigurationError as exc:
         return _error(str(exc))
-    plan.write(requests, config.target)  # type: ignore[attr-defined]
+    plan.write(requests, config.target)
     return EXIT_OK
 
 
@@ -303,11 +306,11 @@ def _log_exchanges(verbose: bool, target: Target) -> None:
     logging.getLogger("conformance").setLevel(logging.DEBUG)
 
 
-def _cost_statement(config: object) -> str:
+def _cost_statement(config: RunConfig) -> str:
     """What starting real jobs costs, said before any is started."""
     from conformance.runner import job_lanes, lanes_for, select_operations
 
-    lanes = job_lanes(config, lanes_for(config, select_operations(config)))  # type: ignore[arg-type]
+    lanes = job_lanes(config, lanes_for(config, select_operations(config)))
     starts = sorted({api.start for _, api in lanes})
     return (f"--create-jobs: this run starts up to {len(lanes)} real job(s) ({', '.join(starts)}; one per operation "
             "and protocol the endpoint serves) and stops each at once. AWS bills each job as an asynchronous "
@@ -387,7 +390,7 @@ def aws_endpoints(region: str, profile: str | None = None) -> dict[str, str]:
     return urls
 
 
-def _chain_credentials(profile: str | None, required: bool = True) -> object:
+def _chain_credentials(profile: str | None, required: bool = True) -> Credentials | None:
     """Frozen credentials from botocore's chain (environment, profiles, SSO, roles); TargetError when there are none."""
     import botocore.exceptions
     import botocore.session
@@ -419,5 +422,5 @@ def _credentials_target(url: str, region: str, profile: str | None, allow_custom
     if not (target.is_aws or allow_custom):
         return target
     credentials = _chain_credentials(profile, required)
-    return Target(url, region=region, credentials=credentials, name="AWS" if target.is_aws else "endpoint",  # type: ignore[arg-type]
+    return Target(url, region=region, credentials=credentials, name="AWS" if target.is_aws else "endpoint",
                   credentials_to_custom_endpoint=allow_custom)

@@ -24,6 +24,7 @@ AUTH_ERROR_TYPES = frozenset({
     "InvalidClientTokenId", "RequestExpired", "AccessDeniedException", "NotAuthorized", "AuthFailure",
 })
 ANY_ERROR = "*"  # in Outcome.error_types: whatever type the error names
+CLIENT_ERRORS = frozenset(range(400, 500))
 # The reference pages give 400 for the not-found errors; botocore's model (1.44) gives 404.
 NOT_FOUND_STATUSES = frozenset({400, 404})
 STOPPED_STATUSES = frozenset({"STOP_REQUESTED", "STOPPED"})
@@ -55,7 +56,7 @@ class Outcome:
 
     def describe(self) -> str:
         """e.g. `400 ValidationException | InvalidRequestException`."""
-        statuses = "4xx" if len(self.statuses) == 100 else "/".join(str(s) for s in sorted(self.statuses))
+        statuses = "4xx" if self.statuses == CLIENT_ERRORS else "/".join(str(s) for s in sorted(self.statuses))
         jobs = f" with JobStatus in {sorted(self.job_statuses)}" if self.job_statuses else ""
         return f"{statuses} {self.describe_types()}{jobs}"
 
@@ -115,10 +116,10 @@ def expect(operation: Operation, case: Case) -> Expectation:
         ))
     if kind is Kind.PROTOCOL_VIOLATION:
         # Rejected for what it is: answering as for any request (not found) means it was served.
-        return Expectation((Outcome("rejected", frozenset(range(400, 500)), frozenset({ANY_ERROR}),
+        return Expectation((Outcome("rejected", CLIENT_ERRORS, frozenset({ANY_ERROR}),
                                     excluded_types=frozenset({operation.not_found_error})),))
     if kind is Kind.AUTH:
-        return Expectation((Outcome("refused", frozenset(range(400, 500)), AUTH_ERROR_TYPES),))
+        return Expectation((Outcome("refused", CLIENT_ERRORS, AUTH_ERROR_TYPES),))
     if kind is Kind.UNKNOWN_OPERATION:
         return Expectation((Outcome("unknown operation", frozenset({400, 404}), frozenset({UNKNOWN_OPERATION})),))
     raise ValueError(f"no expectation for {kind}")

@@ -269,10 +269,15 @@ def planned_requests(config: RunConfig) -> list[PlannedRequest]:
         for lane, api in job_lanes(config, lanes):
             found += [PlannedRequest(lane, case, note, operation)
                       for operation, case, note in planned_job_flow(lane, api, config.target)]
-    longest = max((len(cases) for cases in planned.values()), default=0)
-    found += [PlannedRequest(lane, planned[lane.key][i]) for i in range(longest) for lane in lanes
-              if i < len(planned[lane.key])]
+    found += [PlannedRequest(lane, case) for lane, _, case in interleaved(lanes, planned)]
     return found
+
+
+def interleaved(lanes: list[Lane], planned: dict[tuple[str, str], list[Case]]) -> list[tuple[Lane, int, Case]]:
+    """Every lane's cases, one from each lane in turn, with each case's index in its lane: the order a run sends
+    them, so that its first requests already cover every operation and protocol."""
+    longest = max((len(planned[lane.key]) for lane in lanes), default=0)
+    return [(lane, i, planned[lane.key][i]) for i in range(longest) for lane in lanes if i < len(planned[lane.key])]
 
 
 def planned_job_flow(lane: Lane, api: JobApi, target: Target) -> list[tuple[Operation, Case, str]]:
@@ -366,9 +371,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
                                         cancel))
         result.notes += [f"no job started, so stopping a real job was not tested ({why}): {', '.join(names)}"
                          for why, names in jobless.items()]
-        longest = max((len(planned[lane.key]) for lane in live), default=0)
-        futures += [pool.submit(one, lane, i, planned[lane.key][i])
-                    for i in range(longest) for lane in live if i < len(planned[lane.key])]
+        futures += [pool.submit(one, lane, i, case) for lane, i, case in interleaved(live, planned)]
         wait(futures, return_when=FIRST_EXCEPTION)
         failed = next((f for f in futures if f.done() and not f.cancelled() and f.exception() is not None), None)
         if failed is not None:

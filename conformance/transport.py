@@ -158,6 +158,8 @@ class Transport:
 
     def prepare(self, request: HttpRequest, service: ServiceMeta, signing: str = "sigv4") -> dict[str, str]:
         """The headers to send: the request's own, plus a SigV4 signature (or a broken one) when the target has credentials."""
+        if signing not in SIGNINGS:
+            raise ValueError(f"unknown signing {signing!r} (known: {', '.join(SIGNINGS)})")
         credentials = self.target.credentials
         if credentials is None or signing == "unsigned":
             return dict(request.headers)
@@ -181,6 +183,7 @@ class Transport:
         if not starts_job:
             self.jobs.check(request.body, request.header("Content-Type"))
         url = self.url_for(request, service)
+        proxies = self._proxies.get(self.target.endpoint(service.name))
         last_error: Exception | None = None
         for attempt in range(self.connection_retries + 1):
             if attempt:
@@ -191,8 +194,7 @@ class Transport:
             began = time.monotonic()
             try:
                 response = self.session.request(request.method, url, data=request.body, headers=headers,
-                                                timeout=self.timeout, allow_redirects=False,
-                                                proxies=self._proxies.get(self.target.endpoint(service.name)))
+                                                timeout=self.timeout, allow_redirects=False, proxies=proxies)
                 body = response.content
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last_error = exc

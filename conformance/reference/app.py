@@ -47,7 +47,7 @@ class ReferenceApp:
         try:
             if self.verifier is not None or self.throttle is not None:
                 route = self._admit(request)
-            route = self._route(request)
+            route = route or self._route(request)  # routed already when admitted; else raises the routing error
             return wire.success(self._dispatch(route, request), request_id, route.operation.response)
         except ApiError as error:
             return wire.failure(error, request_id, _namespace(route))

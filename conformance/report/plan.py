@@ -40,7 +40,8 @@ def _format(number: int, planned: PlannedRequest, transport: Transport) -> str:
              f"{request.method} {transport.url_for(request, operation.service)}"]
     lines += [f"{name}: {value}" for name, value in redact_headers(headers).items()]
     body = request.body[:MAX_BODY_SHOWN]
-    text = body.decode("utf-8", "backslashreplace") if "json" in (request.header("Content-Type") or "") else body.hex()
+    is_json = "json" in (request.header("Content-Type") or "")
+    text = body.decode("utf-8", "backslashreplace") if is_json else "(hex) " + body.hex()
     suffix = f" ... ({len(request.body)} bytes)" if len(request.body) > MAX_BODY_SHOWN else ""
-    lines.append(("" if "json" in (request.header("Content-Type") or "") else "(hex) ") + text + suffix)
+    lines.append(text + suffix)
     return "\n".join(lines)
