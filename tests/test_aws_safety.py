@@ -25,6 +25,7 @@ from conformance.protocols import SUPPORTED, get_protocol
 from conformance.reference import JobStore, ReferenceApp, ReferenceServer, SystemClock, Timings
 from conformance.reference.aws_mode import TEST_SESSION_CREDENTIALS, SigV4Verifier, Throttle
 from conformance.report import json_report, summarise
+from conformance.report.reproduce import curl_command
 from conformance.runner import Lane, RunConfig, plan, run
 from conformance.safety import UnsafeRequest, job_ids_in
 from conformance.sigv4 import parse_authorization
@@ -133,9 +134,11 @@ def test_a_run_against_aws_leaks_no_secret_into_any_artefact(aws_like: AwsLikeSe
         for secret in (*SECRETS, *signatures):
             assert secret not in text, f"{name} shows a secret"
     data = json.loads(report.read_text())
-    curl = next(record["curl"] for record in data["not_judged"] + data["failures"] + data["warnings"]) \
-        if data["not_judged"] + data["failures"] + data["warnings"] else None
-    assert curl is None or "$AWS_SESSION_TOKEN" in curl
+    # A failure's curl command takes the secret and the token from the environment, never from the run.
+    aws_target = Target("https://comprehend.eu-west-1.amazonaws.com", credentials=TEST_SESSION_CREDENTIALS)
+    curl = curl_command(HttpRequest("POST", "/", {}, b"{}"), aws_target, load_operations()[0].service)
+    assert "$AWS_SECRET_ACCESS_KEY" in curl and "$AWS_SESSION_TOKEN" in curl
+    assert not any(secret in curl for secret in SECRETS)
     coverage = {category for counts in data["coverage"].values() for category in counts}
     assert {"auth.unsigned", "auth.bad_signature", "auth.expired_date", "existing.stop"} <= coverage
     assert "--create-jobs: this run starts up to 4 real job(s)" in err
@@ -308,7 +311,9 @@ def test_a_throttling_target_slows_the_run_and_is_never_failed_for_it() -> None:
     summary = summarise(result)
     assert summary.conforms, summary.failures[:1]
     lowered = [float(note.split("as little as ")[1].split()[0]) for note in result.notes if "as little as" in note]
-    assert lowered and lowered[0] <= 25  # down to the target's own limit
+    # Down to the target's limit, as measured: 90% of what it accepted over the 2 s window, and a token
+    # bucket's burst (25 here) can fall inside that window: at most 0.9 * (25 + 25 / 2) requests/s.
+    assert lowered and lowered[0] <= 0.9 * (25 + 25 / 2)
     assert any(r.attempts > 1 for r in result.results)
 
 
