@@ -6,6 +6,29 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+# Bounds on what a decoded body may hold, the same for JSON and CBOR, for answers the suite reads
+# and requests the reference server reads. The operations' documents are two or three levels deep
+# and their numbers small: beyond these, a body is a decode error rather than a document that
+# later code (jsonschema, reports, int-to-text) would recurse into or format without end.
+MAX_ANSWER_DEPTH = 64  # nested arrays/maps (and CBOR tags) around the deepest value
+MAX_ANSWER_INT_BITS = 512  # integers: 64-byte CBOR bignums, about 155 JSON digits
+
+
+def nested_deeper_than(document: Any, limit: int = MAX_ANSWER_DEPTH) -> bool:
+    """Whether a decoded document has more than `limit` nested lists/dicts; iterative, never recurses."""
+    # Level by level: one list comprehension a level is several times faster than a stack of
+    # (value, depth) pairs on a 4 MB body of empty lists.
+    level = [document] if isinstance(document, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [child for container in level
+                 for child in (container.values() if isinstance(container, dict) else container)
+                 if isinstance(child, (dict, list))]
+    return False
+
 
 def json_bytes(document: Any, compact: bool = False) -> bytes:
     """JSON text in UTF-8; a lone surrogate (which UTF-8 cannot carry) goes as a `\\ud800` escape."""
@@ -39,6 +62,7 @@ class HttpResponse:
     headers: dict[str, str]
     body: bytes
     elapsed: float = 0.0
+    body_error: str | None = None  # why `body` is not the whole body (broken framing, over the size bound)
 
     def header(self, name: str) -> str | None:
         """A header's value, whatever the case of its name."""

@@ -12,7 +12,15 @@ from conformance.cases import ABSENT, Case, Kind
 from conformance.model import Operation
 from conformance.protocols import sanitise_error_type
 from conformance.strategies.bodies import Family, Members, raw_family
-from conformance.wire import Answer, HttpRequest, HttpResponse, json_bytes
+from conformance.wire import (
+    MAX_ANSWER_DEPTH,
+    MAX_ANSWER_INT_BITS,
+    Answer,
+    HttpRequest,
+    HttpResponse,
+    json_bytes,
+    nested_deeper_than,
+)
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 MALFORMED_JSON = (
@@ -23,9 +31,47 @@ MALFORMED_JSON = (
 INVALID_UTF8 = (b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82", b"\x80", b"\xf8\x88\x80\x80\x80")
 
 
+MAX_INT_DIGITS = len(str(1 << MAX_ANSWER_INT_BITS))  # 155: longer integer literals are refused unparsed
+
+
 def encode_document(document: Any) -> bytes:
     """A JSON request body (see `wire.json_bytes`)."""
     return json_bytes(document)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _bounded_int(text: str) -> int:
+    # Checked before int(): converting a long literal costs time quadratic in its length, and
+    # Python's own 4300-digit limit is a process-wide setting that anything may change.
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits (more than {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def decode_document(body: bytes) -> tuple[Any, str | None]:
+    """The body's JSON document, or None and why it is not acceptable JSON; never raises.
+
+    Strict UTF-8 and RFC 8259 JSON (no NaN or Infinity), at most MAX_ANSWER_DEPTH levels deep and
+    integers of at most MAX_INT_DIGITS digits, so that checks may walk and format the document.
+    A lone surrogate escape is accepted: it is legal JSON text, and echoing a request's value
+    in an error message is how a correct server sends one back.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"body is not JSON: not valid UTF-8 (byte {exc.start})"
+    try:
+        document = json.loads(text, parse_constant=_reject_constant, parse_int=_bounded_int)
+    except RecursionError:  # json's C scanner stops at Python's recursion limit, cleanly
+        return None, f"body is not acceptable JSON: nested deeper than {MAX_ANSWER_DEPTH} levels"
+    except ValueError as exc:
+        return None, f"body is not JSON: {exc}"
+    if nested_deeper_than(document, MAX_ANSWER_DEPTH):
+        return None, f"body is not acceptable JSON: nested deeper than {MAX_ANSWER_DEPTH} levels"
+    return document, None
 
 
 class AwsJson11:
@@ -51,10 +97,7 @@ class AwsJson11:
         document: Any = None
         decode_error = None
         if response.body.strip():
-            try:
-                document = json.loads(response.body.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError) as exc:
-                decode_error = f"body is not JSON: {exc}"
+            document, decode_error = decode_document(response.body)
         if response.status < 400:
             return Answer(response, document, decode_error)
         fields = document if isinstance(document, dict) else {}

@@ -65,7 +65,7 @@ class RpcV2Cbor:
         return HttpRequest("POST", case.path or path_for(operation), headers, body or b"")
 
     def decode(self, response: HttpResponse) -> Answer:
-        """The body as CBOR; the error type from `__type` alone (`code` must not be used)."""
+        """The body as CBOR (bounded: `cbor_codec.decode` raises only CborError); the type from `__type` alone."""
         document: Any = None
         decode_error = None
         if response.body:

@@ -10,7 +10,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from conformance.wire import HttpRequest, json_bytes
+from conformance.wire import MAX_ANSWER_DEPTH, HttpRequest, json_bytes, nested_deeper_than
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
@@ -41,6 +41,9 @@ class Response:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    # No answer at all: the server closes the connection without a status line, as it does when
+    # a worker dies mid-request (status, body and headers are then ignored).
+    drop_connection: bool = False
 
 
 def new_request_id() -> str:
@@ -90,6 +93,9 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+_TOO_DEEP = f"Request body is nested too deeply (more than {MAX_ANSWER_DEPTH} levels)"
+
+
 def decode_body(body: bytes) -> dict[str, Any]:
     """The request body as a JSON object; an empty body is `{}` (Smithy: servers must accept it)."""
     if not body.strip():
@@ -101,9 +107,13 @@ def decode_body(body: bytes) -> dict[str, Any]:
     try:
         document = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
-        raise serialization_error("Request body is nested too deeply") from None
+        raise serialization_error(_TOO_DEEP) from None
     except ValueError as exc:
         raise serialization_error(f"Request body is not valid JSON: {exc}") from None
+    # json.loads reaches ~1000 levels; drop_nulls and jsonschema recurse over the document, so the
+    # bound is the one the CBOR reader applies (a 500 for a deep body would be this server's bug).
+    if nested_deeper_than(document, MAX_ANSWER_DEPTH):
+        raise serialization_error(_TOO_DEEP)
     if not isinstance(document, dict):
         raise serialization_error(_unexpected(document, "a structure"))
     return document
