@@ -126,6 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _send(self, response: Response) -> None:
+        if response.drop_connection:  # closing without a word is what a crashed worker does
+            self.close_connection = True
+            return
         options = self.server.http_options
         if options.answer_delay:
             time.sleep(options.answer_delay)

@@ -11,18 +11,30 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import cbor2
+
 from conformance import cbor_codec
 from conformance.reference import awsjson, rpcv2cbor
 from conformance.reference.app import ReferenceApp, wire_for
 from conformance.reference.awsjson import ApiError, Response
 from conformance.reference.catalog import Role, Route
-from conformance.reference.jobs import STOP_REQUESTED, Clock, Job, JobNotStoppable, JobStore, SystemClock, Timings
+from conformance.reference.jobs import (
+    STOP_REQUESTED,
+    Clock,
+    Job,
+    JobNotFound,
+    JobNotStoppable,
+    JobStore,
+    SystemClock,
+    Timings,
+)
 from conformance.reference.server import HttpOptions
 from conformance.wire import HttpRequest
 
@@ -31,6 +43,7 @@ log = logging.getLogger(__name__)
 FAMILIES = ("validation", "error typing", "answers", "protocol", "lifecycle", "legal")
 
 AnswerFilter = Callable[[HttpRequest, Response], Response]
+Intercept = Callable[[HttpRequest], Response | None]  # an answer that replaces the reference's, or None
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ class VariantApp(ReferenceApp):
         super().__init__(**kwargs)
         self.variant = variant
         self.answer_filters: list[AnswerFilter] = []
+        self.intercepts: list[Intercept] = []
         self.route_hook: Callable[[HttpRequest], Route] | None = None
         self.read_hook: Callable[[HttpRequest], dict[str, Any]] | None = None
         self.extra_checks: list[Callable[[Route, dict[str, Any]], None]] = []
@@ -65,8 +79,14 @@ class VariantApp(ReferenceApp):
         variant.configure(self)
 
     def handle(self, request: HttpRequest) -> Response:
-        response = super().handle(request)
+        """Answer one request: an intercept's answer if one gives it, else the reference's, filtered."""
         try:
+            for intercept in self.intercepts:
+                # Final as it is: it stands for something other than the reference logic answering,
+                # so the request has no effect on jobs and no answer filter applies.
+                if (intercepted := intercept(request)) is not None:
+                    return intercepted
+            response = super().handle(request)  # answers a bug of its own with a 500; never raises
             for answer_filter in self.answer_filters:
                 response = answer_filter(request, response)
         except Exception:  # a bug in a variant: answer like any server bug, keep the connection
@@ -405,6 +425,90 @@ def _malformed_json_500(app: VariantApp) -> None:
     app.answer_filters.append(_on_errors(change))
 
 
+@variant("everything_404", "protocol", "answers every request 404 with a text/plain 'Not Found': nothing is served",
+         ("operation_served",))
+def _everything_404(app: VariantApp) -> None:
+    # A proxy or load balancer with no route to the service answers like this, for any request.
+    app.intercepts.append(lambda request: Response(404, b"Not Found", {"Content-Type": "text/plain"}))
+
+
+# moto's answer to an unsigned request: it routes by the SigV4 credential scope, so a request
+# without one goes to S3, which lists the (no) buckets (PROTOCOL_NOTES §8).
+_S3_LIST_BUCKETS = (
+    b'<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01">'
+    b"<Owner><ID>bcaf1ffd86f41161ca5fb16fd081034f</ID><DisplayName>webfile</DisplayName></Owner><Buckets></Buckets>"
+    b"</ListAllMyBucketsResult>"
+)
+
+
+@variant("unsigned_answered_by_another_service", "protocol",
+         "answers a request without Authorization 200 with S3's bucket list in XML, as moto does",
+         ("status_code", "content_type"))
+def _unsigned_answered_by_another_service(app: VariantApp) -> None:
+    def intercept(request: HttpRequest) -> Response | None:
+        if (request.header("Authorization") or "").strip():
+            return None
+        return Response(200, _S3_LIST_BUCKETS, {"Content-Type": "application/xml",
+                                                "x-amzn-RequestId": awsjson.new_request_id()})
+    app.intercepts.append(intercept)
+
+
+# A JSON escape: `\uXXXX` (group 1) or any other, `\\` included, so that an escaped backslash
+# followed by "ud800" is not taken for a surrogate escape.
+_JSON_ESCAPE = re.compile(rb"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+# The UTF-8 form of a surrogate (ED A0 80..ED BF BF), as cbor2 decodes it with surrogateescape.
+_ESCAPED_SURROGATE = re.compile("\udced[\udca0-\udcbf][\udc80-\udcbf]")
+
+
+def _json_lone_surrogate(body: bytes) -> bool:
+    """Whether raw JSON text has a `\\ud800`-`\\udfff` escape that is not half of a pair."""
+    low_due: int | None = None  # where a high surrogate's low half must begin
+    for escape in _JSON_ESCAPE.finditer(body):
+        unit = int(escape[1], 16) if escape[1] else -1
+        if low_due is not None:
+            if escape.start() == low_due and 0xDC00 <= unit <= 0xDFFF:
+                low_due = None
+                continue
+            return True
+        if 0xD800 <= unit <= 0xDBFF:
+            low_due = escape.end()
+        elif 0xDC00 <= unit <= 0xDFFF:
+            return True
+    return low_due is not None
+
+
+def _cbor_lone_surrogate(body: bytes) -> bool:
+    """Whether a CBOR body has a text string holding the UTF-8 form of a surrogate."""
+    try:
+        cbor_codec.check_item(body)  # bounded first: nested shared values would make cbor2 take gigabytes
+        document = cbor2.loads(body, str_errors="surrogateescape")
+    except (cbor2.CBORDecodeError, RecursionError, ValueError, OverflowError, TypeError):
+        return False  # not CBOR: the worker answers that as usual
+    pending: list[Any] = [document]
+    seen: set[int] = set()
+    while pending:  # iterative, and each container once: shared references (tag 29) may form loops
+        value = pending.pop()
+        if isinstance(value, str):
+            if _ESCAPED_SURROGATE.search(value):
+                return True
+        elif isinstance(value, cbor2.CBORTag):
+            pending.append(value.value)
+        elif isinstance(value, (dict, list, tuple, set, frozenset)) and id(value) not in seen:
+            seen.add(id(value))
+            pending.extend([*value.keys(), *value.values()] if isinstance(value, dict) else value)
+    return False
+
+
+@variant("drops_connection_on_lone_surrogate", "protocol",
+         "closes the connection without answering a body that holds a lone surrogate (the worker crashes)",
+         ("answered",))
+def _drops_connection_on_lone_surrogate(app: VariantApp) -> None:
+    def intercept(request: HttpRequest) -> Response | None:
+        lone = _cbor_lone_surrogate if rpcv2cbor.handles(request) else _json_lone_surrogate
+        return Response(0, b"", drop_connection=True) if lone(request.body) else None
+    app.intercepts.append(intercept)
+
+
 # rpcv2Cbor faults (protocol family) -------------------------------------------------------------
 
 
@@ -449,6 +553,40 @@ def _cbor_errors_without_type(app: VariantApp) -> None:
     app.answer_filters.append(_cbor_only(change))
 
 
+_CBOR_SIZES = {24: 1, 25: 2, 26: 4, 27: 8}  # a CBOR head's additional info -> bytes of argument that follow
+
+
+def _cbor_head(major: int, argument: int) -> bytes:
+    """The shortest CBOR head of a major type and its argument (RFC 8949 §3), as cbor2 writes it."""
+    if argument < 24:
+        return bytes([major << 5 | argument])
+    info, size = next((info, size) for info, size in _CBOR_SIZES.items() if argument < 1 << 8 * size)
+    return bytes([major << 5 | info]) + argument.to_bytes(size, "big")
+
+
+def _sharing_itself(body: bytes) -> bytes | None:
+    """A definite-length CBOR map re-framed as a map that contains itself; None for anything else.
+
+    The map is marked shareable (tag 28) and gains a member "Self" that is a shared reference
+    (tag 29) to value 0, the map itself: what cbor2 writes for such a map with value_sharing=True.
+    """
+    if not body or body[0] >> 5 != 5 or (body[0] & 0x1F) > 27:
+        return None
+    size = _CBOR_SIZES.get(body[0] & 0x1F, 0)
+    count = int.from_bytes(body[1:1 + size], "big") if size else body[0] & 0x1F
+    members = body[1 + size:]
+    return b"\xd8\x1c" + _cbor_head(5, count + 1) + members + cbor2.dumps("Self") + b"\xd8\x1d\x00"
+
+
+@variant("cbor_shared_references", "protocol",
+         "rpcv2Cbor answers are a map that contains itself (shared-reference tags 28 and 29)", ("body_decodes",))
+def _cbor_shared_references(app: VariantApp) -> None:
+    def change(request: HttpRequest, response: Response) -> Response:
+        shared = _sharing_itself(response.body) if response.body else None
+        return dataclasses.replace(response, body=shared) if shared is not None else response
+    app.answer_filters.append(_cbor_only(change))
+
+
 # Lifecycle faults --------------------------------------------------------------------------------
 
 _QUICK_JOBS = Timings(queued=0.0, running=0.0, stopping=0.0)  # jobs are COMPLETED as soon as started
@@ -477,7 +615,44 @@ class _UuidJobIds(JobStore):
         return job
 
 
+class _LooseLookup(JobStore):
+    """Finds a job by an id that is not its own, when it is `near` exactly one job's id (Stop and Describe alike)."""
+
+    @staticmethod
+    def near(sent: str, real: str) -> bool:
+        """Whether the lookup takes `sent` for the job id `real`."""
+        raise NotImplementedError
+
+    def _lookup(self, service: str, job_id: str) -> Job:
+        try:
+            return super()._lookup(service, job_id)
+        except JobNotFound:
+            found = [job for (owner, real), job in self._jobs.items() if owner == service and self.near(job_id, real)]
+            if len(found) != 1:
+                raise
+            return found[0]
+
+
+class _CaseBlindLookup(_LooseLookup):
+    """A JobId names the job whatever the case of its letters (a case-insensitive index)."""
+
+    @staticmethod
+    def near(sent: str, real: str) -> bool:
+        """Equal once case is folded."""
+        return sent.casefold() == real.casefold()
+
+
+class _PrefixLookup(_LooseLookup):
+    """A JobId of 8 characters or more names the one job whose id begins with it (as git does with hashes)."""
+
+    @staticmethod
+    def near(sent: str, real: str) -> bool:
+        """`sent` begins `real` and is long enough to look deliberate."""
+        return len(sent) >= 8 and real.startswith(sent)
+
+
 _STORES: dict[str, type[JobStore]] = {}
+_LOOKUP_CATCH = ("status_code", "job_status_allowed")
 
 
 @variant("stop_ended_job_succeeds", "lifecycle", "stopping a COMPLETED job answers 200 STOP_REQUESTED",
@@ -514,7 +689,32 @@ def _second_stop_reports_in_progress(app: VariantApp) -> None:
     app.answer_filters.append(_on_success(change))
 
 
-_STORES.update({"stop_ended_job_succeeds": _StopsEndedJobs, "start_job_id_too_long": _UuidJobIds})
+@variant("job_lookup_ignores_case", "lifecycle", "a JobId names the job whatever the case of its letters",
+         _LOOKUP_CATCH)
+def _job_lookup_ignores_case(app: VariantApp) -> None:
+    pass  # the fault is in the job store (see _STORES)
+
+
+@variant("job_lookup_trims", "lifecycle", "a JobId with leading or trailing white space names the job",
+         _LOOKUP_CATCH)
+def _job_lookup_trims(app: VariantApp) -> None:
+    # Trimmed as the request is read, as a framework that trims string input does, so before the
+    # length check: a store that trimmed would never see a real id with a space added (33 characters).
+    def read(request: HttpRequest) -> dict[str, Any]:
+        document = ReferenceApp._read(app, request)
+        job_id = document.get("JobId")
+        return {**document, "JobId": job_id.strip()} if isinstance(job_id, str) else document
+    app.read_hook = read
+
+
+@variant("job_lookup_prefix", "lifecycle", "a JobId of 8 or more characters names the one job whose id it begins",
+         _LOOKUP_CATCH)
+def _job_lookup_prefix(app: VariantApp) -> None:
+    pass  # the fault is in the job store (see _STORES)
+
+
+_STORES.update({"stop_ended_job_succeeds": _StopsEndedJobs, "start_job_id_too_long": _UuidJobIds,
+                "job_lookup_ignores_case": _CaseBlindLookup, "job_lookup_prefix": _PrefixLookup})
 
 
 # Legal variations --------------------------------------------------------------------------------
@@ -621,3 +821,27 @@ def _error_code_member(app: VariantApp) -> None:
     app.answer_filters.append(_on_errors(lambda response, document: _with_document(
         response, {**document, "code": document["__type"]}) if "__type" in document else response))
 
+
+# Combined variants -------------------------------------------------------------------------------
+
+
+def _combined(*names: str) -> Callable[[VariantApp], None]:
+    """The configure functions of registered variants, applied in order.
+
+    Only configure functions combine: a part with its own job store, timings or framing is refused.
+    """
+    for name in names:
+        part = VARIANTS[name]
+        if name in _STORES or part.timings is not None or part.http != HttpOptions():
+            raise ValueError(f"variant {name!r} is more than a configure function: it cannot be combined")
+
+    def configure(app: VariantApp) -> None:
+        for name in names:
+            VARIANTS[name].configure(app)
+    return configure
+
+
+# A fault behind a legal variation: a check that reads any 404 as "not found, so validated" misses it.
+variant("not_found_404_max_length_33", "validation",
+        "not_found_404 (legal: unknown jobs answer 404) with max_length_33 (accepts a JobId of 33 characters)",
+        _VALIDATION_CATCH)(_combined("not_found_404", "max_length_33"))
