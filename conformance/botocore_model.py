@@ -46,6 +46,20 @@ def smithy_protocol(botocore_name: str, json_version: str = "1.0") -> str:
     return _SMITHY_PROTOCOLS.get(botocore_name, botocore_name)
 
 
+def sdk_protocol(protocols: tuple[str, ...]) -> str | None:
+    """Of a service's protocols (Smithy names), the one botocore sends: the first in its own priority order."""
+    from botocore.utils import PRIORITY_ORDERED_SUPPORTED_PROTOCOLS
+
+    def botocore_name(smithy: str) -> str:
+        if smithy.startswith("awsJson"):
+            return "json"
+        return next((name for name, known in _SMITHY_PROTOCOLS.items() if known == smithy), smithy)
+
+    by_botocore_name = {botocore_name(smithy): smithy for smithy in protocols}
+    return next((by_botocore_name[name] for name in PRIORITY_ORDERED_SUPPORTED_PROTOCOLS if name in by_botocore_name),
+                None)
+
+
 def service_meta(service_name: str) -> ServiceMeta:
     """The wire identity of a service from botocore's metadata."""
     meta = service_model(service_name).metadata

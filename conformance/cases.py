@@ -22,6 +22,7 @@ class Kind(enum.Enum):
     DESCRIBE_JOB = "describe_job"  # reads the status of a job the suite started
     PROTOCOL_VIOLATION = "protocol_violation"  # breaks a rule of the wire protocol the server must enforce
     AUTH = "auth"  # unsigned, or signed wrongly: an endpoint that enforces SigV4 must refuse it
+    NEAR_MISS = "near_miss"  # a JobId next to a real job's (its upper case, a prefix...): no job, or invalid
 
 
 # Each category's kind follows from its leading parts; the longest matching prefix wins.
@@ -43,6 +44,8 @@ _KIND_BY_PREFIX = {
     "start": Kind.START_JOB,
     "existing.describe": Kind.DESCRIBE_JOB,
     "existing.settled": Kind.DESCRIBE_JOB,
+    "existing.untouched": Kind.DESCRIBE_JOB,
+    "near_miss": Kind.NEAR_MISS,
     "auth": Kind.AUTH,
 }
 

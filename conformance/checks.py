@@ -1,8 +1,8 @@
 """Checks: small named functions that compare one answer with what the oracle allows.
 
 Each check is registered with an id, a one-line description and a severity ("error" fails a run,
-"warning" is reported only). A check returns None when it does not apply to the answer, "" when
-it passes, and a sentence saying what is wrong when it fails.
+"warning" is reported only). A check returns a `CheckVerdict`: NOT_APPLICABLE, PASSED, or a
+`Failed` saying what it expected and what it found.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from conformance.cases import Case, Kind
 from conformance.model import Operation
 from conformance.oracle import UNKNOWN_OPERATION, Expectation
+from conformance.outcomes import NOT_APPLICABLE, PASSED, CheckVerdict, failed
 from conformance.protocols import WireProtocol
 from conformance.wire import Answer, HttpRequest
 
@@ -29,7 +30,7 @@ class CheckContext:
     protocol: WireProtocol
 
 
-CheckFunction = Callable[[CheckContext], "str | None"]
+CheckFunction = Callable[[CheckContext], CheckVerdict]
 
 
 def _always(operation: Operation) -> bool:
@@ -79,125 +80,168 @@ def job_member(document: object, member: str) -> object:
     return holders[0][member] if len(holders) == 1 else None
 
 
+@check("answered", "Every request gets an answer: a status line within the read timeout, after one retry")
+def answered(ctx: CheckContext) -> CheckVerdict:
+    # With an answer in hand this passes; a request that got none is failed by `execute`, since no
+    # other check can look at an answer that does not exist.
+    return PASSED
+
+
 @check("no_server_error", "No request the suite sends is answered with a 5xx")
-def no_server_error(ctx: CheckContext) -> str | None:
-    return f"answered {ctx.answer.status}, a server error" if ctx.answer.status >= 500 else ""
+def no_server_error(ctx: CheckContext) -> CheckVerdict:
+    if ctx.answer.status < 500:
+        return PASSED
+    return failed(f"answered {ctx.answer.status}, a server error", "a status below 500", ctx.answer.status)
 
 
 @check("status_code", "The status code is one a conforming endpoint may give")
-def status_code(ctx: CheckContext) -> str | None:
+def status_code(ctx: CheckContext) -> CheckVerdict:
     allowed = ctx.expectation.statuses()
-    return "" if ctx.answer.status in allowed else f"status {ctx.answer.status}, expected {sorted(allowed)}"
+    if ctx.answer.status in allowed:
+        return PASSED
+    return failed(f"status {ctx.answer.status}, expected {sorted(allowed)}", ctx.expectation.describe(),
+                  ctx.answer.status)
 
 
 @check("error_type", "An error answer names an error type the oracle allows for its status")
-def error_type(ctx: CheckContext) -> str | None:
+def error_type(ctx: CheckContext) -> CheckVerdict:
     answer = ctx.answer
     if not answer.is_error:
-        return None
+        return NOT_APPLICABLE
     allowed = ctx.expectation.error_types_for(answer.status)
     if not allowed:
-        return None  # the status itself is wrong: status_code says so
-    if answer.error_type is None:
-        return f"no error type where {ctx.protocol.name} carries it ({ctx.protocol.error_type_locations})"
-    if ctx.expectation.matching(answer) is not None:
-        return ""
+        return NOT_APPLICABLE  # the status itself is wrong: status_code says so
     wanted = " or ".join(o.describe_types() for o in ctx.expectation.outcomes if answer.status in o.statuses)
-    return f"error type {answer.error_type}, expected {wanted}"
+    if answer.error_type is None:
+        return failed(f"no error type where {ctx.protocol.name} carries it ({ctx.protocol.error_type_locations})",
+                      wanted, "no error type")
+    if ctx.expectation.matching(answer) is not None:
+        return PASSED
+    return failed(f"error type {answer.error_type}, expected {wanted}", wanted, answer.error_type)
 
 
 @check("error_message_present", "An error answer carries a message in `message` or `Message`")
-def error_message_present(ctx: CheckContext) -> str | None:
+def error_message_present(ctx: CheckContext) -> CheckVerdict:
     answer = ctx.answer
     if not answer.is_error or answer.status >= 500 or answer.error_type == UNKNOWN_OPERATION:
-        return None
-    return "" if answer.message and answer.message.strip() else "no non-empty `message` or `Message` member"
+        return NOT_APPLICABLE
+    if answer.message and answer.message.strip():
+        return PASSED
+    return failed("no non-empty `message` or `Message` member", "a message", "none")
 
 
 @check("content_type", "Every answer with a body has the protocol's Content-Type")
-def content_type(ctx: CheckContext) -> str | None:
+def content_type(ctx: CheckContext) -> CheckVerdict:
     if not ctx.answer.response.body:
-        return None
+        return NOT_APPLICABLE
     wanted = ctx.protocol.content_type
     found = (ctx.answer.response.header("Content-Type") or "").split(";", 1)[0].strip().lower()
-    return "" if found == wanted else f"Content-Type {found or '(none)'!r}, expected {wanted}"
+    return PASSED if found == wanted else failed(f"Content-Type {found or '(none)'!r}, expected {wanted}", wanted,
+                                                 found or "(none)")
 
 
 @check("body_decodes", "Every answer with a body decodes, in the protocol's format, to a map")
-def body_decodes(ctx: CheckContext) -> str | None:
+def body_decodes(ctx: CheckContext) -> CheckVerdict:
     answer = ctx.answer
+    wanted = f"a {ctx.protocol.name} map"
+    if answer.response.body_error:
+        return failed(answer.response.body_error, wanted, f"{len(answer.response.body)} bytes read")
     if not answer.response.body.strip():
-        return None
+        return NOT_APPLICABLE
     if answer.decode_error:
-        return answer.decode_error
-    return "" if isinstance(answer.document, dict) else f"the body is a {type(answer.document).__name__}, not a map"
+        return failed(answer.decode_error, wanted, "undecodable body")
+    if isinstance(answer.document, dict):
+        return PASSED
+    kind = type(answer.document).__name__
+    return failed(f"the body is a {kind}, not a map", wanted, kind)
 
 
 @check("smithy_protocol_header", "rpcv2Cbor answers echo Smithy-Protocol: rpc-v2-cbor")
-def smithy_protocol_header(ctx: CheckContext) -> str | None:
+def smithy_protocol_header(ctx: CheckContext) -> CheckVerdict:
     if ctx.protocol.name != "rpcv2Cbor":
-        return None
+        return NOT_APPLICABLE
     found = ctx.answer.response.header("Smithy-Protocol")
-    return "" if found == "rpc-v2-cbor" else f"Smithy-Protocol {found!r}, expected 'rpc-v2-cbor'"
+    return PASSED if found == "rpc-v2-cbor" else failed(f"Smithy-Protocol {found!r}, expected 'rpc-v2-cbor'",
+                                                        "rpc-v2-cbor", found)
 
 
 @check("request_id_header", "Every answer carries an x-amzn-RequestId header")
-def request_id_header(ctx: CheckContext) -> str | None:
+def request_id_header(ctx: CheckContext) -> CheckVerdict:
     value = ctx.answer.response.header("x-amzn-RequestId")
-    return "" if value and value.strip() else "no x-amzn-RequestId header"
+    return PASSED if value and value.strip() else failed("no x-amzn-RequestId header", "x-amzn-RequestId", "none")
 
 
 @check("response_schema", "A success answer is an object that satisfies the response schema")
-def response_schema(ctx: CheckContext) -> str | None:
+def response_schema(ctx: CheckContext) -> CheckVerdict:
     answer = ctx.answer
     if answer.is_error or answer.status >= 300:
-        return None
+        return NOT_APPLICABLE
+    wanted = f"an object satisfying {ctx.operation.name}'s response schema"
     if answer.decode_error:
-        return answer.decode_error
+        return failed(answer.decode_error, wanted, "undecodable body")
     if not isinstance(answer.document, dict):
-        return f"body is {type(answer.document).__name__}, expected an object"
+        kind = type(answer.document).__name__
+        return failed(f"body is {kind}, expected an object", wanted, kind)
     problems = [f"{error.json_path}: {error.message}"
                 for error in ctx.operation.validator("response").iter_errors(answer.document)]
-    return "; ".join(problems[:3])
+    return failed("; ".join(problems[:3]), wanted, f"{len(problems)} schema error(s)") if problems else PASSED
 
 
 @check("job_id_echoed", "A success answer names the JobId the request sent (Start: names the new job's)",
        applies=_answers("JobId"))
-def job_id_echoed(ctx: CheckContext) -> str | None:
+def job_id_echoed(ctx: CheckContext) -> CheckVerdict:
     answer = ctx.answer
     if answer.is_error or not _answers("JobId")(ctx.operation):
-        return None
+        return NOT_APPLICABLE
     found = job_member(answer.document, "JobId")
     if ctx.case.kind is Kind.START_JOB:
-        return "" if isinstance(found, str) and found else "Start's answer names no JobId"
+        return PASSED if isinstance(found, str) and found else failed("Start's answer names no JobId", "a JobId",
+                                                                      repr(found))
     if ctx.case.job_id is None:
-        return None
-    return "" if found == ctx.case.job_id else f"JobId {found!r}, expected {ctx.case.job_id!r}"
+        return NOT_APPLICABLE
+    if found == ctx.case.job_id:
+        return PASSED
+    return failed(f"JobId {found!r}, expected {ctx.case.job_id!r}", repr(ctx.case.job_id), repr(found))
 
 
 @check("job_status_allowed", "A success answer's JobStatus is one the job's lifecycle allows at that point",
        applies=_answers("JobStatus"))
-def job_status_allowed(ctx: CheckContext) -> str | None:
+def job_status_allowed(ctx: CheckContext) -> CheckVerdict:
     answer = ctx.answer
     outcome = ctx.expectation.matching(answer)
     if answer.is_error or outcome is None or not outcome.job_statuses:
-        return None
+        return NOT_APPLICABLE
     found = job_member(answer.document, "JobStatus")
-    return "" if found in outcome.job_statuses else f"JobStatus {found!r}, expected one of {sorted(outcome.job_statuses)}"
+    if found in outcome.job_statuses:
+        return PASSED
+    wanted = f"one of {sorted(outcome.job_statuses)}"
+    return failed(f"JobStatus {found!r}, expected {wanted}", wanted, repr(found))
 
 
 @check("sdk_compatible", "botocore reads the same error type (it looks only at the body's `__type`)", "warning")
-def sdk_compatible(ctx: CheckContext) -> str | None:
+def sdk_compatible(ctx: CheckContext) -> CheckVerdict:
     answer = ctx.answer
     if not answer.is_error or answer.error_type is None:
-        return None
+        return NOT_APPLICABLE
     if answer.sdk_error_type == answer.error_type:
-        return ""
+        return PASSED
     seen = answer.sdk_error_type or f"{answer.status} (no __type)"
-    return f"the type is {answer.error_type} (from {answer.error_type_source}), botocore would read {seen}"
+    return failed(f"the type is {answer.error_type} (from {answer.error_type_source}), botocore would read {seen}",
+                  answer.error_type, seen)
 
 
-def run_checks(ctx: CheckContext, selected: list[str] | None = None) -> dict[str, str | None]:
-    """Every (or every selected) check's verdict on one answer, by check id."""
+def run_checks(ctx: CheckContext, selected: list[str] | None = None) -> dict[str, CheckVerdict]:
+    """Every (or every selected) check's verdict on one answer, by check id.
+
+    A check that raises on an answer has been broken by what the target sent (a value no decoder
+    bound caught): that answer fails the check, and the run goes on.
+    """
     ids = selected if selected is not None else list(REGISTRY)
-    return {check_id: REGISTRY[check_id].function(ctx) for check_id in ids}
+    verdicts: dict[str, CheckVerdict] = {}
+    for check_id in ids:
+        try:
+            verdicts[check_id] = REGISTRY[check_id].function(ctx)
+        except (ValueError, TypeError, RecursionError, OverflowError, KeyError, AttributeError) as exc:
+            verdicts[check_id] = failed(f"the answer could not be judged: {type(exc).__name__}: {str(exc)[:200]}",
+                                        REGISTRY[check_id].description, "an answer the check cannot read")
+    return verdicts

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from conformance.runner import RunConfig
     from conformance.target import Target
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+# The verdicts' exit statuses live with the verdict (conformance.verdict.EXIT_STATUS): 0 conforms,
+# 1 does not conform, 3 unreachable, 4 incomplete; these two are the command line's own.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _port(text: str) -> int:
@@ -37,6 +39,13 @@ def _seconds(text: str) -> float:
         value = -1.0
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
+
+
+def _timeout(text: str) -> float:
+    value = _seconds(text)
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in (0, 3600]")
     return value
 
 
@@ -82,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--operation", action="append", default=[], metavar="NAME",
                      help="test only this operation (repeatable; default: all)")
     run.add_argument("--protocol", choices=["awsJson1_1", "rpcv2Cbor", "all"], default="all",
-                     help="wire protocol(s) to test; 'all' (default) is every one the operation's model lists, "
-                          "and one that is not served is only reported; a protocol named here must be served")
+                     help="wire protocol(s) to test; 'all' (default) is every one the operation's model lists: the "
+                          "one AWS SDKs send (awsJson1_1) must be served, another may be left out; a protocol "
+                          "named here must be served")
     run.add_argument("--max-examples", type=_count, default=100, help="generated cases per operation (default: 100)")
     run.add_argument("--seed", type=_count, default=None, help="the same seed repeats a run exactly (default: random)")
     run.add_argument("--workers", type=_positive_int, default=4, help="requests in flight at once (default: 4)")
@@ -91,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="at most this many requests per second (lowered further while the target throttles)")
     run.add_argument("--budget", type=_positive_int, default=None, metavar="N",
                      help="send at most N requests; the first ~50 per operation and protocol cover every case category")
+    run.add_argument("--accept-incomplete", action="store_true",
+                     help="exit 0 for an incomplete run (nothing failed, but a budget or throttling left promised "
+                          "case categories unjudged); without it such a run exits 4")
+    run.add_argument("--read-timeout", type=_timeout, default=30.0, metavar="SECONDS",
+                     help="an answer that takes longer is a failure of its case (after one retry; default: 30)")
     run.add_argument("--dry-run", action="store_true", help="print every request the run would send, redacted; send none")
     run.add_argument("--verbose", action="store_true", help="log every request and answer to stderr (redacted)")
     jobs = run.add_argument_group("jobs", "Stop's success path needs a running job. The reference server and moto "
@@ -236,7 +251,6 @@ def _run(args: argparse.Namespace) -> int:
     from conformance.runner import ConfigurationError, RunConfig, run
     from conformance.target import TargetError
     from conformance.targets.moto import MotoUnavailable
-    from conformance.transport import TargetUnreachable
 
     for path in (args.report_json, args.junitxml):
         if path is not None and not path.resolve().parent.is_dir():
@@ -250,7 +264,7 @@ def _run(args: argparse.Namespace) -> int:
             return _error(str(exc))
         config = RunConfig(target=target, operations=tuple(args.operation), max_examples=args.max_examples,
                            seed=seed, workers=args.workers, create_jobs=not args.no_create_jobs, rate=args.rate,
-                           protocol=args.protocol, budget=args.budget,
+                           protocol=args.protocol, budget=args.budget, read_timeout=args.read_timeout,
                            lifecycle=LifecycleConfig(settle_timeout=args.settle_timeout))
         if args.dry_run:
             return _dry_run(config)
@@ -263,9 +277,6 @@ def _run(args: argparse.Namespace) -> int:
             result = run(config, progress=terminal.ProgressPrinter())
         except (ConfigurationError, SchemaDocumentError) as exc:
             return _error(str(exc))
-        except TargetUnreachable as exc:
-            print(f"conformance: target unreachable: {exc}", file=sys.stderr)
-            return EXIT_UNREACHABLE
     summary = summarise(result)
     terminal.write(summary)
     try:
@@ -275,7 +286,7 @@ def _run(args: argparse.Namespace) -> int:
             junit.write(summary, args.junitxml)
     except OSError as exc:
         return _error(f"cannot write the report: {exc.strerror or exc}")
-    return EXIT_OK if summary.conforms and not result.jobs_left_running else EXIT_FAILED
+    return summary.decision.exit_status(args.accept_incomplete)
 
 
 def _dry_run(config: RunConfig) -> int:
@@ -308,9 +319,10 @@ def _log_exchanges(verbose: bool, target: Target) -> None:
 
 def _cost_statement(config: RunConfig) -> str:
     """What starting real jobs costs, said before any is started."""
-    from conformance.runner import job_lanes, lanes_for, select_operations
+    from conformance.phases.jobs import JobsPhase
+    from conformance.planning import lanes_for, select_operations
 
-    lanes = job_lanes(config, lanes_for(config, select_operations(config)))
+    lanes = JobsPhase().flows_for(config, lanes_for(config, select_operations(config)))
     starts = sorted({api.start for _, api in lanes})
     return (f"--create-jobs: this run starts up to {len(lanes)} real job(s) ({', '.join(starts)}; one per operation "
             "and protocol the endpoint serves) and stops each at once. AWS bills each job as an asynchronous "

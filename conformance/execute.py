@@ -9,9 +9,10 @@ from conformance.cases import Case, Kind
 from conformance.checks import CheckContext, run_checks
 from conformance.model import Operation
 from conformance.oracle import Expectation, expect, observe
+from conformance.outcomes import CheckVerdict, Failed, SkipReason, failed
 from conformance.protocols import WireProtocol
 from conformance.safety import UnsafeRequest
-from conformance.transport import Transport, backoff
+from conformance.transport import Transport, Unanswered, backoff
 from conformance.wire import Answer, HttpRequest
 
 THROTTLE_TYPES = frozenset({"ThrottlingException", "TooManyRequestsException", "Throttling",
@@ -28,17 +29,24 @@ class CaseResult:
     operation: Operation
     request: HttpRequest
     expectation: Expectation
-    answer: Answer | None = None
-    verdicts: dict[str, str | None] = field(default_factory=dict)  # check id -> None / "" / failure
-    not_judged: str | None = None  # why no verdict was given (throttled past the retry bound)
+    answer: Answer | None = None  # None: no answer came (then `answered` failed), or the case was not sent
+    verdicts: dict[str, CheckVerdict] = field(default_factory=dict)  # check id -> verdict
+    not_judged: SkipReason | None = None  # why no verdict was given (throttled past the retry bound...)
+    not_judged_detail: str = ""
     observation: tuple[str, str] | None = None
     attempts: int = 0
     protocol: str = ""
+    lane: tuple[str, str] = ("", "")  # (operation, protocol) of the lane it tests: a flow's Start tests its Stop's
     sent_at: float = 0.0  # time.monotonic() when first sent: orders results as they went out
 
-    def failures(self) -> dict[str, str]:
+    def failures(self) -> dict[str, Failed]:
         """The checks that failed, with what each found."""
-        return {check: text for check, text in self.verdicts.items() if text}
+        return {check: verdict for check, verdict in self.verdicts.items() if isinstance(verdict, Failed)}
+
+    @property
+    def judged(self) -> bool:
+        """Whether the case got verdicts (it was sent and answered, or failed for getting no answer)."""
+        return bool(self.verdicts)
 
 
 def is_throttled(answer: Answer) -> bool:
@@ -56,19 +64,22 @@ def retry_after(answer: Answer) -> float | None:
 
 
 def execute(operation: Operation, case: Case, protocol: WireProtocol, transport: Transport,
-            checks: list[str] | None = None, *, essential: bool = False) -> CaseResult:
-    """Send one case and judge the answer; raises TargetUnreachable if nothing answers, BudgetExhausted when
-    the budget is spent (an `essential` case, stopping a job the run started, goes regardless)."""
+            checks: list[str] | None = None, *, essential: bool = False, lane_operation: str | None = None) -> CaseResult:
+    """Send one case and judge the answer, or its absence; raises BudgetExhausted when the budget is spent (an
+    `essential` case, stopping a job the run started, goes regardless)."""
     request = protocol.encode(operation, case)
     result = CaseResult(case, operation, request, expect(operation, case), protocol=protocol.name,
-                        sent_at=time.monotonic())
+                        lane=(lane_operation or operation.name, protocol.name), sent_at=time.monotonic())
     for attempt in range(MAX_THROTTLE_RETRIES + 1):
         result.attempts = attempt + 1
         try:
             response = transport.send(request, operation.service, signing=case.signing,
                                       starts_job=case.kind is Kind.START_JOB, essential=essential)
         except UnsafeRequest as refused:
-            result.not_judged = str(refused)
+            result.not_judged, result.not_judged_detail = SkipReason.UNSAFE_REQUEST, str(refused)
+            return result
+        except Unanswered as silence:  # a failure of this case, not of the run: the next case goes on
+            result.verdicts = {"answered": failed(str(silence), "an answer", "no answer")}
             return result
         answer = protocol.decode(response)
         result.answer = answer
@@ -77,7 +88,8 @@ def execute(operation: Operation, case: Case, protocol: WireProtocol, transport:
             break
         transport.limiter.throttled()
         if attempt == MAX_THROTTLE_RETRIES:
-            result.not_judged = f"throttled {attempt + 1} times ({answer.status} {answer.error_type or ''})".strip()
+            result.not_judged = SkipReason.THROTTLED
+            result.not_judged_detail = f"throttled {attempt + 1} times ({answer.status} {answer.error_type or ''})".strip()
             return result
         time.sleep(retry_after(answer) or backoff(attempt + 1, base=0.2, cap=10.0))
     assert result.answer is not None

@@ -1,8 +1,14 @@
-"""The success path of Stop: start a job, read its status, stop it, stop it again, wait for it to settle.
+"""The success path of Stop: start a job, read its status, probe its near misses, stop it, stop it again, wait.
 
 Describe before Stop tells the oracle what the job was: a Stop of a job already COMPLETED must be
-refused. Describe after Stop, polled until the job leaves STOP_REQUESTED or `settle_timeout`
-passes, proves that a stop takes effect.
+refused. Stop and Describe with ids next to the real one (its upper case, a prefix...) must find no
+job, and Describe afterwards must show the job untouched: a lookup that folds case, trims or
+matches prefixes fails there. Describe after Stop, polled until the job leaves STOP_REQUESTED or
+`settle_timeout` passes, proves that a stop takes effect.
+
+The flow is written once against a `Sender`: a run sends each request and judges it; a dry run
+(`PlanningSender`) records it and answers as a conforming endpoint would, so that the plan shows
+the very requests the flow makes.
 """
 
 from __future__ import annotations
@@ -11,18 +17,21 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from conformance import botocore_model
 from conformance.cases import Case, Kind
 from conformance.checks import job_member
 from conformance.execute import CaseResult, execute
 from conformance.model import Operation
-from conformance.oracle import INVALID_REQUEST, SETTLED_STATUSES
+from conformance.oracle import INVALID_REQUEST, SETTLED_STATUSES, expect
 from conformance.protocols import WireProtocol
+from conformance.safety import near_misses
 from conformance.services import JobApi, start_request
 from conformance.transport import BudgetExhausted, Transport
+from conformance.wire import Answer, HttpResponse
 
 
 @dataclass(frozen=True)
@@ -33,55 +42,69 @@ class LifecycleConfig:
     poll_interval: float = 0.5
 
 
-def job_flow(operation: Operation, api: JobApi, protocol: WireProtocol, transport: Transport,
-             checks: list[str] | None = None, config: LifecycleConfig = LifecycleConfig(),
-             cancel: threading.Event | None = None) -> list[CaseResult]:
-    """Every case of one job's life, judged, in the order sent.
+class Sender(Protocol):
+    """Sends one case of a flow (or, planning, records it) and gives back its result."""
+
+    def __call__(self, operation: Operation, case: Case, *, essential: bool = False, note: str = "") -> CaseResult:
+        ...
+
+
+def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_setup: Any = None,
+             config: LifecycleConfig = LifecycleConfig(), cancel: threading.Event | None = None,
+             pause: Callable[[float], None] = time.sleep) -> list[CaseResult]:
+    """Every case of one job's life, in the order sent (only the last look at a settling job is kept).
 
     The job's first Stop is sent even past the request budget and even when the run is being
     cancelled: every job the suite starts, it stops. The ledger (`transport.jobs`) records the job,
-    so that the runner can stop it should this flow end early.
+    so that clean-up can stop it should this flow end early.
     """
     start = botocore_model.operation(api.service, api.start)
     describe = botocore_model.operation(api.service, api.describe)
     cancel = cancel or threading.Event()
+    results: list[CaseResult] = []
 
-    def send(op: Operation, case: Case, essential: bool = False) -> CaseResult:
-        result = execute(op, case, protocol, transport, checks, essential=essential)
+    def step(op: Operation, case: Case, essential: bool = False, note: str = "") -> CaseResult:
+        result = send(op, case, essential=essential, note=note)
         results.append(result)
         return result
 
-    def read_status(category: str, text: str, job_id: str) -> str | None:
-        result = send(describe, Case(describe.name, category, Kind.DESCRIBE_JOB, text,
-                                     document={"JobId": job_id}, job_id=job_id))
+    def read_status(category: str, text: str, job_id: str, note: str = "") -> str | None:
+        result = step(describe, Case(describe.name, category, Kind.DESCRIBE_JOB, text, document={"JobId": job_id},
+                                     job_id=job_id), note=note)
         status = job_member(result.answer.document, "JobStatus") if result.answer else None
         return status if isinstance(status, str) else None
 
-    def stop(category: str, text: str, job_id: str, known: str | None, essential: bool = False) -> CaseResult:
-        result = send(operation, Case(operation.name, category, Kind.EXISTING_JOB, text, document={"JobId": job_id},
-                                      job_id=job_id, known_status=known), essential)
+    def stop(category: str, text: str, job_id: str, known: str | None, essential: bool = False,
+             note: str = "") -> CaseResult:
+        result = step(operation, Case(operation.name, category, Kind.EXISTING_JOB, text, document={"JobId": job_id},
+                                      job_id=job_id, known_status=known), essential, note)
         if _stopped_or_ended(result):
-            transport.jobs.stopped(api.service, job_id)
+            ledger.stopped(api.service, job_id)
         return result
 
-    results: list[CaseResult] = []
-    document = {**start_request(api, transport.target.job_setup),
+    document = {**start_request(api, job_setup),
                 "ClientRequestToken": str(uuid.uuid4())}  # a retried Start must not start a second job
     if cancel.is_set():
         return results
     try:
-        started = send(start, Case(start.name, "start.job", Kind.START_JOB, "start a job for Stop to stop",
+        started = step(start, Case(start.name, "start.job", Kind.START_JOB, "start a job for Stop to stop",
                                    document=document))
     except BudgetExhausted:
         return results
     job_id = job_member(started.answer.document, "JobId") if started.answer else None
     if started.answer is None or started.answer.status != 200 or not isinstance(job_id, str):
         return results
-    transport.jobs.started(api.service, job_id)
+    ledger.started(api.service, job_id)
     known = None
     with contextlib.suppress(BudgetExhausted):
         if not cancel.is_set():
             known = read_status("existing.describe", "read the status of the job the suite started", job_id)
+            for label, near in near_misses(job_id):
+                for op in (operation, describe):
+                    step(op, Case(op.name, f"near_miss.{label}", Kind.NEAR_MISS,
+                                  f"a JobId next to the started job's ({label.replace('_', ' ')}): names no job",
+                                  document={"JobId": near}, job_id=near))
+            read_status("existing.untouched", "the job is untouched by the near misses", job_id)
     first = stop("existing.stop", f"stop the job the suite started (Describe said {known})", job_id, known,
                  essential=True)
     if cancel.is_set():
@@ -94,16 +117,74 @@ def job_flow(operation: Operation, api: JobApi, protocol: WireProtocol, transpor
         deadline = time.monotonic() + config.settle_timeout
         while True:
             settled = read_status("existing.settled", f"the stopped job settles within {config.settle_timeout:g} s",
-                                  job_id)
+                                  job_id, note="repeated until the job settles (--settle-timeout)")
             if settled in SETTLED_STATUSES or time.monotonic() >= deadline or settled is None or cancel.is_set():
                 break
             results.pop()  # only the last look at a settling job is judged
-            time.sleep(config.poll_interval)
+            pause(config.poll_interval)
         if settled in SETTLED_STATUSES:
-            stop("existing.stop_settled", f"stop the job once it has settled ({settled})", job_id, settled)
+            stop("existing.stop_settled", f"stop the job once it has settled ({settled})", job_id, settled,
+                 note="once it has settled")
     except BudgetExhausted:
         pass  # the job is stopped already; what the budget left out is reported as uncovered
     return results
+
+
+def transport_sender(protocol: WireProtocol, transport: Transport, checks: list[str] | None = None,
+                     lane_operation: str | None = None) -> Sender:
+    """A sender that sends each case over `protocol` and judges the answer, as part of `lane_operation`'s lane."""
+    def send(operation: Operation, case: Case, *, essential: bool = False, note: str = "") -> CaseResult:
+        return execute(operation, case, protocol, transport, checks, essential=essential, lane_operation=lane_operation)
+    return send
+
+
+PLACEHOLDER_JOB_ID = "<JobId the Start returns>"
+
+
+class PlanningSender:
+    """A sender for a dry run: records each request with its note and answers as a conforming endpoint would."""
+
+    def __init__(self, protocol: WireProtocol) -> None:
+        self.protocol = protocol
+        self.planned: list[tuple[Operation, Case, str]] = []
+
+    def __call__(self, operation: Operation, case: Case, *, essential: bool = False, note: str = "") -> CaseResult:
+        self.planned.append((operation, case, note))
+        document: dict[str, Any] = {}
+        status = 200
+        if case.kind is Kind.START_JOB:
+            document = {"JobId": PLACEHOLDER_JOB_ID}
+        elif case.kind is Kind.DESCRIBE_JOB:
+            document = {"JobStatus": "STOPPED" if case.category == "existing.settled" else "IN_PROGRESS"}
+        elif case.kind is Kind.NEAR_MISS:
+            status = 400
+        request = self.protocol.encode(operation, case)
+        return CaseResult(case, operation, request, expect(operation, case),
+                          Answer(HttpResponse(status, {}, b""), document), protocol=self.protocol.name)
+
+
+class NoLedger:
+    """The ledger of a dry run: nothing is started, so nothing is recorded."""
+
+    def started(self, service: str, job_id: str) -> None:
+        """Record nothing."""
+
+    def stopped(self, service: str, job_id: str) -> None:
+        """Record nothing."""
+
+
+def planned_flow(operation: Operation, api: JobApi, protocol: WireProtocol,
+                 job_setup: Any = None) -> list[tuple[Operation, Case, str]]:
+    """The requests one job flow makes, as a dry run lists them (JobIds the Start would return are placeholders)."""
+    sender = PlanningSender(protocol)
+    job_flow(operation, api, sender, NoLedger(), job_setup, LifecycleConfig(settle_timeout=1.0),
+             pause=lambda seconds: None)
+    for index, (op, case, note) in enumerate(sender.planned):
+        if case.kind is Kind.START_JOB:  # a real run sends a fresh token each time
+            document = {**case.document, "ClientRequestToken": "<a fresh UUID>"}
+            sender.planned[index] = (op, Case(op.name, case.category, case.kind, case.description,
+                                              document=document), note)
+    return sender.planned
 
 
 def stop_leftover(operation: Operation, protocol: WireProtocol, transport: Transport, service: str,
@@ -126,7 +207,7 @@ def stop_leftovers(transport: Transport, stoppers: Mapping[str, tuple[Operation,
             operation, protocol = stoppers[service]
             try:
                 results.append(stop_leftover(operation, protocol, transport, service, job_id))
-            except Exception:  # noqa: BLE001 - unreachable, budget...: the job stays listed as running
+            except Exception:  # noqa: BLE001 - budget, a safety refusal...: the job stays listed as running
                 continue
     return results
 

@@ -23,6 +23,13 @@ AUTH_ERROR_TYPES = frozenset({
     "IncompleteSignature", "InvalidSignatureException", "SignatureDoesNotMatch", "UnrecognizedClientException",
     "InvalidClientTokenId", "RequestExpired", "AccessDeniedException", "NotAuthorized", "AuthFailure",
 })
+# Errors any AWS JSON endpoint may answer before reaching an operation (Comprehend's common errors,
+# PROTOCOL_NOTES §4): an answer naming one comes from a service, so its route exists.
+AWS_COMMON_ERRORS = frozenset({
+    VALIDATION, SERIALIZATION, "ValidationError", "AccessDeniedException", "InternalFailure", "InvalidAction",
+    "OptInRequired", "ServiceUnavailable", "ThrottlingException", "TooManyRequestsException",
+    "RequestEntityTooLargeException", "InternalServerException", "InvalidParameterValue", "MissingParameter",
+}) | AUTH_ERROR_TYPES
 ANY_ERROR = "*"  # in Outcome.error_types: whatever type the error names
 CLIENT_ERRORS = frozenset(range(400, 500))
 # The reference pages give 400 for the not-found errors; botocore's model (1.44) gives 404.
@@ -30,6 +37,8 @@ NOT_FOUND_STATUSES = frozenset({400, 404})
 STOPPED_STATUSES = frozenset({"STOP_REQUESTED", "STOPPED"})
 ENDED_STATUSES = frozenset({"COMPLETED", "FAILED"})
 SETTLED_STATUSES = frozenset({"STOPPED", "COMPLETED", "FAILED"})  # where a stopped job must end
+# A job no Stop reached: it may have ended on its own, never been stopped.
+UNTOUCHED_STATUSES = frozenset({"SUBMITTED", "IN_PROGRESS", "COMPLETED", "FAILED"})
 
 
 @dataclass(frozen=True)
@@ -87,17 +96,22 @@ class Expectation:
 def expect(operation: Operation, case: Case) -> Expectation:
     """What a conforming endpoint may answer to this case."""
     kind = case.kind
+    not_found = Outcome("not found", NOT_FOUND_STATUSES, frozenset({operation.not_found_error})) \
+        if kind in (Kind.UNKNOWN_JOB, Kind.EXTRA_MEMBER, Kind.NEAR_MISS, Kind.AUTH) else None
     if kind is Kind.START_JOB:
         return Expectation((Outcome("started", frozenset({200})),))
-    if kind in (Kind.UNKNOWN_JOB, Kind.EXTRA_MEMBER):
-        not_found = Outcome("not found", NOT_FOUND_STATUSES, frozenset({operation.not_found_error}))
     if kind is Kind.UNKNOWN_JOB:
         return Expectation((not_found,))
     if kind is Kind.EXISTING_JOB:
         return _stop_expectation(operation, case.known_status)
     if kind is Kind.DESCRIBE_JOB:
-        settled = SETTLED_STATUSES if case.category == "existing.settled" else frozenset()
-        return Expectation((Outcome("described", frozenset({200}), job_statuses=settled),))
+        statuses = {"existing.settled": SETTLED_STATUSES, "existing.untouched": UNTOUCHED_STATUSES}
+        return Expectation((Outcome("described", frozenset({200}),
+                                    job_statuses=statuses.get(case.category, frozenset())),))
+    if kind is Kind.NEAR_MISS:
+        # A JobId next to a real job's names no job: unknown, or (trailing newline, 33 characters) invalid.
+        return Expectation((Outcome("no such job", not_found.statuses, not_found.error_types),
+                            Outcome("rejected", frozenset({400}), frozenset({VALIDATION, INVALID_REQUEST}))))
     if kind is Kind.CONSTRAINT:
         return Expectation((Outcome("rejected", frozenset({400}), frozenset({VALIDATION, INVALID_REQUEST})),))
     if kind is Kind.SERIALIZATION:
@@ -119,7 +133,12 @@ def expect(operation: Operation, case: Case) -> Expectation:
         return Expectation((Outcome("rejected", CLIENT_ERRORS, frozenset({ANY_ERROR}),
                                     excluded_types=frozenset({operation.not_found_error})),))
     if kind is Kind.AUTH:
-        return Expectation((Outcome("refused", CLIENT_ERRORS, AUTH_ERROR_TYPES),))
+        refused = Outcome("refused", CLIENT_ERRORS, AUTH_ERROR_TYPES)
+        if case.category == "auth.unsigned":
+            # An endpoint that does not enforce SigV4 may serve it, but only as the operation it names:
+            # the answer a signed request for no job gets (never a 200 from some other service).
+            return Expectation((refused, Outcome("served unsigned", not_found.statuses, not_found.error_types)))
+        return Expectation((refused,))
     if kind is Kind.UNKNOWN_OPERATION:
         return Expectation((Outcome("unknown operation", frozenset({400, 404}), frozenset({UNKNOWN_OPERATION})),))
     raise ValueError(f"no expectation for {kind}")
@@ -140,9 +159,10 @@ def _stop_expectation(operation: Operation, known_status: str | None) -> Expecta
 
 def observe(operation: Operation, case: Case, answer: Answer) -> tuple[str, str] | None:
     """Which of the allowed behaviours the target chose, as (topic, choice), where it had a choice."""
-    if case.kind is Kind.EXTRA_MEMBER:
+    if case.kind is Kind.EXTRA_MEMBER or case.category == "auth.unsigned":
         outcome = expect(operation, case).matching(answer)
-        return ("unknown member", outcome.label) if outcome else None
+        topic = "unknown member" if case.kind is Kind.EXTRA_MEMBER else "unsigned request"
+        return (topic, outcome.label) if outcome else None
     if case.kind is Kind.UNKNOWN_JOB and answer.error_type == operation.not_found_error:
         return ("not-found status", f"{answer.error_type} {answer.status}")
     if answer.is_error and answer.error_type_source:

@@ -75,16 +75,20 @@ def conformance_served(request: pytest.FixtureRequest, conformance_transport: Tr
     """Which (operation, protocol) lanes the target serves, probed once per session."""
     from conformance.model import load_operations
     from conformance.protocols import SUPPORTED, get_protocol
+    from conformance.outcomes import LaneState
     from conformance.runner import Lane, probe_lane
 
     lanes = [Lane(op, get_protocol(name)) for op in load_operations() for name in op.service.protocols
              if name in SUPPORTED]
-    return {lane.key: probe_lane(lane, conformance_transport) for lane in lanes}
+    return {lane.key: probe_lane(lane, conformance_transport) is LaneState.SERVED for lane in lanes}
 
 
 @pytest.fixture
 def conformance_lane(request: pytest.FixtureRequest, conformance_served: dict[tuple[str, str], bool]) -> None:
-    """Skip (or, for a protocol asked for by name, fail) a test whose lane the target does not serve."""
+    """Skip a test whose lane the target does not serve, or fail it where the lane must be served (the protocol
+    AWS SDKs send, or one asked for by name)."""
+    from conformance.botocore_model import sdk_protocol
+
     operation, protocol = request.node.callspec.params["operation"], request.node.callspec.params["protocol"]
     wanted = request.config.getoption("--protocol")
     if wanted not in ("all", protocol.name):
@@ -93,4 +97,6 @@ def conformance_lane(request: pytest.FixtureRequest, conformance_served: dict[tu
         message = f"{protocol.name}: not served by this endpoint ({operation.name})"
         if wanted == protocol.name:
             pytest.fail(message + ", which was asked for")
+        if sdk_protocol(operation.service.protocols) == protocol.name:
+            pytest.fail(message + ", the protocol AWS SDKs send it over")
         pytest.skip(message)

@@ -29,6 +29,20 @@ def could_be_real_job_id(value: object) -> bool:
     return isinstance(value, str) and REAL_JOB_ID.fullmatch(value) is not None
 
 
+def near_misses(job_id: str) -> tuple[tuple[str, str], ...]:
+    """(label, id) of the JobIds next to a real job's that the job flow sends: each must name no job.
+
+    A lookup that folds case, trims white space or matches a prefix would find the real job
+    through one of them. The safety guard lets exactly these through, for the run's own jobs.
+    """
+    last = job_id[-1:]
+    other = "z" if last != "z" else "y"  # a letter that is not a hex digit
+    found = [("upper_case", job_id.upper()), ("one_replaced", job_id[:-1] + other),
+             ("trailing_space", job_id + " "), ("trailing_newline", job_id + "\n"),
+             ("leading_space", " " + job_id), ("prefix", job_id[:-1]), ("suffix_added", job_id + "0")]
+    return tuple((label, value) for label, value in found if value != job_id and value)
+
+
 class UnsafeRequest(Exception):
     """A request would name a job the suite did not start; it is not sent."""
 
@@ -83,9 +97,9 @@ class JobLedger:
                 self._started[(service, job_id)] = True
 
     def created(self, job_id: str) -> bool:
-        """Whether this run started a job with this id."""
+        """Whether this run started a job with this id, or it is one of the near misses of such a job."""
         with self._lock:
-            return any(known == job_id for _, known in self._started)
+            return any(job_id == known or job_id in dict(near_misses(known)).values() for _, known in self._started)
 
     def unstopped(self) -> list[tuple[str, str]]:
         """(service, job id) of every started job not yet known to be stopped."""

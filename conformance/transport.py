@@ -24,8 +24,11 @@ from conformance.wire import HttpRequest, HttpResponse
 log = logging.getLogger(__name__)
 
 
-class TargetUnreachable(ConnectionError):
-    """The target did not answer at all, after every retry."""
+class Unanswered(ConnectionError):
+    """A request got no answer: the connection failed or closed before a status line, or the read timed out."""
+
+
+MAX_ANSWER_BYTES = 4 << 20  # an answer body is read up to this; a longer one is judged on its first bytes
 
 
 class BudgetExhausted(Exception):
@@ -133,7 +136,7 @@ class Transport:
     """Sends HttpRequests to one target over a pooled keep-alive session."""
 
     def __init__(self, target: Target, *, connect_timeout: float = 5.0, read_timeout: float = 30.0,
-                 connection_retries: int = 3, rate: float | None = None, pool_size: int = 16,
+                 connection_retries: int = 1, rate: float | None = None, pool_size: int = 16,
                  budget: int | None = None) -> None:
         self.target = target
         self.timeout = (connect_timeout, read_timeout)
@@ -175,7 +178,8 @@ class Transport:
 
     def send(self, request: HttpRequest, service: ServiceMeta, *, signing: str = "sigv4", starts_job: bool = False,
              essential: bool = False) -> HttpResponse:
-        """Send once (retrying only when no answer came); raises TargetUnreachable, BudgetExhausted, UnsafeRequest.
+        """Send, retrying `connection_retries` times only when no answer came; raises Unanswered, BudgetExhausted,
+        UnsafeRequest.
 
         Only a Start (`starts_job`) may carry a string of the real job-id form the run did not create;
         an `essential` request (stopping a job the run started) is sent even past the budget.
@@ -194,24 +198,42 @@ class Transport:
             began = time.monotonic()
             try:
                 response = self.session.request(request.method, url, data=request.body, headers=headers,
-                                                timeout=self.timeout, allow_redirects=False, proxies=proxies)
-                body = response.content
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                                                timeout=self.timeout, allow_redirects=False, proxies=proxies,
+                                                stream=True)
+            except requests.RequestException as exc:  # refused, reset, closed before a status line, timed out
                 last_error = exc
                 continue
             with self._count_lock:
                 self.sent += 1
+            # A status line came and then the body broke or overflowed: still an answer, and it is judged.
+            body, read_error = _read_bounded(response)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("%s %s %s %r -> %s %s %r", request.method, url, redact_headers(headers), request.body[:200],
                           response.status_code, redact_headers(response.headers), body[:200])
             return HttpResponse(response.status_code, {k.lower(): v for k, v in response.headers.items()}, body,
-                                time.monotonic() - began)
-        reason = _reason(last_error)
-        raise TargetUnreachable(f"{url} did not answer after {self.connection_retries + 1} attempts: {reason}")
+                                time.monotonic() - began, body_error=read_error)
+        raise Unanswered(f"{url} gave no answer ({self.connection_retries + 1} attempts): {_reason(last_error)}")
 
     def close(self) -> None:
         """Close pooled connections."""
         self.session.close()
+
+
+def _read_bounded(response: requests.Response) -> tuple[bytes, str | None]:
+    """The body, at most MAX_ANSWER_BYTES of it (decompressed), and why it is incomplete if it is."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=65536):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                response.close()  # the rest is never read: this connection is not reused
+                return b"".join(chunks)[:MAX_ANSWER_BYTES], f"the body is longer than {MAX_ANSWER_BYTES} bytes"
+    except (requests.RequestException, OSError, ValueError) as exc:  # bad chunking, cut short, bad gzip
+        response.close()
+        return b"".join(chunks), f"the body could not be read: {_reason(exc)}"
+    return b"".join(chunks), None
 
 
 def _reason(error: Exception | None) -> str:

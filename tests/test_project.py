@@ -106,3 +106,22 @@ def test_the_github_actions_example_gates_releases_on_aws_and_pull_requests_on_l
             and not args.allow_credentials_to_custom_endpoint]
     assert len(real) == 1 and real[0].budget and real[0].rate and real[0].create_jobs
     assert all(("AKIDEXAMPLE" not in str(step)) for step in aws["steps"])  # no test key where real ones are
+
+
+def test_the_exit_statuses_in_readme_and_docs_match_the_code() -> None:
+    import re
+
+    from conformance.verdict import EXIT_INTERRUPTED, EXIT_STATUS, EXIT_USAGE, Verdict
+
+    expected = {code: verdict.value.replace("_", " ") for verdict, code in EXIT_STATUS.items()}
+    expected |= {EXIT_USAGE: "a usage", EXIT_INTERRUPTED: "interrupted"}
+    for path in (REPO / "README.md", REPO / "docs" / "verdicts.md"):
+        text = path.read_text(encoding="utf-8")
+        start = text.index("**Exit status.**") if "**Exit status.**" in text else text.index("## Exit status")
+        section = " ".join(text[start:start + 1200].split())
+        listed = {int(code): words for code, words in re.findall(r"(\d+): ([a-z]+(?: [a-z]+)?)", section)}
+        for code, words in expected.items():
+            assert code in listed and listed[code].startswith(words.split()[0]), (path.name, code, listed)
+            assert words in section, (path.name, words)
+        assert set(listed) == set(expected), (path.name, sorted(listed))
+    assert {Verdict(v.value) for v in Verdict} == set(EXIT_STATUS)

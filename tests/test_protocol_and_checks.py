@@ -10,6 +10,7 @@ from conformance.cases import Case, Kind
 from conformance.checks import REGISTRY, CheckContext, run_checks
 from conformance.model import load_operations
 from conformance.oracle import expect, observe
+from conformance.outcomes import NOT_APPLICABLE, PASSED, CheckVerdict, Failed
 from conformance.protocols import get_protocol, sanitise_error_type
 from conformance.protocols.awsjson import encode_document
 from conformance.wire import HttpResponse
@@ -64,16 +65,20 @@ def case(kind: Kind, category: str, **fields) -> Case:
     return Case(PII.name, category, kind, category, **fields)
 
 
-def verdicts(operation, the_case: Case, the_answer) -> dict[str, str | None]:
+def verdicts(operation, the_case: Case, the_answer) -> dict[str, CheckVerdict]:
     request = JSON.encode(operation, the_case)
     return run_checks(CheckContext(operation, the_case, request, the_answer, expect(operation, the_case), JSON))
 
 
+def failing(result: dict[str, CheckVerdict]) -> set[str]:
+    return {check for check, verdict in result.items() if isinstance(verdict, Failed)}
+
+
 def test_every_check_has_an_id_description_and_severity() -> None:
     assert set(REGISTRY) == {
-        "no_server_error", "status_code", "error_type", "error_message_present", "content_type", "body_decodes",
-        "smithy_protocol_header", "request_id_header", "response_schema", "job_id_echoed", "job_status_allowed",
-        "sdk_compatible",
+        "answered", "no_server_error", "status_code", "error_type", "error_message_present", "content_type",
+        "body_decodes", "smithy_protocol_header", "request_id_header", "response_schema", "job_id_echoed",
+        "job_status_allowed", "sdk_compatible",
     }
     for check_id, check in REGISTRY.items():
         assert check.id == check_id and check.description and check.severity in ("error", "warning")
@@ -82,14 +87,15 @@ def test_every_check_has_an_id_description_and_severity() -> None:
 def test_a_conforming_not_found_answer_passes_every_applicable_check() -> None:
     the_case = case(Kind.UNKNOWN_JOB, "valid.letters", document={"JobId": "abc"}, job_id="abc")
     result = verdicts(PII, the_case, answer(400, {"__type": "JobNotFoundException", "Message": "no"}))
-    assert {k: v for k, v in result.items() if v is not None} == {
-        "no_server_error": "", "status_code": "", "error_type": "", "error_message_present": "",
-        "content_type": "", "body_decodes": "", "request_id_header": "", "sdk_compatible": "",
+    assert {k for k, v in result.items() if v is not NOT_APPLICABLE} == {
+        "answered", "no_server_error", "status_code", "error_type", "error_message_present",
+        "content_type", "body_decodes", "request_id_header", "sdk_compatible",
     }
+    assert all(v in (PASSED, NOT_APPLICABLE) for v in result.values())
 
 
 @pytest.mark.parametrize(
-    ("kind", "category", "status", "body", "headers", "failing"),
+    ("kind", "category", "status", "body", "headers", "expected"),
     [
         (Kind.UNKNOWN_JOB, "valid.letters", 500, {"__type": "InternalServerException", "Message": "x"}, {},
          {"no_server_error", "status_code"}),
@@ -114,16 +120,19 @@ def test_a_conforming_not_found_answer_passes_every_applicable_check() -> None:
          {"sdk_compatible"}),
     ],
 )
-def test_each_check_fails_on_its_fault(kind, category, status, body, headers, failing) -> None:
+def test_each_check_fails_on_its_fault(kind, category, status, body, headers, expected) -> None:
     the_case = case(kind, category, document={"JobId": "abc"}, job_id="abc")
     result = verdicts(PII, the_case, answer(status, body, headers))
-    assert {check for check, verdict in result.items() if verdict} == failing
+    assert failing(result) == expected
+    for verdict in result.values():  # every failure says what it wanted and what it found
+        assert not isinstance(verdict, Failed) or (verdict.message and verdict.expected and verdict.actual)
 
 
 def test_medical_answers_need_no_job_status() -> None:
     the_case = Case(PHI.name, "existing.stop", Kind.EXISTING_JOB, "stop", document={"JobId": "abc"}, job_id="abc")
     result = verdicts(PHI, the_case, answer(200, {"JobId": "abc"}))
-    assert result["job_status_allowed"] is None and result["job_id_echoed"] == "" and result["response_schema"] == ""
+    assert result["job_status_allowed"] is NOT_APPLICABLE and result["job_id_echoed"] is PASSED
+    assert result["response_schema"] is PASSED
 
 
 def test_oracle_allows_both_not_found_statuses_and_reports_the_choice() -> None:
@@ -172,11 +181,32 @@ def test_cbor_answers_must_decode_and_echo_smithy_protocol() -> None:
         return run_checks(CheckContext(PHI, the_case, request, decoded, expect(PHI, the_case), CBOR))
 
     good = checks(cbor_answer(400, cbor2.dumps({"__type": "x#ResourceNotFoundException", "message": "m"})))
-    assert not any(good.values())
+    assert not failing(good)
     json_body = checks(cbor_answer(400, b'{"__type": "ResourceNotFoundException"}', {"content-type": "application/json"}))
-    assert json_body["body_decodes"] and json_body["content_type"] and json_body["error_type"]
+    assert {"body_decodes", "content_type", "error_type"} <= failing(json_body)
     no_echo = checks(cbor_answer(400, cbor2.dumps({"__type": "ResourceNotFoundException", "message": "m"}),
                                  {"smithy-protocol": ""}))
-    assert {k for k, v in no_echo.items() if v} == {"smithy_protocol_header"}
+    assert failing(no_echo) == {"smithy_protocol_header"}
     trailing = cbor_answer(400, cbor2.dumps({"__type": "ResourceNotFoundException"}) + b"\x00")
     assert "bytes after the data item" in trailing.decode_error
+
+
+def test_an_unsigned_request_is_refused_or_answered_as_the_operation_never_otherwise() -> None:
+    refused = answer(403, {"__type": "MissingAuthenticationTokenException", "message": "x"})
+    served = answer(400, {"__type": "JobNotFoundException", "Message": "x"})
+    elsewhere = answer(200, raw=b"<ListAllMyBucketsResult/>", headers={"content-type": "application/xml"})
+    lax = case(Kind.AUTH, "auth.unsigned", document={"JobId": "x"}, signing="unsigned")
+    strict = case(Kind.AUTH, "auth.unsigned_refused", document={"JobId": "x"}, signing="unsigned")
+    assert expect(PII, lax).matching(refused) and expect(PII, lax).matching(served)
+    assert observe(PII, lax, served) == ("unsigned request", "served unsigned")
+    assert expect(PII, strict).matching(refused) and not expect(PII, strict).matching(served)
+    assert failing(verdicts(PII, lax, elsewhere)) >= {"status_code", "content_type"}
+
+
+def test_a_near_miss_of_a_real_job_must_find_no_job() -> None:
+    near = case(Kind.NEAR_MISS, "near_miss.upper_case", document={"JobId": "ABC"}, job_id="ABC")
+    assert expect(PII, near).matching(answer(404, {"__type": "JobNotFoundException", "Message": "x"}))
+    assert expect(PII, near).matching(answer(400, {"__type": "ValidationException", "Message": "x"}))
+    assert failing(verdicts(PII, near, answer(200, {"JobId": "ABC", "JobStatus": "STOP_REQUESTED"}))) == {"status_code"}
+    untouched = case(Kind.DESCRIBE_JOB, "existing.untouched", document={"JobId": "abc"}, job_id="abc")
+    assert expect(PII, untouched).outcomes[0].job_statuses == {"SUBMITTED", "IN_PROGRESS", "COMPLETED", "FAILED"}

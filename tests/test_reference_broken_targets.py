@@ -1,4 +1,4 @@
-"""The broken targets of issue 10 as variants of the reference server, each shown over real HTTP on loopback."""
+"""The broken targets of issue 10 as variants of the reference server, each shown over real HTTP on loopback.
 
 Each test starts the variant as `conformance serve --variant NAME` would and shows its fault (or,
 for the requests it leaves alone, the reference behaviour) without the suite's own transport.

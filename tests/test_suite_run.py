@@ -20,6 +20,7 @@ from conformance.report import summarise
 from conformance.runner import RunConfig, run
 from conformance.target import Target
 from conformance.transport import RateLimiter
+from conformance.verdict import Verdict
 from conformance.wire import HttpRequest
 
 STOP_OPERATIONS = ("StopPiiEntitiesDetectionJob", "StopPHIDetectionJob")
@@ -119,7 +120,7 @@ def test_error_type_only_in_the_header_is_legal_but_warned(faulty_server: Refere
     summary = summarise(run(RunConfig(Target(faulty_server.url), max_examples=10, seed=1, protocol="awsJson1_1")))
     assert summary.conforms
     assert summary.warnings and {w["check"] for w in summary.warnings} == {"sdk_compatible"}
-    assert summary.observations["StopPiiEntitiesDetectionJob"]["error type carried in"]["header"] > 0
+    assert summary.observations["StopPiiEntitiesDetectionJob over awsJson1_1"]["error type carried in"]["header"] > 0
 
 
 @pytest.mark.parametrize("faulty_server", ["no_request_id"], indirect=True)
@@ -150,7 +151,8 @@ def test_a_case_throttled_past_its_bound_is_not_judged(faulty_server: ReferenceS
     monkeypatch.setattr(RateLimiter, "MIN_RATE", 1000.0)
     summary = summarise(run(RunConfig(Target(faulty_server.url), max_examples=0, seed=1, protocol="awsJson1_1",
                                       operations=("StopPHIDetectionJob",), create_jobs=False)))
-    assert summary.conforms and summary.not_judged
+    # Nothing failed, but nothing was judged either: incomplete, never conforms.
+    assert summary.verdict is Verdict.INCOMPLETE and summary.not_judged and not summary.failures
     assert all("throttled 2 times" in record["message"] for record in summary.not_judged)
 
 
@@ -172,8 +174,10 @@ def test_unreachable_target_exits_3_with_one_sentence(capsys: pytest.CaptureFixt
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound, not listening: connections are refused
         code = main(["run", "--endpoint-url", f"http://127.0.0.1:{port}", "--max-examples", "1"])
-    err = capsys.readouterr().err
-    assert code == 3 and "target unreachable" in err and "connection refused" in err and "Traceback" not in err
+    captured = capsys.readouterr()
+    assert code == 3 and "Traceback" not in captured.err
+    verdict = captured.out.strip().splitlines()[-1]
+    assert verdict.startswith("UNREACHABLE: the target answered none of the") and "connection refused" in verdict
 
 
 @pytest.mark.parametrize(

@@ -32,8 +32,10 @@ def test_moto_target_runs_and_reports_what_docs_targets_moto_md_says(tmp_path: P
     assert any("SubmitTime" in message and "is not of type 'number'" in message for message in messages)
     assert any(check == "job_status_allowed" and "STOP_REQUESTED" in message for _, check, message in found)
     assert ("StopPHIDetectionJob", "no_server_error", "answered 500, a server error") in found
-    # moto has no rpcv2Cbor route for Comprehend: said once, not counted as a failure.
-    assert "rpcv2Cbor: not served by this endpoint (StopPiiEntitiesDetectionJob)" in data["notes"]
+    # moto has no rpcv2Cbor route for Comprehend: a protocol the SDKs do not send, so said, not failed.
+    assert ("StopPiiEntitiesDetectionJob over rpcv2Cbor: not tested: the endpoint does not serve this lane "
+            "(answered 404)") in data["notes"]
+    assert not any(f["check"] == "operation_served" for f in data["failures"])
 
 
 def test_target_and_endpoint_url_exclude_each_other() -> None:
@@ -48,7 +50,8 @@ def test_a_protocol_asked_for_by_name_must_be_served(tmp_path: Path, capsys: pyt
     report = tmp_path / "cbor.json"
     assert main([*argv, "--protocol", "rpcv2Cbor", "--report-json", str(report)]) == 1
     out = capsys.readouterr().out
-    assert "note: rpcv2Cbor: not served by this endpoint (StopPiiEntitiesDetectionJob), which was asked for" in out
+    assert "DOES NOT CONFORM: StopPiiEntitiesDetectionJob over rpcv2Cbor: not served, and it must be" in out
     data = json.loads(report.read_text())
     assert data["summary"]["cases"] == 1 and data["failures"]  # only the probe was sent, and it failed
     assert all(f["case"]["category"] == "valid.probe" for f in data["failures"])
+    assert "operation_served" in {f["check"] for f in data["failures"]}

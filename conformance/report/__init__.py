@@ -12,8 +12,10 @@ from conformance.checks import REGISTRY
 from conformance.execute import CaseResult
 from conformance.redaction import redact_headers, redact_text, secrets_of
 from conformance.report.reproduce import curl_command
-from conformance.runner import RunResult, lane_label
+from conformance.outcomes import Failed, LaneState, NotApplicable, Passed, Skip, SkipReason, lane_label
+from conformance.runner import RunResult
 from conformance.target import Target
+from conformance.verdict import SERVED, BreachKind, Decision, Verdict, decide
 
 REPORT_FORMAT = "conformance-report/1"
 MAX_BODY_SHOWN = 2048
@@ -37,61 +39,124 @@ class Cell:
 
 
 @dataclass
+class LaneCoverage:
+    """What the run covered of one lane: its state, whether it must be served, and its categories."""
+
+    operation: str
+    protocol: str
+    state: str  # a LaneState value
+    required: bool
+    judged: list[str]
+    not_judged: list[str]  # promised and not judged (a chosen skip removes a category from the promise)
+
+
+@dataclass
 class Summary:
-    """A run, reduced to what reports show."""
+    """A run, reduced to what reports show; every report is written from it."""
 
     run: RunResult
+    decision: Decision
     matrix: dict[str, dict[str, Cell]] = field(default_factory=dict)
     coverage: dict[str, Counter[str]] = field(default_factory=dict)
     observations: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
-    failures: list[dict[str, Any]] = field(default_factory=list)  # error-severity check failures
+    failures: list[dict[str, Any]] = field(default_factory=list)  # error-severity check failures, contract breaches
     warnings: list[dict[str, Any]] = field(default_factory=list)
     not_judged: list[dict[str, Any]] = field(default_factory=list)
-    uncovered: dict[str, list[str]] = field(default_factory=dict)  # lane -> categories the budget left unsent
+    contract: list[LaneCoverage] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # rendered from the run's skips and figures
+
+    @property
+    def verdict(self) -> Verdict:
+        """The run's verdict."""
+        return self.decision.verdict
 
     @property
     def conforms(self) -> bool:
-        """No error-severity check failed."""
-        return not self.failures
+        """Whether the verdict is `conforms`."""
+        return self.decision.verdict is Verdict.CONFORMS
 
     @property
     def operations(self) -> list[str]:
         """Operations in the order their results came."""
         return list(self.matrix)
 
+    @property
+    def not_sent(self) -> int:
+        """Planned cases the budget left unsent."""
+        return sum(skip.unsent for skip in self.run.skips)
+
 
 def summarise(run: RunResult) -> Summary:
-    """Fold every case result into the matrix, coverage, observations and failure records."""
-    summary = Summary(run)
+    """Decide the verdict, then fold every case result into the matrix, coverage, observations and records."""
+    decision = decide(run)
+    summary = Summary(run, decision)
     target = run.config.target
     secrets = secrets_of(target)
-    several = len({result.protocol for result in run.results} | {protocol for protocol, _ in run.unsent}) > 1
     for result in run.results:
-        operation = lane_label(result.case.operation, result.protocol, several)
+        label = lane_label(result.case.operation, result.protocol)
         cells = summary.matrix.setdefault(
-            operation, {check_id: Cell(applies=check.applies(result.operation)) for check_id, check in REGISTRY.items()})
-        summary.coverage.setdefault(operation, Counter())[result.case.category] += 1
+            label, {check_id: Cell(applies=check.applies(result.operation)) for check_id, check in REGISTRY.items()})
+        summary.coverage.setdefault(label, Counter())[result.case.category] += 1
         if result.not_judged:
-            summary.not_judged.append(failure_record(result, None, result.not_judged, target, secrets, operation))
+            message = result.not_judged_detail or result.not_judged.value
+            summary.not_judged.append(failure_record(result, None, Failed(message), target, secrets, label))
             continue
         if result.observation:
             topic, choice = result.observation
-            summary.observations.setdefault(operation, defaultdict(Counter))[topic][choice] += 1
+            summary.observations.setdefault(label, defaultdict(Counter))[topic][choice] += 1
         for check_id, verdict in result.verdicts.items():
             cell = cells[check_id]
-            if verdict is None:
+            if isinstance(verdict, NotApplicable):
                 cell.not_applicable += 1
-            elif verdict == "":
+            elif isinstance(verdict, Passed):
                 cell.passed += 1
             else:
                 cell.failed += 1
-                record = failure_record(result, check_id, verdict, target, secrets, operation)
-                (summary.warnings if REGISTRY[check_id].severity == "warning" else summary.failures).append(record)
-    for protocol, case in run.unsent:
-        label = lane_label(case.operation, protocol, several)
-        if case.category not in summary.coverage.get(label, ()) and case.category not in summary.uncovered.get(label, ()):
-            summary.uncovered.setdefault(label, []).append(case.category)
+    for result, check_id, verdict in decision.failures:
+        summary.failures.append(failure_record(result, check_id, verdict, target, secrets))
+    for breach in decision.breaches:
+        if breach.kind is BreachKind.NOT_SERVED:
+            probe = breach.probe
+            record = failure_record(probe, SERVED, Failed(breach.describe(), "the operation served",
+                                                          breach.detail or "not served"), target, secrets) \
+                if probe is not None else None
+            if record is not None:
+                summary.failures.append(record)
+    for result, check_id, verdict in decision.warnings:
+        summary.warnings.append(failure_record(result, check_id, verdict, target, secrets))
+    summary.contract = _contract(run, decision)
+    summary.notes = _notes(run, decision)
     return summary
+
+
+def _contract(run: RunResult, decision: Decision) -> list[LaneCoverage]:
+    missing = {b.lane: list(b.categories) for b in decision.breaches if b.kind is BreachKind.NOT_JUDGED}
+    return [LaneCoverage(lane.operation.name, lane.protocol.name,
+                         run.states.get(lane.key, LaneState.NOT_PROBED).value, lane.key in run.required,
+                         sorted(decision.judged.get(lane.key, set())), missing.get(lane.key, []))
+            for lane in run.lanes]
+
+
+def _notes(run: RunResult, decision: Decision) -> list[str]:
+    """What the run did not test and why, and how the target was throttled: one line each, from outcomes."""
+    notes = [skip.describe() for skip in _merged(run.skips) if skip.reason is not SkipReason.BUDGET_SPENT]
+    if run.throttles:
+        notes.append(f"throttled {run.throttles} time(s); the rate was lowered"
+                     + (f" to as little as {run.lowest_rate:.1f} requests/s" if run.lowest_rate else ""))
+    notes += [breach.describe() for breach in decision.breaches if breach.kind is BreachKind.JOB_LEFT_RUNNING]
+    return notes
+
+
+def _merged(skips: list[Skip]) -> list[Skip]:
+    """Skips with the same reason and detail for lanes of every selected operation, said once per lane."""
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for skip in skips:
+        key = (skip.reason, skip.lane, skip.categories, skip.detail)
+        if key not in seen:
+            seen.add(key)
+            out.append(skip)
+    return out
 
 
 def _body(data: bytes) -> dict[str, Any]:
@@ -103,17 +168,19 @@ def _body(data: bytes) -> dict[str, Any]:
     return {**text, "length": len(data), "truncated": len(data) > MAX_BODY_SHOWN}
 
 
-def failure_record(result: CaseResult, check_id: str | None, message: str, target: Target,
+def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, target: Target,
                    secrets: list[str], label: str | None = None) -> dict[str, Any]:
     """One failure as data in the fixed layout: case, request, expected, actual (plus a reproduction)."""
     request = result.request
     answer = result.answer
     record = {
-        "operation": label or result.case.operation,
+        "operation": label or lane_label(result.case.operation, result.protocol),
         "protocol": result.protocol,
         "check": check_id,
-        "severity": REGISTRY[check_id].severity if check_id else None,
-        "message": message,
+        "severity": (REGISTRY[check_id].severity if check_id in REGISTRY else "error") if check_id else None,
+        "message": verdict.message,
+        "check_expected": verdict.expected,
+        "check_actual": verdict.actual,
         "case": result.case.to_json(),
         "request": {"method": request.method, "url": target.endpoint(result.operation.service.name).rstrip("/") + request.path,
                     "headers": redact_headers(request.headers), "body": _body(request.body)},

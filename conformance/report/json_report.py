@@ -9,6 +9,7 @@ from typing import Any
 
 from conformance.checks import REGISTRY
 from conformance.report import REPORT_FORMAT, Summary, tool
+from conformance.verdict import SERVED, SERVED_DESCRIPTION
 
 
 def build(summary: Summary) -> dict[str, Any]:
@@ -25,23 +26,30 @@ def build(summary: Summary) -> dict[str, Any]:
         "elapsed_seconds": round(run.elapsed, 3),
         "requests_sent": run.requests_sent,
         "budget": config.budget,
-        "verdict": "conforms" if summary.conforms else "does_not_conform",
+        "verdict": summary.verdict.value,
+        "verdict_reasons": list(summary.decision.reasons),
+        "exit_status": summary.decision.exit_status(),
         "summary": {
             "cases": len(run.results),
             "failures": len(summary.failures),
             "warnings": len(summary.warnings),
             "not_judged": len(summary.not_judged),
-            "not_sent": len(run.unsent),
+            "not_sent": summary.not_sent,
         },
-        "checks": {check.id: {"description": check.description, "severity": check.severity}
-                   for check in REGISTRY.values()},
+        "phases": list(run.phases),
+        "coverage_contract": [asdict(lane) for lane in summary.contract],
+        "skips": [{"reason": skip.reason.name.lower(), "lane": list(skip.lane) if skip.lane else None,
+                   "categories": list(skip.categories), "detail": skip.detail, "unsent": skip.unsent}
+                  for skip in run.skips],
+        "checks": {**{check.id: {"description": check.description, "severity": check.severity}
+                      for check in REGISTRY.values()},
+                   SERVED: {"description": SERVED_DESCRIPTION, "severity": "error"}},
         "matrix": {op: {check_id: {**asdict(cell), "state": cell.state} for check_id, cell in cells.items()}
                    for op, cells in summary.matrix.items()},
         "coverage": {op: dict(sorted(counts.items())) for op, counts in summary.coverage.items()},
         "observations": {op: {topic: dict(choices) for topic, choices in topics.items()}
                          for op, topics in summary.observations.items()},
-        "notes": list(run.notes),
-        "uncovered_categories": summary.uncovered,
+        "notes": list(summary.notes),
         "jobs": {"started": [{"service": service, "job_id": job_id} for service, job_id in run.jobs_started],
                  "left_running": [{"service": service, "job_id": job_id} for service, job_id in run.jobs_left_running]},
         "failures": summary.failures,

@@ -39,10 +39,32 @@ def build(summary: Summary) -> ET.Element:
                 failure = ET.SubElement(case, "failure", message=f"{len(mine)} of {cell.passed + cell.failed} failed: "
                                         f"{mine[0]['message']}")
                 failure.text = text
-        if operation in summary.uncovered:  # after the test cases, where the JUnit schema puts it
-            ET.SubElement(suite, "system-out").text = \
-                f"categories the --budget left uncovered: {', '.join(summary.uncovered[operation])}"
+    _coverage(suites, summary)
     return suites
+
+
+def _coverage(suites: ET.Element, summary: Summary) -> None:
+    """The coverage contract as a suite: per lane, served or not (a failure where it must be), every promised
+    category judged or not (an error: the run is incomplete)."""
+    lanes = summary.contract
+    failures = sum(1 for lane in lanes if lane.required and lane.state == "not served")
+    errors = sum(1 for lane in lanes if lane.not_judged or (lane.required and lane.state == "not probed"))
+    suite = ET.SubElement(suites, "testsuite", name="coverage", tests=str(len(lanes)), failures=str(failures),
+                          errors=str(errors), skipped=str(sum(1 for lane in lanes if lane.state != "served"
+                                                              and not lane.required)))
+    for lane in lanes:
+        case = ET.SubElement(suite, "testcase", classname="coverage", name=f"{lane.operation} over {lane.protocol}")
+        if lane.state != "served":
+            if lane.required and lane.state == "not served":
+                ET.SubElement(case, "failure", message=f"{lane.state}, and it must be served")
+            elif lane.required:
+                ET.SubElement(case, "error", message=f"{lane.state}, and it must be served")
+            else:
+                ET.SubElement(case, "skipped", message=lane.state)
+            continue
+        if lane.not_judged:
+            ET.SubElement(case, "error", message=f"not judged: {', '.join(lane.not_judged)}")
+        ET.SubElement(case, "system-out").text = f"judged: {', '.join(lane.judged)}"
 
 
 def write(summary: Summary, path: Path) -> None:

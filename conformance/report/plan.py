@@ -7,7 +7,7 @@ from typing import TextIO
 
 from conformance.protocols import WireProtocol
 from conformance.redaction import redact_headers, redact_text, secrets_of
-from conformance.runner import PlannedRequest
+from conformance.planning import PlannedRequest
 from conformance.target import Target
 from conformance.transport import Transport
 

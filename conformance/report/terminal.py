@@ -7,6 +7,7 @@ from typing import TextIO
 
 from conformance.checks import REGISTRY
 from conformance.report import Summary
+from conformance.verdict import Verdict
 
 MAX_FAILURES_SHOWN = 20  # not-judged cases listed; failures are shown one per operation and check
 
@@ -37,24 +38,26 @@ def _cell_text(state: str, passed: int, failed: int) -> str:
     return f"passed {passed}" if state == "passed" else state
 
 
+VERDICT_LINE = {Verdict.CONFORMS: "CONFORMS", Verdict.DOES_NOT_CONFORM: "DOES NOT CONFORM",
+                Verdict.INCOMPLETE: "INCOMPLETE", Verdict.UNREACHABLE: "UNREACHABLE"}
+
+
 def write(summary: Summary, stream: TextIO | None = None) -> None:
-    """Print the matrix (operation × check), then observations, notes and failures."""
+    """Print the matrix (operation × check), the coverage contract, observations, notes, failures, the verdict."""
     stream = stream or sys.stdout
     run = summary.run
-    operations = summary.operations
-    protocols = ", ".join(sorted({result.protocol for result in run.results})) or run.config.protocol
+    protocols = ", ".join(sorted({lane.protocol.name for lane in run.lanes})) or run.config.protocol
     print(f"\nTarget {run.config.target.url} over {protocols}, seed {run.config.seed}: "
           f"{len(run.results)} cases, {run.requests_sent} requests in {run.elapsed:.1f}s", file=stream)
     width = max(len(check_id) for check_id in REGISTRY) + 2
-    groups: dict[str, list[str]] = {}  # one matrix per protocol when the run covered several
-    for operation in operations:
-        name, _, protocol = operation.partition(" over ")
-        groups.setdefault(protocol, []).append(operation)
+    groups: dict[str, list[str]] = {}  # one matrix per protocol
+    for label in summary.operations:
+        groups.setdefault(label.partition(" over ")[2], []).append(label)
     for protocol, labels in groups.items():
         names = [label.partition(" over ")[0] for label in labels]
         columns = [max(len(name), 16) + 2 for name in names]
-        title = f"over {protocol}" if protocol else "check"
-        print("\n" + title.ljust(width) + "".join(n.ljust(w) for n, w in zip(names, columns, strict=True)), file=stream)
+        print("\n" + f"over {protocol}".ljust(width) + "".join(n.ljust(w) for n, w in zip(names, columns, strict=True)),
+              file=stream)
         for check_id, check in REGISTRY.items():
             row = check_id.ljust(width)
             for label, column in zip(labels, columns, strict=True):
@@ -64,17 +67,22 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
                     text = f"warned {cell.failed}"
                 row += text.ljust(column)
             print(row.rstrip(), file=stream)
+    print("\ncoverage (lanes that must be served are marked *):", file=stream)
+    for lane in summary.contract:
+        mark = "*" if lane.required else " "
+        judged = f"{len(lane.judged)} categories judged" if lane.state == "served" else ""
+        gap = f"; NOT JUDGED: {', '.join(lane.not_judged)}" if lane.not_judged else ""
+        print(f" {mark} {lane.operation} over {lane.protocol}: {lane.state}"
+              + (f", {judged}" if judged else "") + gap, file=stream)
     for operation, topics in summary.observations.items():
         for topic, choices in topics.items():
             chosen = ", ".join(f"{choice} ({count})" for choice, count in choices.most_common())
             print(f"observed: {operation}: {topic}: {chosen}", file=stream)
-    for note in run.notes:
+    for note in summary.notes:
         print(f"note: {note}", file=stream)
     if run.config.budget is not None:
-        print(f"budget: {run.requests_sent} of {run.config.budget} requests sent; {len(run.unsent)} planned case(s) "
+        print(f"budget: {run.requests_sent} of {run.config.budget} requests sent; {summary.not_sent} planned case(s) "
               "not sent", file=stream)
-        for label, categories in summary.uncovered.items():
-            print(f"budget: {label}: categories left uncovered: {', '.join(categories)}", file=stream)
     if run.jobs_started:
         print(f"jobs: started {len(run.jobs_started)}, left running {len(run.jobs_left_running)}", file=stream)
     for record in summary.not_judged[:MAX_FAILURES_SHOWN]:
@@ -87,9 +95,11 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
                 shown = ", ".join(categories[:6]) + (", ..." if len(categories) > 6 else "")
                 print(f"  ... and {len(group) - 1} more case(s) fail this check ({shown}); all are in --report-json",
                       file=stream)
-    verdict = "CONFORMS" if summary.conforms else f"DOES NOT CONFORM: {len(summary.failures)} check failure(s)"
+    verdict = VERDICT_LINE[summary.verdict]
+    reason = summary.decision.reasons[0] if summary.decision.reasons else ""
+    more = f" (and {len(summary.decision.reasons) - 1} more)" if len(summary.decision.reasons) > 1 else ""
     extra = f", {len(summary.warnings)} warning(s)" if summary.warnings else ""
-    print(f"\n{verdict}{extra}", file=stream)
+    print(f"\n{verdict}" + (f": {reason}{more}" if reason else "") + extra, file=stream)
 
 
 def _grouped(records: list[dict]) -> list[list[dict]]:

@@ -14,7 +14,7 @@ from conformance import examples, strategies
 from conformance.cases import Case
 from conformance.checks import REGISTRY
 from conformance.execute import CaseResult, execute
-from conformance.lifecycle import job_flow
+from conformance.lifecycle import job_flow, transport_sender
 from conformance.model import Operation, load_operations
 from conformance.protocols import SUPPORTED, WireProtocol, get_protocol
 from conformance.report import failure_record
@@ -36,11 +36,12 @@ pytestmark = pytest.mark.usefixtures("conformance_lane")
 def _judge(result: CaseResult, target: Target) -> None:
     """Fail with every error-severity check failure in the suite's fixed layout."""
     if result.not_judged:
-        pytest.skip(f"not judged: {result.not_judged}")
-    failures = [(check, text) for check, text in result.failures().items() if REGISTRY[check].severity == "error"]
+        pytest.skip(f"not judged: {result.not_judged_detail or result.not_judged.value}")
+    failures = [(check, verdict) for check, verdict in result.failures().items()
+                if REGISTRY[check].severity == "error"]
     if failures:
         raise AssertionError("\n\n".join(
-            format_failure(failure_record(result, check, text, target, [])) for check, text in failures))
+            format_failure(failure_record(result, check, verdict, target, [])) for check, verdict in failures))
 
 
 @pytest.mark.parametrize(("operation", "protocol", "family"), FAMILIES,
@@ -66,5 +67,6 @@ def test_stop_a_job_the_suite_started(operation: Operation, protocol: WireProtoc
     api = job_api_for(operation.service.name, operation.name)
     if api is None or not conformance_target.creates_jobs:
         pytest.skip("the suite may not start jobs on this target")
-    for result in job_flow(operation, api, protocol, conformance_transport):
+    send = transport_sender(protocol, conformance_transport, lane_operation=operation.name)
+    for result in job_flow(operation, api, send, conformance_transport.jobs, conformance_target.job_setup):
         _judge(result, conformance_target)

@@ -1,0 +1,84 @@
+"""The cases: the catalog's and the generated ones, every lane's interleaved, sent by a pool of workers."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+from conformance.cases import Case
+from conformance.execute import CaseResult, execute
+from conformance.outcomes import LaneKey
+from conformance.phases import PhaseOutcome, RunContext
+from conformance.phases.budget import cut_skips
+from conformance.planning import Lane, PlannedRequest, interleaved
+from conformance.transport import BudgetExhausted
+
+
+class CasesPhase:
+    """Every lane's planned cases, within its share of the budget."""
+
+    name = "cases"
+
+    def kept(self, ctx: RunContext) -> tuple[dict[LaneKey, list[Case]], list[tuple[LaneKey, Case]]]:
+        """Each live lane's cases cut to its share, and the (lane, case) pairs cut off."""
+        kept: dict[LaneKey, list[Case]] = {}
+        cut: list[tuple[LaneKey, Case]] = []
+        for lane in ctx.live:
+            cases = ctx.prepared.planned[lane.key]
+            quota = ctx.allocation.cases_per_lane.get(lane.key) if ctx.allocation else None
+            kept[lane.key] = cases if quota is None else cases[:quota]
+            cut += [(lane.key, case) for case in cases[len(kept[lane.key]):]]
+        return kept, cut
+
+    def plan(self, ctx: RunContext) -> list[PlannedRequest]:
+        """The kept cases, in the order they go out."""
+        kept, _ = self.kept(ctx)
+        return [PlannedRequest(lane, case) for lane, _, case in interleaved(ctx.live, kept)]
+
+    def promises(self, ctx: RunContext) -> dict[LaneKey, set[str]]:
+        """Every planned category of every lane."""
+        return {lane.key: {case.category for case in ctx.prepared.planned[lane.key]} for lane in ctx.lanes}
+
+    def run(self, ctx: RunContext) -> PhaseOutcome:
+        """Send and judge; a case the budget or a cancellation stopped is a skip, not a result."""
+        assert ctx.transport is not None
+        transport = ctx.transport
+        kept, cut = self.kept(ctx)
+        slots: dict[LaneKey, list[CaseResult | None]] = {key: [None] * len(cases) for key, cases in kept.items()}
+        done = dict.fromkeys(kept, 0)
+        unsent: list[tuple[LaneKey, str]] = [(lane, case.category) for lane, case in cut]
+        lock = threading.Lock()
+
+        def one(lane: Lane, index: int, case: Case) -> None:
+            try:
+                result = execute(lane.operation, case, lane.protocol, transport, ctx.checks)
+            except Exception:
+                with lock:
+                    unsent.append((lane.key, case.category))
+                raise
+            with lock:
+                slots[lane.key][index] = result
+                done[lane.key] += 1
+                if ctx.progress:
+                    ctx.progress(lane.label, done[lane.key], len(kept[lane.key]))
+
+        pool = ThreadPoolExecutor(max_workers=max(ctx.config.workers, 1))
+        futures = [pool.submit(one, lane, i, case) for lane, i, case in interleaved(ctx.live, kept)]
+        try:
+            while True:  # until all are done; a budget spent ends nothing but the case it stopped
+                finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
+                errors = [f.exception() for f in finished if not f.cancelled() and f.exception() is not None]
+                fatal = next((e for e in errors if not isinstance(e, BudgetExhausted)), None)
+                if fatal is not None:
+                    raise fatal
+                if not pending:
+                    break
+                futures = list(pending)
+        except BaseException:  # Ctrl-C, a bug: drop what has not started, do not wait for it
+            ctx.cancel.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+        outcome = PhaseOutcome(self.name, [r for lane in ctx.live for r in slots.get(lane.key, []) if r is not None])
+        outcome.skips += cut_skips(unsent)
+        return outcome

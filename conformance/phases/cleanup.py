@@ -1,0 +1,30 @@
+"""Clean-up: stop every job the run started and did not see stopped (a flow cut short, a Ctrl-C)."""
+
+from __future__ import annotations
+
+from conformance.lifecycle import stop_leftovers
+from conformance.outcomes import LaneKey
+from conformance.phases import PhaseOutcome, RunContext
+from conformance.planning import PlannedRequest
+
+
+class CleanupPhase:
+    """Each service's leftover jobs, stopped over awsJson1_1 where the run has such a lane: every endpoint of
+    these services speaks it."""
+
+    name = "clean-up"
+
+    def plan(self, ctx: RunContext) -> list[PlannedRequest]:
+        """Nothing, unless a flow ends early."""
+        return []
+
+    def promises(self, ctx: RunContext) -> dict[LaneKey, set[str]]:
+        """Nothing is promised: there may be nothing to clean."""
+        return {}
+
+    def run(self, ctx: RunContext) -> PhaseOutcome:
+        """Stop the leftovers; the ledger keeps any that still could not be stopped."""
+        assert ctx.transport is not None
+        stoppers = {lane.operation.service.name: (lane.operation, lane.protocol)
+                    for lane in sorted(ctx.lanes, key=lambda lane: lane.protocol.name == "awsJson1_1")}
+        return PhaseOutcome(self.name, stop_leftovers(ctx.transport, stoppers))

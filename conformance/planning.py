@@ -1,0 +1,203 @@
+"""What a run will send, decided before anything is sent: its configuration, lanes, cases and budget shares."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance import botocore_model, examples, strategies
+from conformance.cases import Case
+from conformance.lifecycle import LifecycleConfig
+from conformance.model import Operation, load_operations
+from conformance.outcomes import LaneKey, lane_label
+from conformance.protocols import SUPPORTED, WireProtocol, get_protocol
+from conformance.target import Target
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides what a run sends."""
+
+    target: Target
+    operations: tuple[str, ...] = ()  # empty: every operation with a schema
+    max_examples: int = 100  # generated cases per operation, after the catalog's
+    seed: int = 0
+    workers: int = 4
+    create_jobs: bool = True
+    protocol: str = "all"  # a protocol's name, or "all" that the operation's model lists
+    rate: float | None = None
+    checks: tuple[str, ...] = ()  # empty: every registered check
+    catalog: Path | None = None
+    schema_dir: Path | None = None
+    lifecycle: LifecycleConfig = LifecycleConfig()
+    budget: int | None = None  # at most this many requests in the run (None: no cap)
+    auth_checks: bool = True  # send unsigned and wrongly signed requests where the target signs
+    read_timeout: float = 30.0  # seconds an answer may take before the request counts as unanswered
+
+
+class ConfigurationError(ValueError):
+    """The run's configuration cannot work (unknown operation, unreadable catalog...)."""
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One operation over one protocol: the unit a run plans, probes and reports."""
+
+    operation: Operation
+    protocol: WireProtocol
+
+    @property
+    def key(self) -> LaneKey:
+        """(operation name, protocol name)."""
+        return (self.operation.name, self.protocol.name)
+
+    @property
+    def label(self) -> str:
+        """How reports name it."""
+        return lane_label(*self.key)
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One request a run would send, for --dry-run."""
+
+    lane: Lane
+    case: Case
+    note: str = ""  # when it is sent, if not always
+    operation: Operation | None = None  # the operation it calls, when not the lane's (Start, Describe)
+
+    @property
+    def called(self) -> Operation:
+        """The operation the request calls."""
+        return self.operation or self.lane.operation
+
+
+def select_operations(config: RunConfig) -> list[Operation]:
+    """The operations a run covers; ConfigurationError names unknown ones."""
+    everything = load_operations(config.schema_dir)
+    if not config.operations:
+        return everything
+    names = {op.name for op in everything}
+    unknown = [name for name in config.operations if name not in names]
+    if unknown:
+        raise ConfigurationError(f"unknown operation(s) {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+    return [op for op in everything if op.name in config.operations]
+
+
+def lanes_for(config: RunConfig, operations: list[Operation]) -> list[Lane]:
+    """Every operation over every protocol its model lists that this suite speaks, as `config.protocol` narrows it."""
+    wanted = SUPPORTED if config.protocol == "all" else (get_protocol(config.protocol).name,)
+    return [Lane(operation, get_protocol(name)) for operation in operations
+            for name in operation.service.protocols if name in wanted]
+
+
+def required_lanes(config: RunConfig, lanes: list[Lane]) -> set[LaneKey]:
+    """The lanes that must be served: each operation over the protocol AWS SDKs send it (botocore's choice among
+    those its model lists), and over any protocol named with --protocol."""
+    required = {lane.key for lane in lanes if config.protocol == lane.protocol.name}
+    for lane in lanes:
+        if botocore_model.sdk_protocol(lane.operation.service.protocols) == lane.protocol.name:
+            required.add(lane.key)
+    return required
+
+
+# Drawn cases by (operation, its request schema, protocol, count, seed, the other operations): drawing is deterministic,
+# so a process that runs the suite many times (tests, benchmarks, the verdict score) draws once.
+_DRAWN: dict[tuple[object, ...], list[Case]] = {}
+_DRAWN_LOCK = threading.Lock()
+
+
+def _draw(operation: Operation, protocol: WireProtocol, all_operations: list[Operation], count: int,
+          seed: int) -> list[Case]:
+    key = (operation.schema_id, json.dumps(operation.request, sort_keys=True), protocol.name, count, seed,
+           tuple(op.schema_id for op in all_operations))
+    with _DRAWN_LOCK:
+        if key not in _DRAWN:
+            strategy = strategies.any_case(operation, protocol, all_operations)
+            _DRAWN[key] = strategies.draw_cases(strategy, count, seed)
+        return list(_DRAWN[key])
+
+
+def plan(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) -> dict[LaneKey, list[Case]]:
+    """The catalog's cases, then generated ones, for each lane; duplicates dropped."""
+    entries = examples.load_entries(config.catalog)
+    planned: dict[LaneKey, list[Case]] = {}
+    for index, lane in enumerate(lanes):
+        cases = examples.cases_for(lane.operation, lane.protocol.name, all_operations, entries,
+                                   lane.protocol.inexpressible)
+        cases += _draw(lane.operation, lane.protocol, all_operations, config.max_examples, config.seed + index)
+        unique: dict[tuple[object, ...], Case] = {}
+        for case in cases:
+            unique.setdefault(case.key(), case)  # the first of equal cases keeps its place
+        planned[lane.key] = categories_first(list(unique.values()))
+    return planned
+
+
+def categories_first(cases: list[Case]) -> list[Case]:
+    """The first case of every category, then the rest, each part in plan order: a budget's first requests
+    cover every category."""
+    seen: set[str] = set()
+    firsts, rest = [], []
+    for case in cases:
+        (rest if case.category in seen else firsts).append(case)
+        seen.add(case.category)
+    return firsts + rest
+
+
+def interleaved(lanes: list[Lane], planned: dict[LaneKey, list[Case]]) -> list[tuple[Lane, int, Case]]:
+    """Every lane's cases, one from each lane in turn, with each case's index in its lane: the order a run sends
+    them, so that its first requests already cover every operation and protocol."""
+    longest = max((len(planned[lane.key]) for lane in lanes), default=0)
+    return [(lane, i, planned[lane.key][i]) for i in range(longest) for lane in lanes if i < len(planned[lane.key])]
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """How what is left of a budget after probing is shared: job flows, authentication cases, each lane's cases."""
+
+    flows: bool
+    auth: bool
+    cases_per_lane: dict[LaneKey, int | None]  # None: every planned case
+
+
+def allocate(left: int | None, lanes: list[Lane], flow_requests: int, auth_requests: int) -> Allocation:
+    """Share `left` requests (None: no budget) among the lanes the endpoint serves, in order of worth: job flows
+    (their requests counted from their plan), authentication cases, then each lane's cases."""
+    if left is None:
+        return Allocation(flow_requests > 0, auth_requests > 0, {lane.key: None for lane in lanes})
+    use_flows = flow_requests > 0 and left >= flow_requests
+    left -= flow_requests if use_flows else 0
+    use_auth = auth_requests > 0 and left >= auth_requests
+    left -= auth_requests if use_auth else 0
+    share, extra = divmod(left, max(len(lanes), 1))
+    return Allocation(use_flows, use_auth,
+                      {lane.key: share + (1 if index < extra else 0) for index, lane in enumerate(lanes)})
+
+
+@dataclass
+class Prepared:
+    """A run's plan before anything is sent: its lanes, which must be served, every case each would send."""
+
+    operations: list[Operation]
+    lanes: list[Lane]
+    required: set[LaneKey]
+    planned: dict[LaneKey, list[Case]]
+
+
+def prepare(config: RunConfig) -> Prepared:
+    """Plan the run; ConfigurationError when the configuration cannot work."""
+    try:
+        all_operations = load_operations(config.schema_dir)
+        operations = select_operations(config)
+        lanes = lanes_for(config, operations)
+        planned = plan(config, lanes, all_operations)
+    except ValueError as exc:  # an unreadable catalog or schema, an unknown protocol or operation,
+        raise ConfigurationError(str(exc)) from None  # a pattern no strategy can generate from
+    if not lanes:
+        raise ConfigurationError(f"no selected operation speaks {config.protocol}")
+    if config.budget is not None and config.budget < len(lanes):
+        raise ConfigurationError(f"--budget {config.budget} is below the {len(lanes)} requests that probe which "
+                                 "lanes (operation and protocol) the endpoint serves")
+    return Prepared(operations, lanes, required_lanes(config, lanes), planned)
