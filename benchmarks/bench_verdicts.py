@@ -21,6 +21,7 @@ from conformance.reference import ReferenceServer, Timings
 from conformance.reference.variants import VARIANTS, build_app
 from conformance.runner import RunConfig, run
 from conformance.target import Target
+from conformance.verdict import SERVED, BreachKind, decide
 
 FAST_JOBS = Timings(queued=0.05, running=600.0, stopping=0.2)
 
@@ -50,19 +51,24 @@ def main() -> None:
         for outcome in sorted(result.results, key=lambda r: r.sent_at):  # as the requests went out
             sent += outcome.attempts
             lane = (outcome.case.operation, outcome.protocol)
-            if not outcome.case.category.startswith(("existing.", "start.", "valid.probe")):  # catalog, generated
+            if not outcome.case.category.startswith(("existing.", "start.", "near_miss.", "valid.probe",
+                                                     "auth.")):  # catalog, generated
                 position_in_lane[lane] = position_in_lane.get(lane, -1) + 1
             failing = sorted(check for check, text in outcome.failures().items() if REGISTRY[check].severity == "error")
             if failing:
                 caught = (sent, failing, outcome.case.category, position_in_lane.get(lane, 0), outcome.protocol)
                 break
         totals["faults"] += 1
+        served = [b for b in decide(result).breaches if b.kind is BreachKind.NOT_SERVED]
+        if caught is None and served:  # the coverage contract, once the probes are in
+            caught = (len(result.lanes), [SERVED], "valid.probe", 0, served[0].lane[1] if served[0].lane else "")
         if caught is None:
             print(f"{name:36} {variant.family:13} {'NOT CAUGHT':>26}")
             continue
         requests, checks, category, position, protocol = caught
-        lifecycle = category.startswith(("existing.", "start."))
+        lifecycle = category.startswith(("existing.", "start.", "near_miss."))
         where = ("job lifecycle" if lifecycle else "protocol probe" if category == "valid.probe"
+                 else "authentication" if category.startswith("auth.")
                  else "first catalog pass" if position < first_pass[protocol] else "later")
         totals["caught"] += 1
         totals["requests"] += requests

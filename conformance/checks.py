@@ -99,8 +99,8 @@ def status_code(ctx: CheckContext) -> CheckVerdict:
     allowed = ctx.expectation.statuses()
     if ctx.answer.status in allowed:
         return PASSED
-    return failed(f"status {ctx.answer.status}, expected {sorted(allowed)}", ctx.expectation.describe(),
-                  ctx.answer.status)
+    return failed(f"status {ctx.answer.status}, expected {ctx.expectation.describe_statuses()}",
+                  ctx.expectation.describe(), ctx.answer.status)
 
 
 @check("error_type", "An error answer names an error type the oracle allows for its status")

@@ -80,6 +80,12 @@ class Expectation:
         """Every acceptable status code."""
         return frozenset(s for outcome in self.outcomes for s in outcome.statuses)
 
+    def describe_statuses(self) -> str:
+        """Every acceptable status code, e.g. `400/404` or `4xx`."""
+        statuses = self.statuses()
+        rest = sorted(statuses - CLIENT_ERRORS) if CLIENT_ERRORS <= statuses else sorted(statuses)
+        return " or ".join((["4xx"] if CLIENT_ERRORS <= statuses else []) + (["/".join(map(str, rest))] if rest else []))
+
     def error_types_for(self, status: int) -> frozenset[str]:
         """The error types acceptable with this status."""
         return frozenset(t for o in self.outcomes if status in o.statuses for t in o.error_types)

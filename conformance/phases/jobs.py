@@ -78,10 +78,12 @@ class JobsPhase:
 
         with ThreadPoolExecutor(max_workers=max(len(flows), 1)) as pool:
             futures = [(lane, pool.submit(one, lane, api)) for lane, api in flows]
+            promised = self.promises(ctx)
             for lane, future in futures:
                 results = future.result()
                 outcome.results += results
                 if not any(result.case.category == "existing.stop" for result in results):
+                    sent = {result.case.category for result in results}
                     outcome.skips.append(Skip(SkipReason.CANCELLED if ctx.cancel.is_set() else SkipReason.START_FAILED,
-                                              lane.key, ("existing.*",)))
+                                              lane.key, tuple(sorted(promised[lane.key] - sent))))
         return outcome
