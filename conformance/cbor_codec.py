@@ -19,10 +19,10 @@ from typing import Any
 
 import cbor2
 
-from conformance.wire import MAX_ANSWER_DEPTH, MAX_ANSWER_INT_BITS
+from conformance.wire import CBOR_CONTENT_TYPE, MAX_ANSWER_DEPTH, MAX_ANSWER_INT_BITS, RPC_V2_CBOR
 
-CONTENT_TYPE = "application/cbor"
-SMITHY_PROTOCOL = "rpc-v2-cbor"
+CONTENT_TYPE = CBOR_CONTENT_TYPE
+SMITHY_PROTOCOL = RPC_V2_CBOR
 
 # Bounds checked on the raw bytes before cbor2 builds anything (see `check_item`).
 MAX_DEPTH = MAX_ANSWER_DEPTH  # open arrays, maps, tags and chunked strings around a data item

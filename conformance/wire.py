@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+# Wire facts both the suite and the reference server rest on (PROTOCOL_NOTES §2, §3): one home.
+AWS_JSON_1_1_CONTENT_TYPE = "application/x-amz-json-1.1"
+CBOR_CONTENT_TYPE = "application/cbor"
+SMITHY_PROTOCOL_HEADER = "Smithy-Protocol"
+RPC_V2_CBOR = "rpc-v2-cbor"  # the Smithy-Protocol value of rpcv2Cbor
+RPC_V2_FORBIDDEN_HEADERS = ("X-Amz-Target", "X-Amzn-Target")
+RPC_V2_PATH = re.compile(r"^/service/(?P<service>[^/?]+)/operation/(?P<operation>[^/?]+)$")
+
+
+def rpcv2_path(service_name: str, operation: str) -> str:
+    """`/service/{ServiceName}/operation/{Operation}` (botocore sends the target prefix as ServiceName)."""
+    return f"/service/{service_name}/operation/{operation}"
+
 
 # Bounds on what a decoded body may hold, the same for JSON and CBOR, for answers the suite reads
 # and requests the reference server reads. The operations' documents are two or three levels deep

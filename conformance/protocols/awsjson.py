@@ -13,6 +13,7 @@ from conformance.model import Operation
 from conformance.protocols import sanitise_error_type
 from conformance.strategies.bodies import Family, Members, raw_family
 from conformance.wire import (
+    AWS_JSON_1_1_CONTENT_TYPE,
     MAX_ANSWER_DEPTH,
     MAX_ANSWER_INT_BITS,
     Answer,
@@ -22,7 +23,7 @@ from conformance.wire import (
     nested_deeper_than,
 )
 
-CONTENT_TYPE = "application/x-amz-json-1.1"
+CONTENT_TYPE = AWS_JSON_1_1_CONTENT_TYPE
 MALFORMED_JSON = (
     b'{"JobId": "abc"', b'{"JobId": "abc"}}', b"{'JobId': 'abc'}", b'{JobId: "abc"}', b'{"JobId": "abc",}',
     b'{"JobId": NaN}', b'{"JobId" "abc"}', b"{", b"}", b"nul", b'{"JobId": "abc"} x', b'{"JobId": "a\x01b"}',

@@ -12,7 +12,7 @@ from conformance.cases import ABSENT, Case, Kind, kind_of
 from conformance.model import Operation
 from conformance.protocols import sanitise_error_type
 from conformance.strategies.bodies import Family, Members, raw_family
-from conformance.wire import Answer, HttpRequest, HttpResponse
+from conformance.wire import Answer, HttpRequest, HttpResponse, rpcv2_path
 
 MALFORMED_CBOR = (
     b"\xa1\x65JobId",  # a map whose value is missing
@@ -28,7 +28,7 @@ INVALID_UTF8 = (b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82")
 
 def path_for(operation: Operation) -> str:
     """`/service/{ServiceName}/operation/{Operation}`, ServiceName being the target prefix as botocore sends it."""
-    return f"/service/{operation.service.target_prefix}/operation/{operation.name}"
+    return rpcv2_path(operation.service.target_prefix, operation.name)
 
 
 def indefinite(document: dict[str, Any]) -> bytes:

@@ -10,9 +10,9 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from conformance.wire import MAX_ANSWER_DEPTH, HttpRequest, json_bytes, nested_deeper_than
+from conformance.wire import AWS_JSON_1_1_CONTENT_TYPE, MAX_ANSWER_DEPTH, HttpRequest, json_bytes, nested_deeper_than
 
-CONTENT_TYPE = "application/x-amz-json-1.1"
+CONTENT_TYPE = AWS_JSON_1_1_CONTENT_TYPE
 
 
 class ApiError(Exception):

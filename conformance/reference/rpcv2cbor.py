@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from conformance import cbor_codec
 from conformance.reference.awsjson import ApiError, Response, serialization_error
-from conformance.wire import HttpRequest
+from conformance.wire import RPC_V2_FORBIDDEN_HEADERS, RPC_V2_PATH, HttpRequest
 
 NAME = "rpcv2Cbor"
-PATH = re.compile(r"^/service/(?P<service>[^/?]+)/operation/(?P<operation>[^/?]+)$")
-FORBIDDEN_HEADERS = ("X-Amz-Target", "X-Amzn-Target")
+PATH = RPC_V2_PATH
+FORBIDDEN_HEADERS = RPC_V2_FORBIDDEN_HEADERS
 
 
 def handles(request: HttpRequest) -> bool:
