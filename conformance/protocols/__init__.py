@@ -1,20 +1,16 @@
 """Wire protocols: each an encoder/decoder pair behind one small interface.
 
-A protocol turns a `Case` into an `HttpRequest`, an `HttpResponse` into an `Answer` (resolving the
-error type its own way), and adds the cases only it can express (malformed bodies, routing).
+A protocol turns a `Case` into an `HttpRequest` and an `HttpResponse` into an `Answer` (resolving the
+error type its own way): wire only. The cases only it can express live in `conformance.strategies`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from typing import Protocol as _Protocol
 
 from conformance.cases import Case
 from conformance.model import Operation
 from conformance.wire import Answer, HttpRequest, HttpResponse
-
-if TYPE_CHECKING:
-    from conformance.strategies.bodies import Family
 
 
 class WireProtocol(_Protocol):
@@ -31,10 +27,6 @@ class WireProtocol(_Protocol):
 
     def decode(self, response: HttpResponse) -> Answer:
         """The answer, with the error type resolved."""
-        ...
-
-    def families(self, operation: Operation, all_operations: list[Operation]) -> list[Family]:
-        """Cases only this protocol can express."""
         ...
 
 

@@ -4,42 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import cbor2
-from hypothesis import strategies as st
-
 from conformance import cbor_codec
-from conformance.cases import ABSENT, Case, Kind, kind_of
+from conformance.cases import ABSENT, Case
 from conformance.model import Operation
 from conformance.protocols import sanitise_error_type
-from conformance.strategies.bodies import Family, Members, raw_family
 from conformance.wire import Answer, HttpRequest, HttpResponse, rpcv2_path
-
-MALFORMED_CBOR = (
-    b"\xa1\x65JobId",  # a map whose value is missing
-    b"\xa1\x65JobId\x63ab",  # a text string cut short
-    b"\xff",  # a break outside any indefinite-length item
-    b"\xbf\x65JobId\x61a",  # an indefinite map with no break
-    b"\xa1\x65JobId\x61a\x00",  # a whole map, then a trailing byte
-    b"\x1c",  # reserved additional information
-    b"\x7f\x41a\xff",  # an indefinite text string with a byte-string chunk
-)
-INVALID_UTF8 = (b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82")
-
 
 def path_for(operation: Operation) -> str:
     """`/service/{ServiceName}/operation/{Operation}`, ServiceName being the target prefix as botocore sends it."""
     return rpcv2_path(operation.service.target_prefix, operation.name)
-
-
-def indefinite(document: dict[str, Any]) -> bytes:
-    """A map and its text strings in indefinite-length form (cbor2 only writes definite lengths)."""
-    def text(value: str) -> bytes:
-        half = len(value) // 2
-        return b"\x7f" + cbor2.dumps(value[:half]) + cbor2.dumps(value[half:]) + b"\xff"
-    out = b"\xbf"
-    for key, value in document.items():
-        out += text(key) + (text(value) if isinstance(value, str) else cbor2.dumps(value))
-    return out + b"\xff"
 
 
 class RpcV2Cbor:
@@ -81,69 +54,6 @@ class RpcV2Cbor:
         message = next((fields[key] for key in ("message", "Message") if isinstance(fields.get(key), str)), None)
         return Answer(response, document, decode_error, error_type, "__type" if error_type else None, error_type,
                       message)
-
-    def families(self, operation: Operation, all_operations: list[Operation]) -> list[Family]:
-        """CBOR-only bodies and types, definite and indefinite forms, and the rpcv2 routing rules."""
-        members = Members(operation)
-        name = operation.name
-        member = members.required[0]  # the member whose CBOR types are varied
-
-        def family(category: str, text: str, cases: st.SearchStrategy[Case]) -> Family:
-            return Family(category, kind_of(category), text, cases)
-
-        def with_member(category: str, text: str, values: st.SearchStrategy[Any]) -> Family:
-            @st.composite
-            def build(draw: st.DrawFn) -> Case:
-                return Case(name, category, kind_of(category), text,
-                            document={**draw(members.base(replace=member)), member: draw(values)})
-            return family(category, text, build())
-
-        def valid_indefinite(draw_document: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[Case]:
-            text = "a valid JobId in an indefinite-length map of indefinite-length strings"
-            return draw_document.map(lambda document: Case(name, "valid.cbor_indefinite", Kind.UNKNOWN_JOB, text,
-                                                           raw_body=indefinite(document), job_id=document.get("JobId")))
-
-        @st.composite
-        def invalid_utf8(draw: st.DrawFn) -> bytes:
-            value = draw(members.base())[member].encode("utf-8")
-            at = draw(st.integers(0, len(value)))
-            broken = value[:at] + draw(st.sampled_from(INVALID_UTF8)) + value[at:]
-            # A one-member map whose text string (major type 3, 1-byte length) holds the bad bytes.
-            return b"\xa1" + cbor2.dumps(member) + bytes([0x78, len(broken)]) + broken
-
-        def routed(category: str, text: str, headers: st.SearchStrategy[tuple[tuple[str, str | None], ...]],
-                   paths: st.SearchStrategy[str | None]) -> Family:
-            @st.composite
-            def build(draw: st.DrawFn) -> Case:
-                document = draw(members.base())
-                return Case(name, category, kind_of(category), text, document=document, headers=draw(headers),
-                            path=draw(paths), job_id=document.get("JobId"))
-            return family(category, text, build())
-
-        prefix = operation.service.target_prefix
-        others = operation.other_target_prefixes(all_operations) or [prefix + "x"]
-        no_headers = st.just(())
-        return [
-            raw_family(name, "invalid.body.empty", "no body at all", st.just(b"")),
-            raw_family(name, "invalid.body.malformed_cbor", "malformed CBOR", st.sampled_from(MALFORMED_CBOR)),
-            raw_family(name, "invalid.body.invalid_utf8", "a CBOR text string that is not UTF-8", invalid_utf8()),
-            raw_family(name, "invalid.required.missing", "the empty map in indefinite-length form",
-                       st.just(b"\xbf\xff")),
-            with_member("invalid.type.bytes", "JobId is a CBOR byte string",
-                        members.spaces[member].valid().map(lambda labelled: labelled[2].encode("utf-8"))),
-            with_member("invalid.type.tag", "JobId is a tagged value",
-                        st.sampled_from([cbor2.CBORTag(1, 1700000000), cbor2.CBORTag(255, "job-1"),
-                                         cbor2.CBORTag(32, "https://example.com/")])),
-            family("valid.cbor_indefinite", "a valid JobId in indefinite-length form", valid_indefinite(members.base())),
-            routed("protocol.target_header", "X-Amz-Target sent on the rpcv2 path",
-                   st.sampled_from([(("X-Amz-Target", operation.target),), (("X-Amzn-Target", operation.target),)]),
-                   st.none()),
-            routed("protocol.path.unknown_operation", "the path names no operation of the service", no_headers,
-                   st.from_regex(r"\A(NoSuch|Describe)[A-Z][a-z]{2,10}Job\Z").map(
-                       lambda op: f"/service/{prefix}/operation/{op}")),
-            routed("protocol.path.wrong_service", "the path names another service", no_headers,
-                   st.sampled_from(others).map(lambda service: f"/service/{service}/operation/{name}")),
-        ]
 
 
 PROTOCOL = RpcV2Cbor()

@@ -2,7 +2,8 @@
 
 One module per family, as in Hypothesis's own `strategies/_internal`: `alphabet` (characters a
 pattern allows or forbids), `strings` (labelled valid and invalid member values), `bodies` (whole
-documents); the protocol modules add what only they can express.
+documents); `awsjson` and `rpcv2cbor` add what only that protocol can express (the wire layer,
+`conformance.protocols`, only encodes and decodes).
 """
 
 from __future__ import annotations
@@ -11,20 +12,20 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from typing import TYPE_CHECKING
-
 from conformance.cases import Case
 from conformance.model import Operation
+from conformance.protocols import WireProtocol
+from conformance.strategies import awsjson, rpcv2cbor
 from conformance.strategies.bodies import Family
 from conformance.strategies.bodies import families as document_families
 
-if TYPE_CHECKING:  # protocols import the strategies' Family: annotations only, no cycle
-    from conformance.protocols import WireProtocol
+# The families each protocol adds, by the protocol's Smithy name.
+PROTOCOL_FAMILIES = {"awsJson1_1": awsjson.families, "rpcv2Cbor": rpcv2cbor.families}
 
 
 def families(operation: Operation, protocol: WireProtocol, all_operations: list[Operation]) -> list[Family]:
     """Every family of cases for one operation over one protocol (less what the protocol cannot carry)."""
-    found = document_families(operation) + protocol.families(operation, all_operations)
+    found = document_families(operation) + PROTOCOL_FAMILIES[protocol.name](operation, all_operations)
     return [family for family in found if family.category not in protocol.inexpressible]
 
 

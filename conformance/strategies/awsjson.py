@@ -1,0 +1,70 @@
+"""Case families only awsJson1_1 can express: empty, malformed and non-UTF-8 bodies; X-Amz-Target routing."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from conformance import botocore_model
+from conformance.cases import Case, Kind
+from conformance.model import Operation
+from conformance.protocols.awsjson import encode_document
+from conformance.strategies.bodies import Family, Members, raw_family
+
+MALFORMED_JSON = (
+    b'{"JobId": "abc"', b'{"JobId": "abc"}}', b"{'JobId': 'abc'}", b'{JobId: "abc"}', b'{"JobId": "abc",}',
+    b'{"JobId": NaN}', b'{"JobId" "abc"}', b"{", b"}", b"nul", b'{"JobId": "abc"} x', b'{"JobId": "a\x01b"}',
+    b'{"JobId": "\\x41"}', b'{"JobId": "\\u12"}',
+)
+INVALID_UTF8 = (b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82", b"\x80", b"\xf8\x88\x80\x80\x80")
+
+
+def families(operation: Operation, all_operations: list[Operation]) -> list[Family]:
+    """Empty, malformed and non-UTF-8 bodies; missing, unknown and wrong-prefix targets."""
+    members = Members(operation)
+    name = operation.name
+
+    def routed(category: str, text: str, targets: st.SearchStrategy[str | None]) -> Family:
+        @st.composite
+        def build(draw: st.DrawFn) -> Case:
+            document = draw(members.base())
+            return Case(name, category, Kind.UNKNOWN_OPERATION, text, document=document,
+                        headers=(("X-Amz-Target", draw(targets)),), job_id=document.get("JobId"))
+        return Family(category, Kind.UNKNOWN_OPERATION, text, build())
+
+    valid_text = members.base().map(encode_document)
+
+    @st.composite
+    def invalid_utf8(draw: st.DrawFn) -> bytes:
+        text = draw(valid_text)
+        at = draw(st.integers(0, len(text)))
+        quote = text.find(b'"', text.find(b":") + 1) + 1  # inside the first member's string value
+        at = quote if quote > 0 and draw(st.booleans()) else at
+        return text[:at] + draw(st.sampled_from(INVALID_UTF8)) + text[at:]
+
+    @st.composite
+    def truncated(draw: st.DrawFn) -> bytes:
+        # Cut between characters, not bytes: a cut inside one would make invalid UTF-8,
+        # which is another category.
+        text = draw(valid_text).decode("utf-8")
+        return text[: draw(st.integers(1, max(len(text) - 1, 1)))].encode("utf-8")
+
+    prefix = operation.service.target_prefix
+    # Every operation botocore knows for the service counts as served, so an "unknown" name
+    # never reaches a real operation; and no name starts with Start, which could create a job.
+    served = {op.name for op in all_operations if op.service.target_prefix == prefix}
+    served |= set(botocore_model.service_model(operation.service.name).operation_names)
+    wrong_prefixes = [*operation.other_target_prefixes(all_operations), prefix.split("_")[0] + "_19990101", prefix + "x"]
+    unknown_names = st.from_regex(r"\A(Stop|Describe|NoSuch)[A-Z][a-z]{2,10}Job\Z").filter(
+        lambda n: n not in served)
+    return [
+        raw_family(name, "invalid.body.empty", "no body at all", st.just(b"")),
+        raw_family(name, "invalid.body.malformed_json", "malformed JSON",
+                   st.one_of(st.sampled_from(MALFORMED_JSON), truncated())),
+        raw_family(name, "invalid.body.invalid_utf8", "JSON with bytes that are not UTF-8", invalid_utf8()),
+        routed("protocol.target.missing", "no X-Amz-Target header", st.none()),
+        routed("protocol.target.unknown", "X-Amz-Target names no operation of the service",
+               unknown_names.map(lambda n: f"{prefix}.{n}")),
+        routed("protocol.target.wrong_prefix", "X-Amz-Target with another service's or version's prefix",
+               st.sampled_from(wrong_prefixes).map(lambda p: f"{p}.{name}")),
+    ]
+
