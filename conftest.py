@@ -78,19 +78,33 @@ def aws_client(reference_server: ReferenceServer) -> Callable[[str], Any]:
 def post(url: str, target: str | None, body: bytes | str, headers: dict[str, str] | None = None,
          method: str = "POST", path: str = "/") -> tuple[int, dict[str, str], Any]:
     """One raw awsJson request; returns status, lower-cased headers, and the body parsed as JSON."""
+    all_headers = {"Content-Type": "application/x-amz-json-1.1", **(headers or {})}
+    if target is not None:
+        all_headers["X-Amz-Target"] = target
+    return send(url, method, path, all_headers, body.encode() if isinstance(body, str) else body)
+
+
+def send(url: str, method: str, path: str, headers: dict[str, str],
+         body: bytes = b"") -> tuple[int, dict[str, str], Any]:
+    """One raw request of any protocol; returns status, lower-cased headers, and the body read as its Content-Type
+    says (CBOR for application/cbor, JSON otherwise; None when empty)."""
     import http.client
     import json
     from urllib.parse import urlsplit
 
+    from conformance import cbor_codec
+    from conformance.wire import media_type
+
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
-        all_headers = {"Content-Type": "application/x-amz-json-1.1", **(headers or {})}
-        if target is not None:
-            all_headers["X-Amz-Target"] = target
-        connection.request(method, path, body=body.encode() if isinstance(body, str) else body, headers=all_headers)
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         raw = response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, json.loads(raw) if raw else None
+        answer_headers = {k.lower(): v for k, v in response.getheaders()}
+        if not raw:
+            return response.status, answer_headers, None
+        is_cbor = media_type(answer_headers.get("content-type")) == cbor_codec.CONTENT_TYPE
+        return response.status, answer_headers, cbor_codec.decode(raw) if is_cbor else json.loads(raw)
     finally:
         connection.close()

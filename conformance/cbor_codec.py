@@ -2,7 +2,9 @@
 
 cbor2 does the encoding and decoding. On top of it: decoding is strict (trailing bytes are an
 error, which `cbor2.loads` ignores), timestamps travel as tag 1 epoch seconds and are compared
-as numbers, and the schema's `x-timestamp` marks say which members are timestamps.
+as numbers, `undefined` reads as null (the rpcv2Cbor specification: servers "MUST deserialize
+this CBOR value to null", clients SHOULD), and the schema's `x-timestamp` marks say which
+members are timestamps.
 
 Decoding is also bounded and total, because the bytes come from targets and clients that may be
 broken or hostile: before cbor2 runs, the item's heads are walked without building anything, and
@@ -45,7 +47,7 @@ class CborError(ValueError):
 
 
 def decode(data: bytes) -> Any:
-    """One CBOR data item, all of `data`; tag-1 timestamps become epoch seconds; raises only CborError.
+    """One CBOR data item, all of `data`; tag-1 timestamps as epoch seconds, `undefined` as None; raises only CborError.
 
     The item's structure is walked first (`check_item`), so cbor2 only ever decodes an item of
     bounded depth, item count and integer size, without references: it then takes time and memory
@@ -57,7 +59,7 @@ def decode(data: bytes) -> Any:
         value = cbor2.CBORDecoder(stream).decode()
         if stream.tell() != len(data):  # `check_item` has seen the end of the item: a disagreement is a bug
             raise CborError(f"not valid CBOR: {len(data) - stream.tell()} bytes after the data item")
-        return _numbers_for_timestamps(value)
+        return _plain(value)
     except CborError:
         raise
     except Exception as exc:  # cbor2's errors, and whatever its semantic decoders raise on odd content
@@ -160,14 +162,20 @@ def _check_bignum(tag: int, major: int, argument: int) -> None:
                         f"over the {MAX_BIGNUM_BYTES}-byte limit")
 
 
-def _numbers_for_timestamps(value: Any) -> Any:
-    # Recursion is safe here: `check_item` has bounded the depth, and no value is shared.
+def _plain(value: Any) -> Any:
+    """Timestamps as epoch seconds and `undefined` as None, in map values, array items and tag contents."""
+    # Recursion is safe here: `check_item` has bounded the depth, and no value is shared. Map keys
+    # stay as they are: an `undefined` key is no text key, which the readers refuse either way.
+    if value is cbor2.undefined:
+        return None
     if isinstance(value, datetime.datetime):
         return value.timestamp()
     if isinstance(value, dict):
-        return {key: _numbers_for_timestamps(item) for key, item in value.items()}
+        return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_numbers_for_timestamps(item) for item in value]
+        return [_plain(item) for item in value]
+    if isinstance(value, cbor2.CBORTag):
+        return cbor2.CBORTag(value.tag, _plain(value.value))
     return value
 
 

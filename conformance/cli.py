@@ -227,7 +227,8 @@ def _serve(args: argparse.Namespace) -> int:
         return _error(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     services = sorted({route.operation.service.full_name for route in app.routes.values()})
     which = f"variant {args.variant} of the reference server" if args.variant else "reference server"
-    print(f"{which} listening on {server.url} ({', '.join(services)}; awsJson1_1)", flush=True)
+    print(f"{which} listening on {server.url} ({', '.join(services)}; {', '.join(sorted(app.protocols))})",
+          flush=True)
     print(f"operations: {', '.join(sorted(route.operation.name for route in app.routes.values()))}", flush=True)
     signing = f"SigV4 enforced (test access key ids: {', '.join(verifier.access_keys)})" if verifier \
         else "SigV4 not checked"

@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 
 from conformance.validation import validator_for
+from conformance.wire import aws_namespace
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_SUFFIX = ".json"
@@ -37,6 +38,11 @@ class ServiceMeta:
     signing_name: str
     endpoint_prefix: str
     protocols: tuple[str, ...]  # Smithy protocol names, the model's preferred first
+
+    @property
+    def namespace(self) -> str:
+        """The Smithy namespace of the service's shapes (absolute shape ids: `{namespace}#{Name}`)."""
+        return aws_namespace(self.name)
 
     def to_json(self) -> dict[str, Any]:
         """The metadata as it stands in a schema document."""

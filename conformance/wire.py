@@ -21,6 +21,19 @@ def rpcv2_path(service_name: str, operation: str) -> str:
     return f"/service/{service_name}/operation/{operation}"
 
 
+def aws_namespace(service_name: str) -> str:
+    """The Smithy namespace of an AWS service's shapes, from botocore's service name: `com.amazonaws.comprehend`."""
+    return f"com.amazonaws.{service_name}"
+
+
+def media_type(content_type: str | None) -> str:
+    """A Content-Type's `type/subtype`, lower-cased and without parameters; '' when there is none.
+
+    RFC 9110 §8.3.1: type and subtype are case-insensitive, and parameters such as `charset` follow a `;`.
+    """
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
 # Bounds on what a decoded body may hold, the same for JSON and CBOR, for answers the suite reads
 # and requests the reference server reads. The operations' documents are two or three levels deep
 # and their numbers small: beyond these, a body is a decode error rather than a document that
@@ -96,6 +109,7 @@ class Answer:
     sdk_error_type: str | None = None  # what botocore would read, which may differ
     message: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    status_only: bool = False  # malformed for its protocol: judged on its status alone, body and headers unread
 
     @property
     def status(self) -> int:

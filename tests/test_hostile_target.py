@@ -205,7 +205,8 @@ def test_honest_answers_are_the_reference_apps() -> None:
         assert (answer.status_code, answer.json()) == (expected.status, json.loads(expected.body))
         assert answer.headers["Content-Type"] == "application/x-amz-json-1.1" and answer.headers["x-amzn-RequestId"]
     assert cbor.status_code == 400 and cbor.headers["Smithy-Protocol"] == "rpc-v2-cbor"
-    decoded = get_protocol("rpcv2Cbor").decode(HttpResponse(cbor.status_code, {}, cbor.content))
+    headers = {name.lower(): value for name, value in cbor.headers.items()}
+    decoded = get_protocol("rpcv2Cbor").decode(HttpResponse(cbor.status_code, headers, cbor.content))
     assert decoded.error_type == "ResourceNotFoundException"
 
 

@@ -1,6 +1,8 @@
 """Thousands of random and malformed requests: never a 5xx, never a dropped connection.
 
 Seeded and bounded in time; the seed is in the failure message, and CONFORMANCE_FUZZ_SEED repeats a run.
+A fuzz test that cannot fail proves nothing: when changing one, plant a bug once (say, let
+`cbor_codec.check_item` pass tag 28, or answer `_Rejected` in JSON on every path) and see it fail.
 """
 
 from __future__ import annotations
@@ -9,12 +11,25 @@ import http.client
 import json
 import os
 import random
+import re
 import socket
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
+import cbor2
+
+from conformance import cbor_codec
 from conformance.reference import ReferenceServer
+from conformance.wire import (
+    AWS_JSON_1_1_CONTENT_TYPE,
+    CBOR_CONTENT_TYPE,
+    RPC_V2_CBOR,
+    SMITHY_PROTOCOL_HEADER,
+    rpcv2_path,
+)
 
 SEED = int(os.environ.get("CONFORMANCE_FUZZ_SEED", time.time_ns() % 1_000_000))
 REQUESTS_PER_WORKER = 1500
@@ -92,18 +107,46 @@ def random_headers(rng: random.Random) -> dict[str, str]:
         headers["X-Amz-Target"] = rng.choice(["", "Comprehend_20171127.", "X.StopPHIDetectionJob",
                                               "comprehend_20171127.StopPiiEntitiesDetectionJob",
                                               "".join(chr(rng.randrange(32, 256)) for _ in range(12))])
-    if rng.random() < 0.8:
-        headers["Content-Type"] = rng.choice(["application/x-amz-json-1.1", "application/json", "text/plain", ""])
+    roll = rng.random()
+    if roll < 0.85:  # most requests are claimed, so that their bodies are read
+        headers["Content-Type"] = rng.choice([AWS_JSON_1_1_CONTENT_TYPE, AWS_JSON_1_1_CONTENT_TYPE + "; charset=utf-8"])
+    elif roll < 0.95:
+        headers["Content-Type"] = rng.choice(["application/json", "text/plain", CBOR_CONTENT_TYPE, ""])
     if rng.random() < 0.2:
         headers["Authorization"] = rng.choice(["AWS4-HMAC-SHA256 Credential=A/20260101/eu-west-1/comprehend/aws4_request",
                                                "garbage", "Credential=/x/"])
     return headers
 
 
-def fuzz_worker(server: ReferenceServer, worker: int, deadline: float, problems: list[str], counts: list[int]) -> None:
+class KeepAlive:
+    """One keep-alive connection to the server that reports a dropped connection and then reconnects."""
+
+    def __init__(self, server: ReferenceServer) -> None:
+        self.address = server.address
+        self.connection = http.client.HTTPConnection(*self.address, timeout=10)
+
+    def exchange(self, method: str, path: str, headers: dict[str, str], body: bytes,
+                 problems: list[str], where: str) -> tuple[http.client.HTTPResponse, bytes] | None:
+        """The answer and its body; None (and a problem noted) when the connection dropped instead."""
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+            return response, response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            problems.append(f"dropped connection ({type(exc).__name__}: {exc}) on {where}")
+            self.reconnect()
+            return None
+
+    def reconnect(self) -> None:
+        """A fresh connection, after the server closed this one."""
+        self.connection.close()
+        self.connection = http.client.HTTPConnection(*self.address, timeout=10)
+
+
+def fuzz_worker(server: ReferenceServer, worker: int, deadline: float, problems: list[str],
+                counts: Counter[str]) -> None:
     rng = random.Random(SEED * 100 + worker)
-    host, port = server.address
-    connection = http.client.HTTPConnection(host, port, timeout=10)
+    connection = KeepAlive(server)
     job_ids: list[str] = []
     for index in range(REQUESTS_PER_WORKER):
         if time.monotonic() > deadline:
@@ -112,16 +155,11 @@ def fuzz_worker(server: ReferenceServer, worker: int, deadline: float, problems:
         headers = random_headers(rng)
         body = random_body(rng, job_ids)
         where = f"seed {SEED} worker {worker} request {index}: {method} {headers} {body[:80]!r}"
-        try:
-            connection.request(method, "/", body=body, headers=headers)
-            response = connection.getresponse()
-            raw = response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            problems.append(f"dropped connection ({type(exc).__name__}: {exc}) on {where}")
-            connection.close()
-            connection = http.client.HTTPConnection(host, port, timeout=10)
+        exchanged = connection.exchange(method, "/", headers, body, problems, where)
+        if exchanged is None:
             continue
-        counts[0] += 1
+        response, raw = exchanged
+        counts["requests"] += 1
         if response.status >= 500:
             problems.append(f"{response.status} {raw[:200]!r} on {where}")
         if not response.getheader("x-amzn-RequestId"):
@@ -137,22 +175,34 @@ def fuzz_worker(server: ReferenceServer, worker: int, deadline: float, problems:
             job_ids.append(answer["JobId"])
         if response.getheader("Connection", "").lower() == "close":
             problems.append(f"server closed a well-framed keep-alive connection on {where}")
-            connection.close()
-    connection.close()
+            connection.reconnect()
+    connection.connection.close()
 
 
-def test_fuzz_over_keep_alive_never_5xx_never_drops(reference_server: ReferenceServer) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
+Worker = Callable[[ReferenceServer, int, float, list[str], Counter[str]], None]
+
+
+def run_workers(worker: Worker, server: ReferenceServer, workers: int, seconds: float) -> Counter[str]:
+    """Run `workers` threads of `worker` until they end or `seconds` pass; what they sent, counted by what it was.
+
+    Fails listing the first problems the workers found, with the seed that repeats the run.
+    """
+    deadline = time.monotonic() + seconds
     problems: list[str] = []
-    counts = [[0] for _ in range(WORKERS)]
-    threads = [threading.Thread(target=fuzz_worker, args=(reference_server, n, deadline, problems, counts[n]))
-               for n in range(WORKERS)]
+    counts: list[Counter[str]] = [Counter() for _ in range(workers)]
+    threads = [threading.Thread(target=worker, args=(server, n, deadline, problems, counts[n])) for n in range(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    sent = sum(count[0] for count in counts)
-    assert not problems, f"{len(problems)} problem(s) in {sent} requests (seed {SEED}):\n" + "\n".join(problems[:20])
+    sent = sum(counts, Counter())
+    assert not problems, f"{len(problems)} problem(s) in {sent.total()} requests (seed {SEED}):\n" \
+        + "\n".join(problems[:20])
+    return sent
+
+
+def test_fuzz_over_keep_alive_never_5xx_never_drops(reference_server: ReferenceServer) -> None:
+    sent = run_workers(fuzz_worker, reference_server, WORKERS, DEADLINE_SECONDS).total()
     assert sent >= 2000, f"only {sent} requests answered before the deadline (seed {SEED})"
 
 
@@ -181,3 +231,211 @@ def _still_serving(server: ReferenceServer) -> tuple[int, Any, Any]:
     from conftest import post
 
     return post(server.url, TARGETS[0], "{}")
+
+
+# Hostile CBOR and JSON over both protocols ----------------------------------------------------------
+#
+# Each family is what a hostile or broken client can put in a body. Every one goes to both
+# protocols and every Stop, usually with the protocol's own headers and sometimes without them,
+# and each answer must be a 4xx or a 200 of the addressed protocol's form, in bounded time, on a
+# connection that stays open.
+
+HOSTILE_REQUESTS_PER_WORKER = 2000
+HOSTILE_WORKERS = 2
+HOSTILE_DEADLINE_SECONDS = 45.0
+SECONDS_PER_ANSWER = 3.0  # the slowest family (10,000 levels of JSON) takes milliseconds
+STOPS = [  # (ServiceName, operation, namespace)
+    ("Comprehend_20171127", "StopPiiEntitiesDetectionJob", "com.amazonaws.comprehend"),
+    ("ComprehendMedical_20181030", "StopPHIDetectionJob", "com.amazonaws.comprehendmedical"),
+]
+DEPTHS = (100, 1000, 10_000)
+JOB_ID_KEY = cbor2.dumps("JobId")
+ABSOLUTE_SHAPE_ID = re.compile(r"^com\.amazonaws\.[a-z]+#[A-Za-z]+$")
+
+
+def as_job_id(item: bytes) -> bytes:
+    """A one-member CBOR map whose JobId is `item` (raw CBOR)."""
+    return b"\xa1" + JOB_ID_KEY + item
+
+
+def shared_chain(length: int) -> bytes:
+    """Nested shared values (tags 28/29): each a pair of references to the one before, 2**length leaves."""
+    items = b"\xd8\x1c\x82\x00\x00" + b"".join(
+        b"\xd8\x1c\x82" + (b"\xd8\x1d" + cbor2.dumps(index)) * 2 for index in range(length - 1))
+    return b"\x9f" + items + b"\xff"
+
+
+def cbor_deep(rng: random.Random) -> bytes:
+    depth = rng.choice(DEPTHS)
+    opener, closer = rng.choice([(b"\x81", b""), (b"\x9f", b"\xff"), (b"\xa1\x61a", b""), (b"\xbf\x61a", b"\xff"),
+                                 (b"\xd8\xff", b"")])
+    nested = opener * depth + b"\x00" + closer * depth
+    return as_job_id(nested) if rng.random() < 0.5 else nested
+
+
+CBOR_FAMILIES: dict[str, Callable[[random.Random], bytes]] = {
+    "cbor.shared_reference": lambda rng: rng.choice([
+        b"\xd8\x1c\xa1\x61\x61\xd8\x1d\x00", as_job_id(b"\xd8\x1c\x81\xd8\x1d\x00"), as_job_id(b"\xd8\x1d\x00")]),
+    "cbor.nested_shared": lambda rng: as_job_id(shared_chain(rng.choice([2, 30, 200]))),
+    "cbor.string_reference": lambda rng: rng.choice([
+        b"\xd9\x01\x00" + as_job_id(b"\x63abc"),  # a namespace, no reference
+        b"\xd9\x01\x00\xa2" + JOB_ID_KEY + b"\x63abc\x61b\xd8\x19\x00",
+        as_job_id(b"\xd8\x19\x00")]),
+    "cbor.bignum": lambda rng: as_job_id(bytes([rng.choice([0xC2, 0xC3])])
+                                         + cbor2.dumps(rng.randbytes(rng.choice([65, 1000, 4000, 20_000])))),
+    "cbor.big_decimal": lambda rng: as_job_id(rng.choice([
+        b"\xc4\x82\x1b\xff\xff\xff\xff\xff\xff\xff\xff\x01", b"\xc5\x82\x1b\x7f\xff\xff\xff\xff\xff\xff\xff\x01",
+        b"\xc4\x82\x01\xc2" + cbor2.dumps(b"\xff" * 64)])),
+    "cbor.deep": cbor_deep,
+    "cbor.nan_infinity": lambda rng: as_job_id(rng.choice([
+        b"\xf9\x7e\x00", b"\xf9\x7c\x00", b"\xf9\xfc\x00", b"\xfa\x7f\xc0\x00\x00",
+        b"\xfb\x7f\xf0\x00\x00\x00\x00\x00\x00"])),
+    "cbor.undefined_job_id": lambda rng: rng.choice([as_job_id(b"\xf7"), b"\xbf" + JOB_ID_KEY + b"\xf7\xff"]),
+    "cbor.undefined_nested": lambda rng: rng.choice([
+        as_job_id(b"\x82\xf7\xf7"), b"\xf7", b"\x81\xf7", b"\xa1\xf7\xf7", as_job_id(b"\xa1\x61a\xf7")]),
+    "cbor.indefinite": lambda rng: rng.choice([
+        b"\xbf" + JOB_ID_KEY + b"\x7f\x62ab\x62cd\xff\xff",  # a valid JobId in chunks
+        b"\xbf" + JOB_ID_KEY + b"\x7f\x62ab",  # never closed
+        b"\xbf" + JOB_ID_KEY + b"\x7f\x7f\x61a\xff\xff\xff",  # chunks within chunks
+        b"\xbf" + JOB_ID_KEY + b"\x5f\x41a\xff\xff",  # a byte string in chunks
+        b"\xbf" + JOB_ID_KEY + b"\x7f\x41a\xff\xff",  # a byte-string chunk in a text string
+        b"\xbf" + JOB_ID_KEY + b"\xff",  # a key without its value
+        b"\x9f" * 50 + b"\xff" * 51,  # one break too many
+        b"\xdf\xff"]),  # indefinite length on a tag
+    "cbor.trailing": lambda rng: cbor2.dumps({"JobId": "a" * 32}) + rng.choice([b"\x00", b"\xff", b"\xa0",
+                                                                                 rng.randbytes(rng.randint(1, 16))]),
+    "cbor.invalid_utf8": lambda rng: rng.choice([
+        as_job_id(b"\x63\xff\xfe\xfd"), as_job_id(b"\x62\xed\xa0"), b"\xa1\x62\xc0\xaf\x61a",
+        as_job_id(b"\x7f\x61\xc3\x61\xa9\xff")]),  # a character split across chunks
+    "cbor.huge_length": lambda rng: rng.choice([
+        as_job_id(b"\x7b" + b"\xff" * 8), as_job_id(b"\x9b" + b"\xff" * 8), b"\xbb" + b"\xff" * 8,
+        as_job_id(b"\x7a\x80\x00\x00\x00a")]),  # a text string of 2**31 bytes, one sent
+    "cbor.random": lambda rng: rng.randbytes(rng.randint(0, 64)),
+}
+
+
+def json_deep(rng: random.Random) -> bytes:
+    depth = rng.choice(DEPTHS)
+    nested = rng.choice([b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth])
+    return b'{"JobId": ' + nested + b"}" if rng.random() < 0.5 else nested
+
+
+JSON_FAMILIES: dict[str, Callable[[random.Random], bytes]] = {
+    "json.deep": json_deep,
+    "json.huge_integer": lambda rng: b'{"JobId": ' + rng.choice([b"", b"-"]) + b"9" * rng.choice(
+        [20, 400, 4300, 4301, 50_000, 500_000]) + b"}",
+    "json.huge_exponent": lambda rng: b'{"JobId": ' + rng.choice([b"1e999999999", b"-1e400", b"1.5e-999999",
+                                                                  b"0." + b"0" * 100_000 + b"1"]) + b"}",
+    "json.nan_infinity": lambda rng: rng.choice([b'{"JobId": NaN}', b'{"JobId": Infinity}', b'{"JobId": -Infinity}',
+                                                 b"NaN", b'{"JobId": [NaN]}']),
+    "json.undefined": lambda rng: rng.choice([b'{"JobId": undefined}', b"undefined"]),
+    "json.trailing": lambda rng: b'{"JobId": "a"}' + rng.choice([b"x", b"{}", b"]", b"\x00", b" null"]),
+    "json.invalid_utf8": lambda rng: b'{"JobId": "' + rng.choice([b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82"])
+    + b'"}',
+    "json.escapes": lambda rng: rng.choice([b'{"JobId": "\\ud800"}', b'{"JobId": "\\udfff\\ud800"}',
+                                            b'{"JobId": "\\u0000"}', b'{"\\u004aobId": "a"}', b'{"JobId": "\\x41"}']),
+    "json.encodings": lambda rng: rng.choice([b'\xef\xbb\xbf{"JobId": "a"}', '{"JobId": "a"}'.encode("utf-16"),
+                                              '{"JobId": "a"}'.encode("utf-32-le")]),
+    "json.duplicate_keys": lambda rng: b'{"JobId": "a", "JobId": ' + rng.choice([b"1", b"null", b'"b"', b"{}"]) + b"}",
+    "json.random": lambda rng: rng.randbytes(rng.randint(0, 64)),
+}
+HOSTILE_FAMILIES = {**CBOR_FAMILIES, **JSON_FAMILIES}
+# Answers a family's body must get when it goes, well-formed, to the protocol of its own format.
+EXPECTED_TYPES = {
+    "cbor.shared_reference": "SerializationException", "cbor.nested_shared": "SerializationException",
+    "cbor.string_reference": "SerializationException", "cbor.trailing": "SerializationException",
+    "cbor.invalid_utf8": "SerializationException", "cbor.undefined_job_id": "ValidationException",
+    "json.deep": "SerializationException", "json.nan_infinity": "SerializationException",
+    "json.undefined": "SerializationException", "json.trailing": "SerializationException",
+    "json.invalid_utf8": "SerializationException",
+}
+
+
+def hostile_request(rng: random.Random, protocol: str, stop: tuple[str, str, str],
+                    body: bytes) -> tuple[str, dict[str, str], bool]:
+    """The path and headers of a Stop over `protocol`, and whether they are as the protocol says (else a mark is
+    missing or wrong)."""
+    if protocol == "awsJson1_1":
+        path, headers = "/", {"Content-Type": AWS_JSON_1_1_CONTENT_TYPE, "X-Amz-Target": f"{stop[0]}.{stop[1]}"}
+    else:
+        path = rpcv2_path(rng.choice([stop[0], f"{stop[2]}.{stop[0]}"]), stop[1])
+        headers = {SMITHY_PROTOCOL_HEADER: RPC_V2_CBOR, "Accept": CBOR_CONTENT_TYPE}
+        if body:
+            headers["Content-Type"] = CBOR_CONTENT_TYPE
+    if rng.random() < 0.85:
+        return path, headers, True
+    headers.pop(rng.choice(["Content-Type", "X-Amz-Target", SMITHY_PROTOCOL_HEADER]), None)
+    if rng.random() < 0.5:
+        headers["Content-Type"] = rng.choice([AWS_JSON_1_1_CONTENT_TYPE, CBOR_CONTENT_TYPE, "text/plain", ""])
+    return path, headers, False
+
+
+def answer_problems(protocol: str, stop: tuple[str, str, str], response: http.client.HTTPResponse, raw: bytes,
+                    expected: str | None) -> list[str]:
+    """What is wrong with an answer: a 5xx, or not the addressed protocol's form, or not the type expected."""
+    problems = [f"answered {response.status}"] if response.status >= 500 else []
+    if not response.getheader("x-amzn-RequestId"):
+        problems.append("no x-amzn-RequestId")
+    content_type = response.getheader("Content-Type")
+    if protocol == "rpcv2Cbor":
+        if content_type != CBOR_CONTENT_TYPE or response.getheader(SMITHY_PROTOCOL_HEADER) != RPC_V2_CBOR:
+            smithy_protocol = response.getheader(SMITHY_PROTOCOL_HEADER)
+            return [*problems, f"not rpcv2Cbor: Content-Type {content_type!r}, Smithy-Protocol {smithy_protocol!r}"]
+        try:
+            answer = cbor_codec.decode(raw)
+        except cbor_codec.CborError as exc:
+            return [*problems, f"answer body is not CBOR: {exc}"]
+        error_type = answer.get("__type") if isinstance(answer, dict) else None
+        if response.status >= 400 and not (isinstance(error_type, str) and ABSOLUTE_SHAPE_ID.match(error_type)
+                                           and error_type.startswith(stop[2] + "#") and answer.get("message")):
+            problems.append(f"rpcv2Cbor error without {stop[2]}#... __type and message: {answer!r:.200}")
+    else:
+        if content_type != AWS_JSON_1_1_CONTENT_TYPE or response.getheader(SMITHY_PROTOCOL_HEADER) is not None:
+            return [*problems, f"not an awsJson1_1 answer: Content-Type {content_type!r}"]
+        try:
+            answer = json.loads(raw)
+        except ValueError as exc:
+            return [*problems, f"answer body is not JSON: {exc}"]
+        error_type = answer.get("__type") if isinstance(answer, dict) else None
+        if response.status >= 400 and not (isinstance(error_type, str) and "#" not in error_type):
+            problems.append(f"awsJson1_1 error without a bare __type: {answer!r:.200}")
+    if expected is not None and (error_type or "").rpartition("#")[2] != expected:
+        problems.append(f"expected {expected}, answered {response.status} {error_type}")
+    return problems
+
+
+def hostile_worker(server: ReferenceServer, worker: int, deadline: float, problems: list[str],
+                   counts: Counter[str]) -> None:
+    rng = random.Random(SEED * 1000 + worker)
+    connection = KeepAlive(server)
+    names = sorted(HOSTILE_FAMILIES)
+    for index in range(HOSTILE_REQUESTS_PER_WORKER):
+        if time.monotonic() > deadline:
+            break
+        family, protocol, stop = rng.choice(names), rng.choice(["awsJson1_1", "rpcv2Cbor"]), rng.choice(STOPS)
+        body = HOSTILE_FAMILIES[family](rng)
+        path, headers, proper = hostile_request(rng, protocol, stop, body)
+        own_format = family.startswith("cbor." if protocol == "rpcv2Cbor" else "json.")
+        expected = EXPECTED_TYPES.get(family) if proper and own_format else None
+        where = f"seed {SEED} worker {worker} request {index}: {family} over {protocol} {path} {headers} {body[:60]!r}"
+        started = time.monotonic()
+        exchanged = connection.exchange("POST", path, headers, body, problems, where)
+        elapsed = time.monotonic() - started
+        if exchanged is None:
+            continue
+        response, raw = exchanged
+        counts[family] += 1
+        found = answer_problems(protocol, stop, response, raw, expected)
+        if elapsed > SECONDS_PER_ANSWER:
+            found.append(f"answered after {elapsed:.1f}s")
+        if response.getheader("Connection", "").lower() == "close":
+            found.append("closed a well-framed keep-alive connection")
+            connection.reconnect()
+        problems.extend(f"{problem} on {where}" for problem in found)
+    connection.connection.close()
+
+
+def test_hostile_cbor_and_json_over_both_protocols(reference_server: ReferenceServer) -> None:
+    sent = run_workers(hostile_worker, reference_server, HOSTILE_WORKERS, HOSTILE_DEADLINE_SECONDS)
+    unsent = sorted(set(HOSTILE_FAMILIES) - set(sent))
+    assert not unsent, f"families never sent before the deadline (seed {SEED}): {unsent}"

@@ -125,6 +125,7 @@ def test_chunked_request_body(reference_server: ReferenceServer) -> None:
     body = json.dumps({"JobId": job_id}).encode()
     chunked = b"%x\r\n%s\r\n%x;ext=1\r\n%s\r\n0\r\nX-Trailer: 1\r\n\r\n" % (5, body[:5], len(body) - 5, body[5:])
     answer = raw_exchange(reference_server, b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: " + PII_STOP.encode()
+                          + b"\r\nContent-Type: application/x-amz-json-1.1"
                           + b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked)
     assert answer.startswith(b"HTTP/1.1 200 ") and b"STOP_REQUESTED" in answer
 
@@ -166,10 +167,12 @@ def test_keep_alive_serves_many_requests_on_one_connection(reference_server: Ref
     connection.connect()
     first_socket = connection.sock
     for body in ['{"JobId": "x"}', "{", '{"JobId": 1}', '{"JobId": "' + "a" * 40 + '"}'] * 5:
-        connection.request("POST", "/", body=body, headers={"X-Amz-Target": PII_STOP})
+        connection.request("POST", "/", body=body,
+                           headers={"X-Amz-Target": PII_STOP, "Content-Type": "application/x-amz-json-1.1"})
         response = connection.getresponse()
-        response.read()
+        answer = json.loads(response.read())
         assert response.status == 400 and response.getheader("Connection") != "close"
+        assert answer["__type"] != "UnknownOperationException"  # served: the operation's own answers
         assert connection.sock is first_socket  # never reconnected
     connection.close()
 

@@ -8,7 +8,7 @@ from conformance import cbor_codec
 from conformance.cases import ABSENT, Case
 from conformance.model import Operation
 from conformance.protocols import sanitise_error_type
-from conformance.wire import Answer, HttpRequest, HttpResponse, rpcv2_path
+from conformance.wire import RPC_V2_CBOR, SMITHY_PROTOCOL_HEADER, Answer, HttpRequest, HttpResponse, rpcv2_path
 
 def path_for(operation: Operation) -> str:
     """`/service/{ServiceName}/operation/{Operation}`, ServiceName being the target prefix as botocore sends it."""
@@ -35,10 +35,17 @@ class RpcV2Cbor:
             headers.pop(name, None)
             if value is not None:
                 headers[name] = value
-        return HttpRequest("POST", case.path or path_for(operation), headers, body or b"")
+        return HttpRequest(case.method or "POST", case.path or path_for(operation), headers, body or b"")
 
     def decode(self, response: HttpResponse) -> Answer:
-        """The body as CBOR (bounded: `cbor_codec.decode` raises only CborError); the type from `__type` alone."""
+        """The body as CBOR (bounded: `cbor_codec.decode` raises only CborError); the type from `__type` alone.
+
+        An answer without `Smithy-Protocol: rpc-v2-cbor` is malformed, and a client MUST handle it on its
+        status alone, with no attempt to read its body or headers (Smithy rpcv2Cbor, "Clients MUST use
+        the following rules"): it is decoded that way.
+        """
+        if response.header(SMITHY_PROTOCOL_HEADER) != RPC_V2_CBOR:
+            return Answer(response, status_only=True)
         document: Any = None
         decode_error = None
         if response.body:

@@ -39,22 +39,44 @@ class ReferenceApp:
         self.region, self.account = region, account
         self.verifier, self.throttle = verifier, throttle
 
+    @property
+    def protocols(self) -> list[str]:
+        """The Smithy protocols some served operation is served over, in the catalog's order."""
+        return list(dict.fromkeys(name for route in self.routes.values()
+                                  for name in route.operation.service.protocols if name in _SPOKEN))
+
     def handle(self, request: HttpRequest) -> Response:
         """Answer one request; a client's mistake is a 4xx, only a bug here is a 5xx."""
-        request_id = awsjson.new_request_id()
-        wire = wire_for(request)
         route: Route | None = None
         try:
             if self.verifier is not None or self.throttle is not None:
                 route = self._admit(request)
             route = route or self._route(request)  # routed already when admitted; else raises the routing error
-            return wire.success(self._dispatch(route, request), request_id, route.operation.response)
+            document = self._dispatch(route, request)
+            return wire_for(request).success(document, awsjson.new_request_id(), route.operation.response)
         except ApiError as error:
-            return wire.failure(error, request_id, _namespace(route))
+            return self.failure(request, error, route)
         except Exception:  # a bug in this server, never the client's fault: say so, keep serving
             log.exception("reference server failed on %s %s", request.method, request.path)
-            error = ApiError("InternalServerException", 500, "Internal server error")
-            return wire.failure(error, request_id, _namespace(route))
+            return self.failure(request, ApiError("InternalServerException", 500, "Internal server error"), route)
+
+    def failure(self, request: HttpRequest, error: ApiError, route: Route | None = None) -> Response:
+        """An error answer in the form of the protocol the request is addressed to (also for the HTTP layer's errors).
+
+        On the rpcv2 path that is CBOR with Smithy-Protocol and `__type` an absolute shape id, in
+        the namespace of the service the request names (`_namespace`).
+        """
+        return wire_for(request).failure(error, awsjson.new_request_id(), self._namespace(request, route))
+
+    def _namespace(self, request: HttpRequest, route: Route | None) -> str:
+        """The namespace of rpcv2Cbor's absolute error shape ids: the routed or named service's, else the first's."""
+        served = [candidate.operation.service for candidate in self.routes.values()]
+        named = rpcv2cbor.service_named(request)
+        addressed = [route.operation.service] if route else [
+            service for service in served if named and service.target_prefix == named.name
+            and named.namespace in (None, service.namespace)]
+        chosen = next(iter(addressed + served), None)
+        return chosen.namespace if chosen else _FRAMEWORK_NAMESPACE
 
     # Each step of a request is a method of its own, so that a variant (see `variants`) can
     # change one step and keep the rest.
@@ -90,13 +112,19 @@ class ReferenceApp:
         return project(record, route.operation.response)
 
     def _route(self, request: HttpRequest) -> Route:
-        """The operation a request names (X-Amz-Target for awsJson, the path for rpcv2Cbor)."""
+        """The operation a request names (X-Amz-Target for awsJson, the path for rpcv2Cbor), if its protocol claims it.
+
+        Smithy's "Identification for claiming" rules of each protocol: a request without all of its
+        protocol's marks names no operation (UnknownOperationException), save rpcv2Cbor's Content-Type,
+        which is no claim mark: a claimed body without it is a 415 (`rpcv2cbor.check_content_type`).
+        """
         wire = wire_for(request)
-        target = wire.target(request)
-        route = self.routes.get(target)
-        if route is None or wire.NAME not in route.operation.service.protocols:
-            status = 404 if wire is rpcv2cbor else 400
-            raise ApiError("UnknownOperationException", status, f"Unknown operation {target!r}")
+        addressed = wire.target(request)
+        route = self.routes.get(addressed.target)
+        if route is None or wire.NAME not in route.operation.service.protocols \
+                or addressed.namespace not in (None, route.operation.service.namespace):
+            raise wire.unknown_operation(f"Unknown operation {addressed.target!r}")
+        wire.check_content_type(request)
         return route
 
     def _read(self, request: HttpRequest) -> dict[str, Any]:
@@ -160,14 +188,13 @@ class ReferenceApp:
         return record
 
 
+_SPOKEN = frozenset({awsjson.NAME, rpcv2cbor.NAME})  # the protocols this server speaks, by Smithy name
+_FRAMEWORK_NAMESPACE = "smithy.framework"  # for absolute shape ids when no service is served at all
+
+
 def wire_for(request: HttpRequest) -> Any:
     """The protocol module a request is addressed to: rpcv2Cbor by its path, awsJson otherwise."""
     return rpcv2cbor if rpcv2cbor.handles(request) else awsjson
-
-
-def _namespace(route: Route | None) -> str:
-    """The Smithy namespace of absolute error shape ids (rpcv2Cbor); before routing, Smithy's framework."""
-    return f"com.amazonaws.{route.operation.service.name}" if route else "smithy.framework"
 
 
 def project(value: Any, schema: Mapping[str, Any]) -> Any:

@@ -6,11 +6,18 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from jsonschema.exceptions import ValidationError
 
-from conformance.wire import AWS_JSON_1_1_CONTENT_TYPE, MAX_ANSWER_DEPTH, HttpRequest, json_bytes, nested_deeper_than
+from conformance.wire import (
+    AWS_JSON_1_1_CONTENT_TYPE,
+    MAX_ANSWER_DEPTH,
+    HttpRequest,
+    json_bytes,
+    media_type,
+    nested_deeper_than,
+)
 
 CONTENT_TYPE = AWS_JSON_1_1_CONTENT_TYPE
 
@@ -32,6 +39,13 @@ def serialization_error(message: str) -> ApiError:
 def unknown_operation(message: str = "") -> ApiError:
     """400 UnknownOperationException: the request names no operation this endpoint serves."""
     return ApiError("UnknownOperationException", 400, message)
+
+
+class Addressed(NamedTuple):
+    """The operation a request names, as the routes know it: `{ServiceName}.{Operation}`."""
+
+    target: str
+    namespace: str | None = None  # the namespace an rpcv2Cbor path puts before the ServiceName, if any
 
 
 @dataclass
@@ -64,14 +78,27 @@ def handles(request: HttpRequest) -> bool:
     return not request.path.startswith("/service/")
 
 
-def target(request: HttpRequest) -> str:
+def target(request: HttpRequest) -> Addressed:
     """The X-Amz-Target a request names; POST / only."""
     if request.method != "POST" or request.path.split("?", 1)[0] != "/":
         raise ApiError("UnknownOperationException", 404, f"No operation at {request.method} {request.path}")
     value = (request.header("X-Amz-Target") or "").strip()
     if not value:
         raise unknown_operation("Missing X-Amz-Target header")
-    return value
+    return Addressed(value)
+
+
+def check_content_type(request: HttpRequest) -> None:
+    """Raise UnknownOperationException unless the Content-Type is awsJson1_1's, the last of its claim marks.
+
+    Smithy: a service claims a request only when "The Content-Type HTTP request header is set and
+    contains the value application/x-amz-json-1.1". Unclaimed, it names no operation; parameters
+    (`; charset=utf-8`) leave the value contained.
+    """
+    sent = request.header("Content-Type")
+    if media_type(sent) != CONTENT_TYPE:
+        shown = "no Content-Type" if sent is None else f"Content-Type {sent!r}"
+        raise unknown_operation(f"An awsJson1_1 request has Content-Type {CONTENT_TYPE}; this one has {shown}")
 
 
 def success(document: Mapping[str, Any], request_id: str, schema: Mapping[str, Any] | None = None) -> Response:

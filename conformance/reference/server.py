@@ -6,6 +6,7 @@ timeout ends it. The stdlib server is enough for a loopback test target and adds
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import sys
 import threading
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from conformance.reference import awsjson
 from conformance.reference.app import ReferenceApp
 from conformance.reference.awsjson import ApiError, Response
 from conformance.reference.jobs import JobStore
@@ -65,17 +65,30 @@ class _Handler(BaseHTTPRequestHandler):
             return self._handle
         raise AttributeError(name)
 
+    def handle_one_request(self) -> None:
+        """Read and answer one request; until its request line is read, it is addressed to no path."""
+        self.path = ""  # not the previous request's on this connection, should the next request line be unreadable
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        """The stdlib's, keeping the path as sent: the stdlib turns `//x` into `/x`, a path the client did not name."""
+        parsed = super().parse_request()
+        if parsed:
+            self.path = self.requestline.split()[1]
+        return parsed
+
     def _handle(self) -> None:
+        request = HttpRequest(self.command, self.path, dict(self.headers.items()), b"")
         try:
-            body = self._read_body()
+            request = dataclasses.replace(request, body=self._read_body())
         except _Rejected as rejected:
             self.close_connection = True
-            self._send(awsjson.failure(rejected.error, awsjson.new_request_id()))
+            self._send(self.server.app.failure(request, rejected.error))
             return
         except OSError:  # the client stalled past the idle timeout or went away mid-body
             self.close_connection = True
             return
-        self._send(self.server.app.handle(HttpRequest(self.command, self.path, dict(self.headers.items()), body)))
+        self._send(self.server.app.handle(request))
 
     def _read_body(self) -> bytes:
         limit = self.server.max_body_bytes
@@ -155,14 +168,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.flush_headers()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Errors the stdlib raises before a request is parsed, in AWS's JSON shape."""
+        """Errors the stdlib raises before a request is parsed, in the form of the protocol of the path it names."""
         self.close_connection = True
         if self.request_version == "HTTP/0.9":  # the request line was unreadable: answer HTTP/1.0
             self.request_version = "HTTP/1.0"
         if code >= 500:  # only ever a malformed request here (e.g. an unknown HTTP version)
             code = 400
-        self._send(awsjson.failure(ApiError("BadRequestException", code, message or "Bad request"),
-                                   awsjson.new_request_id()))
+        # The stdlib sets the path only once the version is read: before, the request line's second word.
+        words = getattr(self, "requestline", "").split()
+        path = self.path or (words[1] if len(words) > 1 else "")
+        request = HttpRequest(self.command or "", path, {}, b"")
+        self._send(self.server.app.failure(request, ApiError("BadRequestException", code, message or "Bad request")))
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
