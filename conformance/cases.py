@@ -23,6 +23,7 @@ class Kind(enum.Enum):
     PROTOCOL_VIOLATION = "protocol_violation"  # breaks a rule of the wire protocol the server must enforce
     AUTH = "auth"  # unsigned, or signed wrongly: an endpoint that enforces SigV4 must refuse it
     NEAR_MISS = "near_miss"  # a JobId next to a real job's (its upper case, a prefix...): no job, or invalid
+    UNCLAIMED = "unclaimed"  # lacks the protocol's markers (Content-Type, Smithy-Protocol, POST, path)
 
 
 # Each category's kind follows from its leading parts; the longest matching prefix wins.
@@ -39,6 +40,7 @@ _KIND_BY_PREFIX = {
     "extra": Kind.EXTRA_MEMBER,
     "protocol": Kind.UNKNOWN_OPERATION,
     "protocol.target_header": Kind.PROTOCOL_VIOLATION,
+    "protocol.unclaimed": Kind.UNCLAIMED,
     "invalid.body.malformed_cbor": Kind.SERIALIZATION,
     "existing": Kind.EXISTING_JOB,
     "start": Kind.START_JOB,
@@ -80,6 +82,7 @@ class Case:
     raw_body: bytes | None = None
     headers: tuple[tuple[str, str | None], ...] = ()  # header changes; None removes the header
     path: str | None = None  # another request path than the protocol's own for the operation
+    method: str | None = None  # another method than the protocol's POST
     job_id: str | None = None  # the JobId the case sends, when it sends a string one
     known_status: str | None = None  # the job's status as Describe gave it just before this case
     signing: str = "sigv4"  # how the transport signs it (see transport.SIGNINGS)
@@ -87,7 +90,7 @@ class Case:
     def key(self) -> tuple[Any, ...]:
         """Identity for de-duplication: the same bytes and headers are the same case."""
         body = self.raw_body if self.document is ABSENT else json.dumps(jsonable(self.document), sort_keys=True)
-        return (self.operation, self.category, body, self.headers, self.path, self.signing)
+        return (self.operation, self.category, body, self.headers, self.path, self.method, self.signing)
 
     def to_json(self) -> dict[str, Any]:
         """The case as it stands in a report."""
@@ -101,6 +104,8 @@ class Case:
             data["headers"] = {name: value for name, value in self.headers}
         if self.path:
             data["path"] = self.path
+        if self.method:
+            data["method"] = self.method
         if self.known_status:
             data["known_status"] = self.known_status
         if self.signing != "sigv4":

@@ -46,18 +46,20 @@ class Check:
     severity: str
     function: CheckFunction
     applies: Callable[[Operation], bool] = _always
+    reads_message: bool = True  # reads the body or headers: not applicable to an answer judged on its status alone
+    binds_unclaimed: bool = False  # applies to a request no protocol claims (whose answer no protocol shapes)
 
 
 REGISTRY: dict[str, Check] = {}
 
 
-def check(check_id: str, description: str, severity: str = "error",
-          applies: Callable[[Operation], bool] = _always) -> Callable[[CheckFunction], CheckFunction]:
+def check(check_id: str, description: str, severity: str = "error", applies: Callable[[Operation], bool] = _always,
+          reads_message: bool = True, binds_unclaimed: bool = False) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check function under an id."""
     def register(function: CheckFunction) -> CheckFunction:
         if check_id in REGISTRY:
             raise ValueError(f"check {check_id!r} is registered twice")
-        REGISTRY[check_id] = Check(check_id, description, severity, function, applies)
+        REGISTRY[check_id] = Check(check_id, description, severity, function, applies, reads_message, binds_unclaimed)
         return function
     return register
 
@@ -80,21 +82,24 @@ def job_member(document: object, member: str) -> object:
     return holders[0][member] if len(holders) == 1 else None
 
 
-@check("answered", "Every request gets an answer: a status line within the read timeout, after one retry")
+@check("answered", "Every request gets an answer: a status line within the read timeout, after one retry",
+       reads_message=False, binds_unclaimed=True)
 def answered(ctx: CheckContext) -> CheckVerdict:
     # With an answer in hand this passes; a request that got none is failed by `execute`, since no
     # other check can look at an answer that does not exist.
     return PASSED
 
 
-@check("no_server_error", "No request the suite sends is answered with a 5xx")
+@check("no_server_error", "No request the suite sends is answered with a 5xx", reads_message=False,
+       binds_unclaimed=True)
 def no_server_error(ctx: CheckContext) -> CheckVerdict:
     if ctx.answer.status < 500:
         return PASSED
     return failed(f"answered {ctx.answer.status}, a server error", "a status below 500", ctx.answer.status)
 
 
-@check("status_code", "The status code is one a conforming endpoint may give")
+@check("status_code", "The status code is one a conforming endpoint may give", reads_message=False,
+       binds_unclaimed=True)
 def status_code(ctx: CheckContext) -> CheckVerdict:
     allowed = ctx.expectation.statuses()
     if ctx.answer.status in allowed:
@@ -156,7 +161,7 @@ def body_decodes(ctx: CheckContext) -> CheckVerdict:
     return failed(f"the body is a {kind}, not a map", wanted, kind)
 
 
-@check("smithy_protocol_header", "rpcv2Cbor answers echo Smithy-Protocol: rpc-v2-cbor")
+@check("smithy_protocol_header", "rpcv2Cbor answers echo Smithy-Protocol: rpc-v2-cbor", reads_message=False)
 def smithy_protocol_header(ctx: CheckContext) -> CheckVerdict:
     if ctx.protocol.name != "rpcv2Cbor":
         return NOT_APPLICABLE
@@ -218,6 +223,31 @@ def job_status_allowed(ctx: CheckContext) -> CheckVerdict:
     return failed(f"JobStatus {found!r}, expected {wanted}", wanted, repr(found))
 
 
+@check("rpcv2_error_body", "rpcv2Cbor errors name the error's absolute shape id in `__type` and carry a message")
+def rpcv2_error_body(ctx: CheckContext) -> CheckVerdict:
+    answer = ctx.answer
+    if ctx.protocol.name != "rpcv2Cbor" or not answer.is_error or not isinstance(answer.document, dict):
+        return NOT_APPLICABLE
+    raw_type = answer.document.get("__type")
+    if not isinstance(raw_type, str):
+        return NOT_APPLICABLE  # no type at all: error_type says so
+    if "#" not in raw_type.split(":", 1)[0]:
+        return failed(f"`__type` {raw_type!r} is not an absolute shape id (namespace#Name)",
+                      f"{ctx.operation.service.namespace}#{raw_type}", raw_type)
+    if not isinstance(answer.message, str):
+        return failed("no `message` (services MUST send it)", "a message member", "none")
+    return PASSED
+
+
+@check("spec_should", "Where a specification says SHOULD (or only field evidence speaks), the answer is the "
+                      "preferred one", "warning", binds_unclaimed=True)
+def spec_should(ctx: CheckContext) -> CheckVerdict:
+    outcome = ctx.expectation.matching(ctx.answer)
+    if outcome is None or not ctx.expectation.has_warnings():
+        return NOT_APPLICABLE
+    return failed(outcome.warning, "the preferred answer", outcome.label) if outcome.warning else PASSED
+
+
 @check("sdk_compatible", "botocore reads the same error type (it looks only at the body's `__type`)", "warning")
 def sdk_compatible(ctx: CheckContext) -> CheckVerdict:
     answer = ctx.answer
@@ -239,6 +269,11 @@ def run_checks(ctx: CheckContext, selected: list[str] | None = None) -> dict[str
     ids = selected if selected is not None else list(REGISTRY)
     verdicts: dict[str, CheckVerdict] = {}
     for check_id in ids:
+        registered = REGISTRY[check_id]
+        if (ctx.answer.status_only and registered.reads_message) or \
+                (ctx.case.kind is Kind.UNCLAIMED and not registered.binds_unclaimed):
+            verdicts[check_id] = NOT_APPLICABLE
+            continue
         try:
             verdicts[check_id] = REGISTRY[check_id].function(ctx)
         except (ValueError, TypeError, RecursionError, OverflowError, KeyError, AttributeError) as exc:

@@ -43,8 +43,9 @@ def load_entries(path: Path | None = None) -> list[dict[str, Any]]:
             raise CatalogError(f"{where}: {exc}") from None
         if ("document" in entry or "repeat" in entry) == ("raw_body" in entry):
             raise CatalogError(f"{where}: needs either 'document' (or 'repeat') or 'raw_body'")
-        if ("raw_body" in entry or "headers" in entry or "path" in entry) and "protocol" not in entry:
-            raise CatalogError(f"{where}: 'raw_body', 'headers' and 'path' need a 'protocol'")
+        if ("raw_body" in entry or "headers" in entry or "path" in entry or "method" in entry) \
+                and "protocol" not in entry:
+            raise CatalogError(f"{where}: 'raw_body', 'headers', 'path' and 'method' need a 'protocol'")
     return entries
 
 
@@ -53,7 +54,8 @@ def cases_for(operation: Operation, protocol: str, all_operations: list[Operatio
     """The catalog's cases for one operation over one protocol, in catalog order."""
     prefix = operation.service.target_prefix
     others = operation.other_target_prefixes(all_operations) or [prefix + "x"]
-    names = {"operation": operation.name, "prefix": prefix, "prefix_wrong_version": prefix.split("_")[0] + "_19990101", "other_prefix": others[0]}
+    names = {"operation": operation.name, "prefix": prefix, "prefix_wrong_version": prefix.split("_")[0] + "_19990101",
+             "other_prefix": others[0], "namespace": operation.service.namespace}
     cases = []
     for entry in entries:
         if entry.get("protocol", protocol) != protocol or entry["category"] in inexpressible:
@@ -70,5 +72,6 @@ def cases_for(operation: Operation, protocol: str, all_operations: list[Operatio
         job_id = document.get("JobId") if isinstance(document, dict) else None
         cases.append(Case(operation.name, entry["category"], kind_of(entry["category"]),
                           entry.get("description", entry["category"]), document=document, raw_body=raw,
-                          headers=headers, path=path, job_id=job_id if isinstance(job_id, str) else None))
+                          headers=headers, path=path, method=entry.get("method"),
+                          job_id=job_id if isinstance(job_id, str) else None))
     return cases

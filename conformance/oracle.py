@@ -1,12 +1,18 @@
-"""What a conforming endpoint may answer to each case (PROTOCOL_NOTES §2, §4, §5).
+"""What a conforming endpoint may answer to each case (PROTOCOL_NOTES §2, §3, §4, §5), as a table.
 
 An expectation is a set of outcomes; an answer conforms if it matches any one. Where the sources
 allow more than one behaviour, every allowed one is an outcome, and its label says which the
-target chose (see `observe`).
+target chose (see `observe`). Where a source says only SHOULD (or only field evidence speaks), the
+less preferred behaviour is an outcome with a `warning`: allowed, and named by a warning check.
+
+`RULES` is the oracle: one row per kind of case, with rows of their own for the special
+categories (a null member, a settled job...). The README's table is rendered from it
+(`readme_table`, held together by a test).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance.cases import Case, Kind
@@ -50,6 +56,7 @@ class Outcome:
     error_types: frozenset[str] = frozenset()  # empty for a success
     job_statuses: frozenset[str] = frozenset()  # for a success that reports JobStatus
     excluded_types: frozenset[str] = frozenset()  # with ANY_ERROR: types that do not count
+    warning: str = ""  # allowed, but against a SHOULD (or field evidence): what the warning says
 
     def matches(self, answer: Answer) -> bool:
         """Whether the answer is this outcome."""
@@ -90,6 +97,10 @@ class Expectation:
         """The error types acceptable with this status."""
         return frozenset(t for o in self.outcomes if status in o.statuses for t in o.error_types)
 
+    def has_warnings(self) -> bool:
+        """Whether some allowed outcome is allowed only with a warning."""
+        return any(outcome.warning for outcome in self.outcomes)
+
     def matching(self, answer: Answer) -> Outcome | None:
         """The outcome the answer is, if any."""
         return next((outcome for outcome in self.outcomes if outcome.matches(answer)), None)
@@ -99,76 +110,162 @@ class Expectation:
         return " or ".join(outcome.describe() for outcome in self.outcomes)
 
 
+Outcomes = Callable[[Operation, Case], tuple[Outcome, ...]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the oracle: the cases it covers, what may be answered, and how the README says both."""
+
+    kind: Kind
+    category: str | None  # a category or a category prefix ending in "."; None: every other case of the kind
+    outcomes: Outcomes
+    cases: str  # the README's first column
+    answers: str  # the README's second column
+    topic: str = ""  # where the sources allow a choice: how reports name it (see `observe`)
+
+    def covers(self, case: Case) -> bool:
+        """Whether this row is the one for the case (the kind's catch-all row covers the rest)."""
+        if case.kind is not self.kind:
+            return False
+        if self.category is None:
+            return True
+        return case.category.startswith(self.category) if self.category.endswith(".") else \
+            case.category == self.category
+
+
+def _not_found(operation: Operation, label: str = "not found", warning: str = "") -> Outcome:
+    return Outcome(label, NOT_FOUND_STATUSES, frozenset({operation.not_found_error}), warning=warning)
+
+
+def _rejected(*types: str) -> Outcomes:
+    return lambda operation, case: (Outcome("rejected", frozenset({400}), frozenset(types)),)
+
+
+def _refused_not_served(operation: Operation) -> Outcome:
+    """Any 4xx error but the not-found answer, which would mean the request was served."""
+    return Outcome("rejected", CLIENT_ERRORS, frozenset({ANY_ERROR}), excluded_types=frozenset({operation.not_found_error}))
+
+
+def _described(statuses: frozenset[str]) -> Outcomes:
+    return lambda operation, case: (Outcome("described", frozenset({200}), job_statuses=statuses),)
+
+
+_REFUSED = Outcome("refused", CLIENT_ERRORS, AUTH_ERROR_TYPES)
+_UNKNOWN_OPERATION = Outcome("unknown operation", frozenset({400, 404}), frozenset({UNKNOWN_OPERATION}))
+NOT_ROUTED_WARNING = ("/service/{namespace}.{Service}/operation/... not routed like the bare service name, "
+                      "which rpcv2Cbor services SHOULD do")
+UNCLAIMED_WARNING = ("served a request without the protocol's markers (Content-Type, Smithy-Protocol, POST, its "
+                     "path), which the protocol's claim rules say a service does not claim")
+
+RULES: tuple[Rule, ...] = (
+    Rule(Kind.UNKNOWN_JOB, "valid.absolute_service",
+         lambda op, case: (_not_found(op, "routed"), Outcome("not routed", frozenset({400, 404}),
+                                                              frozenset({UNKNOWN_OPERATION}), warning=NOT_ROUTED_WARNING)),
+         "rpcv2Cbor only: `valid.absolute_service`, the path's service segment as `{namespace}.{Service}`",
+         "as the bare name (not found); `UnknownOperationException` is allowed with a warning (a SHOULD)",
+         "absolute service id in the path"),
+    Rule(Kind.UNKNOWN_JOB, None, lambda op, case: (_not_found(op),),
+         "`valid.*`: a valid JobId of no job",
+         "the operation's not-found error (`JobNotFoundException` / `ResourceNotFoundException`), 400 or 404"),
+    Rule(Kind.EXISTING_JOB, None, lambda op, case: _stop_expectation(op, case.known_status),
+         "`existing.stop*`: Stop of a job the suite started",
+         "200 with the JobId echoed and JobStatus `STOP_REQUESTED` or `STOPPED`, or 400 `InvalidRequestException` "
+         "if it ended meanwhile. If Describe said `COMPLETED`/`FAILED`: only the 400. If it said `STOPPED`: only "
+         "200 `STOPPED`"),
+    Rule(Kind.START_JOB, None, lambda op, case: (Outcome("started", frozenset({200})),),
+         "`start.job`: Start of a job for Stop to stop", "200, naming the new job's JobId"),
+    Rule(Kind.DESCRIBE_JOB, "existing.settled", _described(SETTLED_STATUSES),
+         "`existing.settled`: Describe of the stopped job, once settled",
+         "200 with JobStatus `STOPPED`, `COMPLETED` or `FAILED` (after `--settle-timeout` at most)"),
+    Rule(Kind.DESCRIBE_JOB, "existing.untouched", _described(UNTOUCHED_STATUSES),
+         "`existing.untouched`: Describe after the near misses",
+         "200 with JobStatus `SUBMITTED`, `IN_PROGRESS`, `COMPLETED` or `FAILED` (never stopped)"),
+    Rule(Kind.DESCRIBE_JOB, None, _described(frozenset()), "`existing.describe`: Describe of that job", "200"),
+    Rule(Kind.NEAR_MISS, None,
+         lambda op, case: (_not_found(op, "no such job"),
+                           Outcome("rejected", frozenset({400}), frozenset({VALIDATION, INVALID_REQUEST}))),
+         "`near_miss.*`: Stop or Describe with a JobId next to the started job's",
+         "the not-found error (400 or 404), or 400 `ValidationException` / `InvalidRequestException`"),
+    Rule(Kind.CONSTRAINT, None, _rejected(VALIDATION, INVALID_REQUEST),
+         "`invalid.length.*`, `invalid.char.*`, `invalid.required.*` (rpcv2Cbor: also the empty map, `0xA0` or "
+         "`0xBF 0xFF`, and `{\"JobId\": undefined}`, which MUST read as null)",
+         "400 `ValidationException` or `InvalidRequestException`"),
+    Rule(Kind.SERIALIZATION, "invalid.type.null", _rejected(VALIDATION, INVALID_REQUEST),
+         "`invalid.type.null`: a null JobId", "as a missing JobId (a null member is absent): 400 `ValidationException` "
+         "or `InvalidRequestException`"),
+    Rule(Kind.SERIALIZATION, None, _rejected(SERIALIZATION, VALIDATION),
+         "`invalid.type.*`, `invalid.body.not_object`, `.malformed_json`, `.malformed_cbor`, `.invalid_utf8` "
+         "(rpcv2Cbor: also `invalid.type.bytes`, `.tag`)",
+         "400 `SerializationException` or `ValidationException`"),
+    Rule(Kind.EMPTY_BODY, None, _rejected(VALIDATION, INVALID_REQUEST),
+         "`invalid.body.empty`: no body at all",
+         "the empty input (servers MUST accept an empty body), so a missing JobId: 400 `ValidationException` or "
+         "`InvalidRequestException`, never `SerializationException`"),
+    Rule(Kind.EXTRA_MEMBER, None,
+         lambda op, case: (_not_found(op, "extra member ignored"),
+                           Outcome("extra member rejected", frozenset({400}), frozenset({SERIALIZATION, VALIDATION}))),
+         "`extra.unknown_member`", "as without the member (not found), or 400 `SerializationException` / "
+         "`ValidationException`", "unknown member"),
+    Rule(Kind.UNKNOWN_OPERATION, None, lambda op, case: (_UNKNOWN_OPERATION,),
+         "`protocol.target.*`: a missing, unknown or wrong-prefix `X-Amz-Target` (awsJson); `protocol.path.*`: an "
+         "rpcv2 path naming no operation, another service, or an absolute operation id (which MUST NOT route)",
+         "400 or 404 `UnknownOperationException`"),
+    Rule(Kind.PROTOCOL_VIOLATION, None, lambda op, case: (_refused_not_served(op),),
+         "`protocol.target_header`: `X-Amz-Target` on the rpcv2 path",
+         "any 4xx error, but not the not-found answer (which would mean it was served)"),
+    Rule(Kind.UNCLAIMED, None,
+         lambda op, case: (_refused_not_served(op), _not_found(op, "served anyway", UNCLAIMED_WARNING)),
+         "`protocol.unclaimed.*`: no or another Content-Type, no `Smithy-Protocol`, GET, another path",
+         "any 4xx error; served as the operation is allowed with a warning (whether AWS's front ends enforce the "
+         "claim rules is unverified)", "request without the protocol's markers"),
+    Rule(Kind.AUTH, "auth.unsigned", lambda op, case: (_REFUSED, _not_found(op, "served unsigned")),
+         "`auth.unsigned`", "a 4xx authentication error, or (SigV4 not enforced) the not-found answer a signed "
+         "request gets", "unsigned request"),
+    Rule(Kind.AUTH, None, lambda op, case: (_REFUSED,),
+         "`auth.bad_signature`, `auth.expired_date`; `auth.unsigned_refused`: the unsigned request on an AWS "
+         "endpoint, which always enforces SigV4", "a 4xx authentication error"),
+)
+
+
+def rule_for(case: Case) -> Rule:
+    """The oracle's row for a case: the first that covers it (special rows stand before their kind's catch-all)."""
+    rule = next((rule for rule in RULES if rule.covers(case)), None)
+    if rule is None:
+        raise ValueError(f"no expectation for {case.kind} ({case.category})")
+    return rule
+
+
 def expect(operation: Operation, case: Case) -> Expectation:
     """What a conforming endpoint may answer to this case."""
-    kind = case.kind
-    not_found = Outcome("not found", NOT_FOUND_STATUSES, frozenset({operation.not_found_error})) \
-        if kind in (Kind.UNKNOWN_JOB, Kind.EXTRA_MEMBER, Kind.NEAR_MISS, Kind.AUTH) else None
-    if kind is Kind.START_JOB:
-        return Expectation((Outcome("started", frozenset({200})),))
-    if kind is Kind.UNKNOWN_JOB:
-        return Expectation((not_found,))
-    if kind is Kind.EXISTING_JOB:
-        return _stop_expectation(operation, case.known_status)
-    if kind is Kind.DESCRIBE_JOB:
-        statuses = {"existing.settled": SETTLED_STATUSES, "existing.untouched": UNTOUCHED_STATUSES}
-        return Expectation((Outcome("described", frozenset({200}),
-                                    job_statuses=statuses.get(case.category, frozenset())),))
-    if kind is Kind.NEAR_MISS:
-        # A JobId next to a real job's names no job: unknown, or (trailing newline, 33 characters) invalid.
-        return Expectation((Outcome("no such job", not_found.statuses, not_found.error_types),
-                            Outcome("rejected", frozenset({400}), frozenset({VALIDATION, INVALID_REQUEST}))))
-    if kind is Kind.CONSTRAINT:
-        return Expectation((Outcome("rejected", frozenset({400}), frozenset({VALIDATION, INVALID_REQUEST})),))
-    if kind is Kind.SERIALIZATION:
-        if case.category == "invalid.type.null":
-            # awsJson reads a null member as absent (Smithy), so a missing-member answer is right too.
-            return Expectation((Outcome("rejected", frozenset({400}),
-                                        frozenset({SERIALIZATION, VALIDATION, INVALID_REQUEST})),))
-        return Expectation((Outcome("rejected", frozenset({400}), frozenset({SERIALIZATION, VALIDATION})),))
-    if kind is Kind.EMPTY_BODY:
-        return Expectation((Outcome("rejected", frozenset({400}),
-                                    frozenset({VALIDATION, INVALID_REQUEST, SERIALIZATION})),))
-    if kind is Kind.EXTRA_MEMBER:
-        return Expectation((
-            Outcome("extra member ignored", not_found.statuses, not_found.error_types),
-            Outcome("extra member rejected", frozenset({400}), frozenset({SERIALIZATION, VALIDATION})),
-        ))
-    if kind is Kind.PROTOCOL_VIOLATION:
-        # Rejected for what it is: answering as for any request (not found) means it was served.
-        return Expectation((Outcome("rejected", CLIENT_ERRORS, frozenset({ANY_ERROR}),
-                                    excluded_types=frozenset({operation.not_found_error})),))
-    if kind is Kind.AUTH:
-        refused = Outcome("refused", CLIENT_ERRORS, AUTH_ERROR_TYPES)
-        if case.category == "auth.unsigned":
-            # An endpoint that does not enforce SigV4 may serve it, but only as the operation it names:
-            # the answer a signed request for no job gets (never a 200 from some other service).
-            return Expectation((refused, Outcome("served unsigned", not_found.statuses, not_found.error_types)))
-        return Expectation((refused,))
-    if kind is Kind.UNKNOWN_OPERATION:
-        return Expectation((Outcome("unknown operation", frozenset({400, 404}), frozenset({UNKNOWN_OPERATION})),))
-    raise ValueError(f"no expectation for {kind}")
+    return Expectation(tuple(rule_for(case).outcomes(operation, case)))
 
 
-def _stop_expectation(operation: Operation, known_status: str | None) -> Expectation:
+def readme_table() -> str:
+    """The oracle as the README shows it (a test holds the two together)."""
+    rows = ["| case (category) | allowed answers |", "|---|---|"]
+    return "\n".join(rows + [f"| {rule.cases} | {rule.answers} |" for rule in RULES])
+
+
+def _stop_expectation(operation: Operation, known_status: str | None) -> tuple[Outcome, ...]:
     """Stop of a job the suite started, given what Describe said of it just before (PROTOCOL_NOTES §5)."""
     reports_status = "JobStatus" in operation.response.get("properties", {})
     ended = Outcome("job had already ended", frozenset({400}), frozenset({INVALID_REQUEST}))
     if known_status in ENDED_STATUSES:
-        return Expectation((ended,))
+        return (ended,)
     if known_status == "STOPPED":
-        return Expectation((Outcome("already stopped", frozenset({200}),
-                                    job_statuses=frozenset({"STOPPED"}) if reports_status else frozenset()),))
+        return (Outcome("already stopped", frozenset({200}),
+                        job_statuses=frozenset({"STOPPED"}) if reports_status else frozenset()),)
     stopped = Outcome("stopped", frozenset({200}), job_statuses=STOPPED_STATUSES if reports_status else frozenset())
-    return Expectation((stopped, ended))  # it may end between Describe and Stop
+    return (stopped, ended)  # it may end between Describe and Stop
 
 
 def observe(operation: Operation, case: Case, answer: Answer) -> tuple[str, str] | None:
     """Which of the allowed behaviours the target chose, as (topic, choice), where it had a choice."""
-    if case.kind is Kind.EXTRA_MEMBER or case.category == "auth.unsigned":
+    rule = rule_for(case)
+    if rule.topic:
         outcome = expect(operation, case).matching(answer)
-        topic = "unknown member" if case.kind is Kind.EXTRA_MEMBER else "unsigned request"
-        return (topic, outcome.label) if outcome else None
+        return (rule.topic, outcome.label) if outcome else None
     if case.kind is Kind.UNKNOWN_JOB and answer.error_type == operation.not_found_error:
         return ("not-found status", f"{answer.error_type} {answer.status}")
     if answer.is_error and answer.error_type_source:

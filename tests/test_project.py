@@ -125,3 +125,10 @@ def test_the_exit_statuses_in_readme_and_docs_match_the_code() -> None:
             assert words in section, (path.name, words)
         assert set(listed) == set(expected), (path.name, sorted(listed))
     assert {Verdict(v.value) for v in Verdict} == set(EXIT_STATUS)
+
+
+def test_the_readme_shows_the_oracle_table_as_the_code_has_it() -> None:
+    from conformance.oracle import RULES, readme_table
+
+    assert readme_table() in (REPO / "README.md").read_text(encoding="utf-8")
+    assert len({(rule.kind, rule.category) for rule in RULES}) == len(RULES)  # no row shadows another

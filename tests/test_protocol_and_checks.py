@@ -78,7 +78,7 @@ def test_every_check_has_an_id_description_and_severity() -> None:
     assert set(REGISTRY) == {
         "answered", "no_server_error", "status_code", "error_type", "error_message_present", "content_type",
         "body_decodes", "smithy_protocol_header", "request_id_header", "response_schema", "job_id_echoed",
-        "job_status_allowed", "sdk_compatible",
+        "job_status_allowed", "rpcv2_error_body", "spec_should", "sdk_compatible",
     }
     for check_id, check in REGISTRY.items():
         assert check.id == check_id and check.description and check.severity in ("error", "warning")
@@ -210,3 +210,58 @@ def test_a_near_miss_of_a_real_job_must_find_no_job() -> None:
     assert failing(verdicts(PII, near, answer(200, {"JobId": "ABC", "JobStatus": "STOP_REQUESTED"}))) == {"status_code"}
     untouched = case(Kind.DESCRIBE_JOB, "existing.untouched", document={"JobId": "abc"}, job_id="abc")
     assert expect(PII, untouched).outcomes[0].job_statuses == {"SUBMITTED", "IN_PROGRESS", "COMPLETED", "FAILED"}
+
+
+def test_rpcv2_errors_name_an_absolute_shape_id_and_a_message() -> None:
+    import cbor2
+
+    the_case = Case(PHI.name, "valid.letters", Kind.UNKNOWN_JOB, "x", document={"JobId": "abc"}, job_id="abc")
+    request = CBOR.encode(PHI, the_case)
+
+    def checks(body: dict) -> dict[str, CheckVerdict]:
+        return run_checks(CheckContext(PHI, the_case, request, cbor_answer(400, cbor2.dumps(body)),
+                                       expect(PHI, the_case), CBOR))
+
+    good = checks({"__type": "com.amazonaws.comprehendmedical#ResourceNotFoundException", "message": "m"})
+    assert good["rpcv2_error_body"] is PASSED
+    bare = checks({"__type": "ResourceNotFoundException", "message": "m"})
+    assert failing(bare) == {"rpcv2_error_body"} and "absolute shape id" in bare["rpcv2_error_body"].message
+    silent = checks({"__type": "com.amazonaws.comprehendmedical#ResourceNotFoundException"})
+    assert "rpcv2_error_body" in failing(silent)
+
+
+def test_an_rpcv2_answer_without_smithy_protocol_is_judged_on_its_status_alone() -> None:
+    import cbor2
+
+    decoded = cbor_answer(400, cbor2.dumps({"__type": "x#ResourceNotFoundException", "message": "m"}),
+                          {"smithy-protocol": "rpc-v2-json"})
+    assert decoded.status_only and decoded.document is None and decoded.error_type is None
+    the_case = Case(PHI.name, "valid.letters", Kind.UNKNOWN_JOB, "x", document={"JobId": "abc"}, job_id="abc")
+    result = run_checks(CheckContext(PHI, the_case, CBOR.encode(PHI, the_case), decoded, expect(PHI, the_case), CBOR))
+    assert failing(result) == {"smithy_protocol_header"} and result["status_code"] is PASSED
+    assert result["error_type"] is NOT_APPLICABLE and result["body_decodes"] is NOT_APPLICABLE
+
+
+@pytest.mark.parametrize(("category", "status", "body", "warned"), [
+    ("protocol.unclaimed.no_content_type", 400, {"__type": "JobNotFoundException", "Message": "x"}, True),
+    ("protocol.unclaimed.no_content_type", 415, {"__type": "UnsupportedMediaTypeException", "Message": "x"}, False),
+    ("protocol.unclaimed.get", 404, {"__type": "UnknownOperationException"}, False),
+])
+def test_a_request_without_the_protocols_markers_served_is_a_warning(category, status, body, warned) -> None:
+    the_case = case(Kind.UNCLAIMED, category, document={"JobId": "abc"}, job_id="abc")
+    result = verdicts(PII, the_case, answer(status, body))
+    assert {check for check in failing(result) if REGISTRY[check].severity == "error"} == set()
+    assert isinstance(result["spec_should"], Failed) == warned
+    if warned:
+        assert observe(PII, the_case, answer(status, body)) == ("request without the protocol's markers",
+                                                                "served anyway")
+
+
+def test_null_and_empty_bodies_read_as_a_missing_member_never_a_serialization_error() -> None:
+    serialization = answer(400, {"__type": "SerializationException", "Message": "x"})
+    validation = answer(400, {"__type": "ValidationException", "message": "x"})
+    for kind, category in ((Kind.SERIALIZATION, "invalid.type.null"), (Kind.EMPTY_BODY, "invalid.body.empty"),
+                           (Kind.CONSTRAINT, "invalid.required.undefined")):
+        the_case = case(kind, category, document={"JobId": None})
+        assert failing(verdicts(PII, the_case, serialization)) == {"error_type"}, category
+        assert not failing(verdicts(PII, the_case, validation)), category

@@ -43,6 +43,13 @@ def _cbor_violations(operation: Operation, case: Case) -> list[str] | Case:
             utf8 = "text string" in str(exc) or "utf" in str(exc).lower()
             return [] if (category == "invalid.body.invalid_utf8") == utf8 else [f"{category}, but the error is {exc}"]
         return ["the body is valid CBOR"]
+    if category == "invalid.required.undefined":
+        document = cbor2.loads(raw or b"")
+        return [] if document == {"JobId": cbor2.undefined} else [f"{document!r} is not JobId: undefined"]
+    if category == "valid.absolute_service":
+        wanted = f"/service/{operation.service.namespace}.{operation.service.target_prefix}/operation/{operation.name}"
+        if case.path != wanted:
+            return [f"path {case.path!r}, expected {wanted!r}"]
     if raw:  # the catalog spells some CBOR cases as bytes: read them back as documents
         document = cbor_codec.decode(raw)
         case = Case(case.operation, category, case.kind, case.description, document=document, headers=case.headers,
@@ -66,6 +73,10 @@ def _cbor_violations(operation: Operation, case: Case) -> list[str] | Case:
 
 def violations(operation: Operation, case: Case, protocol_name: str = "awsJson1_1") -> list[str]:
     """Everything about a case that contradicts its label (empty when it is exactly what it says)."""
+    if case.category.startswith("protocol.unclaimed."):
+        changed = case.method not in (None, "POST") or case.path is not None or bool(case.headers)
+        valid = operation.validator("request").is_valid(case.document)
+        return ([] if changed else ["no marker of the protocol is missing"]) + ([] if valid else ["the body is invalid"])
     if protocol_name == "rpcv2Cbor":
         checked = _cbor_violations(operation, case)
         if isinstance(checked, list):

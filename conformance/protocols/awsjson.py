@@ -79,7 +79,7 @@ class AwsJson11:
             if value is not None:
                 headers[name] = value
         body = case.raw_body if case.document is ABSENT else encode_document(case.document)
-        return HttpRequest("POST", case.path or "/", headers, body or b"")
+        return HttpRequest(case.method or "POST", case.path or "/", headers, body or b"")
 
     def decode(self, response: HttpResponse) -> Answer:
         """The body as JSON; for errors, the type from header, `code`, then `__type` (Smithy's order)."""

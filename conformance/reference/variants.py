@@ -36,11 +36,12 @@ from conformance.reference.jobs import (
     Timings,
 )
 from conformance.reference.server import HttpOptions
-from conformance.wire import HttpRequest
+from conformance.wire import (AWS_JSON_1_1_CONTENT_TYPE, CBOR_CONTENT_TYPE, RPC_V2_CBOR, SMITHY_PROTOCOL_HEADER,
+                              HttpRequest)
 
 log = logging.getLogger(__name__)
 
-FAMILIES = ("validation", "error typing", "answers", "protocol", "lifecycle", "legal")
+FAMILIES = ("validation", "error typing", "answers", "protocol", "lifecycle", "warned", "legal")
 
 AnswerFilter = Callable[[HttpRequest, Response], Response]
 Intercept = Callable[[HttpRequest], Response | None]  # an answer that replaces the reference's, or None
@@ -53,15 +54,25 @@ class Variant:
     name: str
     family: str
     description: str
-    caught_by: frozenset[str]  # checks that must fail against a fault; empty for a legal variation
+    caught_by: frozenset[str]  # checks that must fail against a fault (warn, for a warned one); empty for a legal one
     configure: Callable[[VariantApp], None]
     http: HttpOptions = HttpOptions()
     timings: Timings | None = None  # job phase durations the variant needs, if not the default
 
     @property
     def legal(self) -> bool:
-        """Whether the variant conforms (the suite must pass it)."""
+        """Whether the variant conforms with nothing to say (the suite must pass it, without a warning)."""
         return self.family == "legal"
+
+    @property
+    def warned(self) -> bool:
+        """Whether the variant conforms but departs from a SHOULD (the suite must pass it, and warn)."""
+        return self.family == "warned"
+
+    @property
+    def fault(self) -> bool:
+        """Whether the variant breaks a MUST (the suite must fail it)."""
+        return not (self.legal or self.warned)
 
 
 class VariantApp(ReferenceApp):
@@ -585,6 +596,130 @@ def _cbor_shared_references(app: VariantApp) -> None:
         shared = _sharing_itself(response.body) if response.body else None
         return dataclasses.replace(response, body=shared) if shared is not None else response
     app.answer_filters.append(_cbor_only(change))
+
+
+# Protocol requirements of the specifications (issue 11) -------------------------------------------
+
+
+def _empty_input(request: HttpRequest) -> bool:
+    """Whether a body reads as the empty input: no body, `{}`, or the empty CBOR map (A0 or BF FF)."""
+    try:
+        return wire_for(request).decode_body(request.body) == {}
+    except ApiError:
+        return False
+
+
+def _refuse_input(when: Callable[[HttpRequest], bool], message: str) -> Callable[[VariantApp], None]:
+    """A variant that answers SerializationException to the requests `when` picks, and reads the rest as usual."""
+    def configure(app: VariantApp) -> None:
+        def read(request: HttpRequest) -> dict[str, Any]:
+            if when(request):
+                raise awsjson.serialization_error(message)
+            return ReferenceApp._read(app, request)
+        app.read_hook = read
+    return configure
+
+
+def _null_member(request: HttpRequest) -> bool:
+    try:
+        return None in wire_for(request).decode_body(request.body).values()
+    except ApiError:
+        return False
+
+
+variant("empty_input_serialization_error", "protocol",
+        "answers an empty body or empty map SerializationException (servers MUST accept it as the empty input)",
+        ("error_type",))(_refuse_input(_empty_input, "Request body is empty"))
+variant("null_member_serialization_error", "protocol",
+        "answers a null JobId SerializationException (a null member MUST read as absent)",
+        ("error_type",))(_refuse_input(_null_member, "JobId must be a string, not null"))
+variant("cbor_undefined_refused", "protocol",
+        "answers CBOR undefined SerializationException (servers MUST read it as null)",
+        ("error_type",))(_refuse_input(lambda request: rpcv2cbor.handles(request) and _holds_undefined(request.body),
+                                       "undefined is not a value"))
+
+
+def _holds_undefined(body: bytes) -> bool:
+    """Whether a CBOR map body has a member whose value is undefined."""
+    try:
+        cbor_codec.check_item(body)  # bounded first
+        document = cbor2.loads(body)
+    except (cbor_codec.CborError, cbor2.CBORDecodeError, ValueError):
+        return False
+    return isinstance(document, dict) and any(value is cbor2.undefined for value in document.values())
+
+
+@variant("cbor_bare_error_type", "protocol", "rpcv2Cbor errors name the bare error name in `__type`, not the "
+         "absolute shape id", ("rpcv2_error_body",))
+def _cbor_bare_error_type(app: VariantApp) -> None:
+    def change(request: HttpRequest, response: Response) -> Response:
+        document = _document(response)
+        if response.status < 400 or not isinstance(document.get("__type"), str):
+            return response
+        return _with_document(response, {**document, "__type": document["__type"].rsplit("#", 1)[-1]})
+    app.answer_filters.append(_cbor_only(change))
+
+
+@variant("cbor_errors_without_message", "protocol", "rpcv2Cbor errors carry no message",
+         ("rpcv2_error_body", "error_message_present"))
+def _cbor_errors_without_message(app: VariantApp) -> None:
+    def change(request: HttpRequest, response: Response) -> Response:
+        if response.status < 400:
+            return response
+        return _with_document(response, {k: v for k, v in _document(response).items() if k.lower() != "message"})
+    app.answer_filters.append(_cbor_only(change))
+
+
+def _operation_segment(request: HttpRequest) -> str:
+    return request.path.split("?", 1)[0].rsplit("/", 1)[-1]
+
+
+@variant("absolute_operation_id_served", "protocol", "routes an rpcv2 path whose operation segment is an absolute "
+         "shape id (which MUST NOT route)", ("error_type", "status_code"))
+def _absolute_operation_id_served(app: VariantApp) -> None:
+    def route(request: HttpRequest) -> Route:
+        segment = _operation_segment(request)
+        bare = segment.replace("%23", "#").rsplit("#", 1)[-1].rsplit(".", 1)[-1]
+        if rpcv2cbor.handles(request) and bare != segment:
+            request = dataclasses.replace(request, path=request.path[: -len(segment)] + bare)
+        return ReferenceApp._route(app, request)
+    app.route_hook = route
+
+
+# Warned variations: they depart from a SHOULD (or from field evidence) and conform ------------------
+
+
+def _with_markers(request: HttpRequest) -> HttpRequest:
+    """The request as its protocol would claim it: POST, its Content-Type (and Smithy-Protocol), its path form."""
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-type", "smithy-protocol")}
+    if request.path.startswith("/service/"):
+        path = "/".join(request.path.split("?", 1)[0].split("/")[:5])  # /service/S/operation/O
+        headers[SMITHY_PROTOCOL_HEADER] = RPC_V2_CBOR
+        if request.body:
+            headers["Content-Type"] = CBOR_CONTENT_TYPE
+    else:
+        path = "/"
+        headers["Content-Type"] = AWS_JSON_1_1_CONTENT_TYPE
+    return dataclasses.replace(request, method="POST", path=path, headers=headers)
+
+
+@variant("unclaimed_requests_served", "warned", "serves a request without its protocol's markers (no or another "
+         "Content-Type, no Smithy-Protocol, GET, another path) as the operation it names", ("spec_should",))
+def _unclaimed_requests_served(app: VariantApp) -> None:
+    app.route_hook = lambda request: ReferenceApp._route(app, _with_markers(request))
+    app.read_hook = lambda request: ReferenceApp._read(app, _with_markers(request))
+
+
+@variant("absolute_service_id_not_routed", "warned", "answers UnknownOperationException for "
+         "/service/{namespace}.{Service}/... (rpcv2Cbor services SHOULD route it like the bare name)",
+         ("spec_should",))
+def _absolute_service_id_not_routed(app: VariantApp) -> None:
+    def route(request: HttpRequest) -> Route:
+        service = request.path.split("/")[2] if request.path.startswith("/service/") else ""
+        if "." in service:
+            raise ApiError("UnknownOperationException", 404, f"No service {service!r}")
+        return ReferenceApp._route(app, request)
+    app.route_hook = route
 
 
 # Lifecycle faults --------------------------------------------------------------------------------

@@ -5,10 +5,9 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from conformance import botocore_model
-from conformance.cases import Case, Kind
 from conformance.model import Operation
 from conformance.protocols.awsjson import encode_document
-from conformance.strategies.bodies import Family, Members, raw_family
+from conformance.strategies.bodies import Family, Members, raw_family, request_family
 
 MALFORMED_JSON = (
     b'{"JobId": "abc"', b'{"JobId": "abc"}}', b"{'JobId': 'abc'}", b'{JobId: "abc"}', b'{"JobId": "abc",}',
@@ -24,12 +23,7 @@ def families(operation: Operation, all_operations: list[Operation]) -> list[Fami
     name = operation.name
 
     def routed(category: str, text: str, targets: st.SearchStrategy[str | None]) -> Family:
-        @st.composite
-        def build(draw: st.DrawFn) -> Case:
-            document = draw(members.base())
-            return Case(name, category, Kind.UNKNOWN_OPERATION, text, document=document,
-                        headers=(("X-Amz-Target", draw(targets)),), job_id=document.get("JobId"))
-        return Family(category, Kind.UNKNOWN_OPERATION, text, build())
+        return request_family(operation, category, text, headers=targets.map(lambda t: (("X-Amz-Target", t),)))
 
     valid_text = members.base().map(encode_document)
 
@@ -66,5 +60,14 @@ def families(operation: Operation, all_operations: list[Operation]) -> list[Fami
                unknown_names.map(lambda n: f"{prefix}.{n}")),
         routed("protocol.target.wrong_prefix", "X-Amz-Target with another service's or version's prefix",
                st.sampled_from(wrong_prefixes).map(lambda p: f"{p}.{name}")),
+        # The claim rules: a request without awsJson1_1's markers is not the service's to serve.
+        request_family(operation, "protocol.unclaimed.no_content_type", "no Content-Type",
+                       headers=st.just((("Content-Type", None),))),
+        request_family(operation, "protocol.unclaimed.wrong_content_type", "a Content-Type other than awsJson1_1's",
+                       headers=st.sampled_from(["application/json", "text/plain", "application/x-amz-json-1.0"]).map(
+                           lambda value: (("Content-Type", value),))),
+        request_family(operation, "protocol.unclaimed.get", "GET instead of POST", methods=st.just("GET")),
+        request_family(operation, "protocol.unclaimed.other_path", "a path other than /",
+                       paths=st.sampled_from(["/x", f"/{name}", "//"])),
     ]
 

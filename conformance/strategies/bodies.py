@@ -67,6 +67,24 @@ def raw_family(operation: str, category: str, description: str, bodies: st.Searc
                   bodies.map(lambda body: Case(operation, category, kind, description, raw_body=body)))
 
 
+Headers = tuple[tuple[str, str | None], ...]  # header changes: None removes the header
+
+
+def request_family(operation: Operation, category: str, description: str, *,
+                   headers: st.SearchStrategy[Headers] = st.just(()), paths: st.SearchStrategy[str | None] = st.none(),
+                   methods: st.SearchStrategy[str | None] = st.none()) -> Family:
+    """Cases that send a valid document with other headers, path or method (routing, claim rules)."""
+    members = Members(operation)
+    kind = kind_of(category)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Case:
+        document = draw(members.base())
+        return Case(operation.name, category, kind, description, document=document, headers=draw(headers),
+                    path=draw(paths), method=draw(methods), job_id=document.get("JobId"))
+    return Family(category, kind, description, build())
+
+
 def _case(operation: Operation, category: str, kind: Kind, description: str) -> Callable[[Any], Case]:
     def build(document: Any) -> Case:
         job_id = document.get("JobId") if isinstance(document, dict) else None

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from conformance.cases import Case, Kind, kind_of
 from conformance.model import Operation
-from conformance.strategies.bodies import Family, Members, raw_family
+from conformance.strategies.bodies import Family, Members, raw_family, request_family
+from conformance.wire import rpcv2_path
 
 MALFORMED_CBOR = (
     b"\xa1\x65JobId",  # a map whose value is missing
@@ -63,18 +64,14 @@ def families(operation: Operation, all_operations: list[Operation]) -> list[Fami
         # A one-member map whose text string (major type 3, 1-byte length) holds the bad bytes.
         return b"\xa1" + cbor2.dumps(member) + bytes([0x78, len(broken)]) + broken
 
-    def routed(category: str, text: str, headers: st.SearchStrategy[tuple[tuple[str, str | None], ...]],
-               paths: st.SearchStrategy[str | None]) -> Family:
-        @st.composite
-        def build(draw: st.DrawFn) -> Case:
-            document = draw(members.base())
-            return Case(name, category, kind_of(category), text, document=document, headers=draw(headers),
-                        path=draw(paths), job_id=document.get("JobId"))
-        return family(category, text, build())
-
     prefix = operation.service.target_prefix
     others = operation.other_target_prefixes(all_operations) or [prefix + "x"]
-    no_headers = st.just(())
+    namespace = operation.service.namespace
+    undefined = b"\xa1" + cbor2.dumps(member) + b"\xf7"  # {member: undefined}, which MUST read as null
+
+    def routed(category: str, text: str, paths: st.SearchStrategy[str | None] = st.none(), **changes: Any) -> Family:
+        return request_family(operation, category, text, paths=paths, **changes)
+
     return [
         raw_family(name, "invalid.body.empty", "no body at all", st.just(b"")),
         raw_family(name, "invalid.body.malformed_cbor", "malformed CBOR", st.sampled_from(MALFORMED_CBOR)),
@@ -87,13 +84,27 @@ def families(operation: Operation, all_operations: list[Operation]) -> list[Fami
                     st.sampled_from([cbor2.CBORTag(1, 1700000000), cbor2.CBORTag(255, "job-1"),
                                      cbor2.CBORTag(32, "https://example.com/")])),
         family("valid.cbor_indefinite", "a valid JobId in indefinite-length form", valid_indefinite(members.base())),
+        raw_family(name, "invalid.required.undefined", "JobId is CBOR undefined, which MUST read as null",
+                   st.just(undefined)),
         routed("protocol.target_header", "X-Amz-Target sent on the rpcv2 path",
-               st.sampled_from([(("X-Amz-Target", operation.target),), (("X-Amzn-Target", operation.target),)]),
-               st.none()),
-        routed("protocol.path.unknown_operation", "the path names no operation of the service", no_headers,
+               headers=st.sampled_from([(("X-Amz-Target", operation.target),), (("X-Amzn-Target", operation.target),)])),
+        routed("protocol.path.unknown_operation", "the path names no operation of the service",
                st.from_regex(r"\A(NoSuch|Describe)[A-Z][a-z]{2,10}Job\Z").map(
-                   lambda op: f"/service/{prefix}/operation/{op}")),
-        routed("protocol.path.wrong_service", "the path names another service", no_headers,
-               st.sampled_from(others).map(lambda service: f"/service/{service}/operation/{name}")),
+                   lambda op: rpcv2_path(prefix, op))),
+        routed("protocol.path.wrong_service", "the path names another service",
+               st.sampled_from(others).map(lambda service: rpcv2_path(service, name))),
+        routed("protocol.path.absolute_operation", "the operation segment is an absolute shape id (MUST NOT route)",
+               st.sampled_from([f"{namespace}%23{name}", f"{namespace}.{name}"]).map(lambda op: rpcv2_path(prefix, op))),
+        routed("valid.absolute_service", "the service segment is the absolute service id, '.' for '#' (SHOULD route)",
+               st.just(rpcv2_path(f"{namespace}.{prefix}", name))),
+        # The claim rules: a request without rpcv2Cbor's markers is not the service's to serve.
+        routed("protocol.unclaimed.no_smithy_protocol", "no Smithy-Protocol header",
+               headers=st.just((("Smithy-Protocol", None),))),
+        routed("protocol.unclaimed.wrong_content_type", "a Content-Type other than application/cbor",
+               headers=st.sampled_from(["application/json", "application/x-amz-json-1.1"]).map(
+                   lambda value: (("Content-Type", value),))),
+        routed("protocol.unclaimed.get", "GET instead of POST", methods=st.just("GET")),
+        routed("protocol.unclaimed.other_path", "a path not of the form /service/{S}/operation/{O}",
+               st.sampled_from([rpcv2_path(prefix, name) + "/x", f"/service/{prefix}/{name}", f"/{name}"])),
     ]
 
