@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.reference.jobs import JobNotFound, JobNotStoppable, JobStore, ManualClock, Timings
+from conformance.reference.jobs import (
+    JobLimitReached,
+    JobNotFound,
+    JobNotStoppable,
+    JobStore,
+    ManualClock,
+    Timings,
+)
 
 SERVICE = "comprehend"
 
@@ -94,3 +101,42 @@ def test_clock_and_timings_reject_nonsense() -> None:
         Timings(queued=-1)
     with pytest.raises(ValueError):
         Timings(running=float("nan"))
+
+
+def test_the_store_evicts_the_job_that_ended_longest_ago(clock: ManualClock) -> None:
+    store = JobStore(clock, Timings(queued=10, running=100, stopping=5), max_jobs=3)
+    first, second, third = (store.start(SERVICE, {}, token=f"t{n}") for n in range(3))
+    clock.advance(20)
+    store.stop(SERVICE, second.job_id)  # ends at 1025, before the others (1110)
+    clock.advance(200)  # all three have ended now
+    fourth = store.start(SERVICE, {})
+    with pytest.raises(JobNotFound):
+        store.get(SERVICE, second.job_id)
+    assert store.start(SERVICE, {}, token="t1").job_id != second.job_id  # its token went with it
+    assert {store.get(SERVICE, job.job_id).job_id for job in (third, fourth)} == {third.job_id, fourth.job_id}
+    with pytest.raises(JobNotFound):
+        store.get(SERVICE, first.job_id)  # the next to have ended made room for the token's new job
+    assert store.count() == 3
+
+
+def test_a_full_store_of_running_jobs_refuses_a_start(clock: ManualClock) -> None:
+    bounded = JobStore(clock, Timings(queued=10, running=100, stopping=5), max_jobs=2)
+    kept = [bounded.start(SERVICE, {}, token="again"), bounded.start(SERVICE, {})]
+    with pytest.raises(JobLimitReached):
+        bounded.start(SERVICE, {})
+    assert bounded.start(SERVICE, {}, token="again") is kept[0]  # a token seen before needs no room
+    bounded.fail(SERVICE, kept[1].job_id)  # ended now: room for one
+    assert bounded.start(SERVICE, {}).status(clock.now()) == "SUBMITTED"
+    assert bounded.get(SERVICE, kept[0].job_id) is kept[0]  # the running one was never in danger
+    with pytest.raises(ValueError):
+        JobStore(clock, max_jobs=0)
+
+
+def test_many_stops_do_not_grow_the_store(clock: ManualClock) -> None:
+    store = JobStore(clock, Timings(queued=0, running=1, stopping=0), max_jobs=10)
+    for _ in range(5000):
+        job = store.start(SERVICE, {})
+        store.stop(SERVICE, job.job_id)
+        clock.advance(2)
+    assert store.count() == 10
+    assert len(store._endings) <= 2 * 10 + 64  # stale entries are dropped, not kept for ever

@@ -13,16 +13,19 @@ import os
 import random
 import re
 import socket
+import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import cbor2
 
 from conformance import cbor_codec
-from conformance.reference import ReferenceServer
+from conformance.reference import ReferenceApp, ReferenceServer
+from conformance.reference.server import HttpOptions
 from conformance.wire import (
     AWS_JSON_1_1_CONTENT_TYPE,
     CBOR_CONTENT_TYPE,
@@ -121,8 +124,8 @@ def random_headers(rng: random.Random) -> dict[str, str]:
 class KeepAlive:
     """One keep-alive connection to the server that reports a dropped connection and then reconnects."""
 
-    def __init__(self, server: ReferenceServer) -> None:
-        self.address = server.address
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.address = address
         self.connection = http.client.HTTPConnection(*self.address, timeout=10)
 
     def exchange(self, method: str, path: str, headers: dict[str, str], body: bytes,
@@ -146,7 +149,7 @@ class KeepAlive:
 def fuzz_worker(server: ReferenceServer, worker: int, deadline: float, problems: list[str],
                 counts: Counter[str]) -> None:
     rng = random.Random(SEED * 100 + worker)
-    connection = KeepAlive(server)
+    connection = KeepAlive(server.address)
     job_ids: list[str] = []
     for index in range(REQUESTS_PER_WORKER):
         if time.monotonic() > deadline:
@@ -248,7 +251,7 @@ STOPS = [  # (ServiceName, operation, namespace)
     ("Comprehend_20171127", "StopPiiEntitiesDetectionJob", "com.amazonaws.comprehend"),
     ("ComprehendMedical_20181030", "StopPHIDetectionJob", "com.amazonaws.comprehendmedical"),
 ]
-DEPTHS = (100, 1000, 10_000)
+DEPTHS = (100, 500, 950, 1000, 10_000)  # 500-950: past the recursion a nested check might use
 JOB_ID_KEY = cbor2.dumps("JobId")
 ABSOLUTE_SHAPE_ID = re.compile(r"^com\.amazonaws\.[a-z]+#[A-Za-z]+$")
 
@@ -407,7 +410,7 @@ def answer_problems(protocol: str, stop: tuple[str, str, str], response: http.cl
 def hostile_worker(server: ReferenceServer, worker: int, deadline: float, problems: list[str],
                    counts: Counter[str]) -> None:
     rng = random.Random(SEED * 1000 + worker)
-    connection = KeepAlive(server)
+    connection = KeepAlive(server.address)
     names = sorted(HOSTILE_FAMILIES)
     for index in range(HOSTILE_REQUESTS_PER_WORKER):
         if time.monotonic() > deadline:
@@ -439,3 +442,175 @@ def test_hostile_cbor_and_json_over_both_protocols(reference_server: ReferenceSe
     sent = run_workers(hostile_worker, reference_server, HOSTILE_WORKERS, HOSTILE_DEADLINE_SECONDS)
     unsent = sorted(set(HOSTILE_FAMILIES) - set(sent))
     assert not unsent, f"families never sent before the deadline (seed {SEED}): {unsent}"
+
+
+# Hostile HTTP: broken framing, early disconnects, idle floods ---------------------------------------
+#
+# What an audit of `conformance serve` sent beside hostile bodies. Each framed request must get a
+# 4xx in the addressed protocol's form and a closed connection; a client that leaves early must leave
+# nothing on the server's stderr; a flood of idle connections must not keep a good client out.
+# benchmarks/bench_hostile.py sends these same families at full scale.
+
+HTTP_REQUESTS_PER_WORKER = 400
+HTTP_WORKERS = 2
+HTTP_DEADLINE_SECONDS = 20.0
+GOOD_CLIENT_SECONDS = 1.0  # the longest a well-behaved request may wait, whatever else is going on
+STOP_TARGET = f"{STOPS[0][0]}.{STOPS[0][1]}"
+REQUEST_HEADS = {  # a Stop's request line and headers over each protocol, framing left out
+    "awsJson1_1": f"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: {STOP_TARGET}\r\n"
+                  f"Content-Type: {AWS_JSON_1_1_CONTENT_TYPE}\r\n".encode(),
+    "rpcv2Cbor": f"POST {rpcv2_path(STOPS[0][0], STOPS[0][1])} HTTP/1.1\r\nHost: x\r\n"
+                 f"{SMITHY_PROTOCOL_HEADER}: {RPC_V2_CBOR}\r\nContent-Type: {CBOR_CONTENT_TYPE}\r\n".encode(),
+}
+STOP_BODIES = {"awsJson1_1": json.dumps({"JobId": "a" * 32}).encode(), "rpcv2Cbor": cbor2.dumps({"JobId": "a" * 32})}
+# Digits to str.isdigit() but not to int() ("²" is one Latin-1 byte, as http.server reads headers), other
+# scripts' digits, and what int() takes but HTTP does not: signs, underscores, a 0x prefix, spaces.
+ODD_LENGTHS = [b"\xb2", b"\xb3", b"\xb9", "²".encode(), "\u0663".encode(), "\uff15".encode(), b"+2", b"-2", b"0x2",
+               b"2_0", b"2.0", b"2 2", b"", b"\t", b"9" * 5000]
+ODD_CHUNK_SIZES = [b"\xb2", "\u0663".encode(), b"0x2", b"+2", b"-2", b"2_0", b"2 2", b"", b"g", b"2" * 2000]
+
+
+def framed(protocol: str, framing: bytes, body: bytes, close: bool = False) -> bytes:
+    """A Stop over `protocol` with the given framing header lines and body bytes."""
+    return REQUEST_HEADS[protocol] + framing + (b"Connection: close\r\n" if close else b"") + b"\r\n" + body
+
+
+def odd_framing(rng: random.Random) -> tuple[str, bytes]:
+    """A Stop whose Content-Length or chunk size is not ASCII (hex) digits; the protocol it is addressed to."""
+    protocol = rng.choice(sorted(REQUEST_HEADS))
+    body = STOP_BODIES[protocol]
+    if rng.random() < 0.6:
+        return protocol, framed(protocol, b"Content-Length: " + rng.choice(ODD_LENGTHS) + b"\r\n", body)
+    chunked = rng.choice(ODD_CHUNK_SIZES) + b"\r\n" + body + b"\r\n0\r\n\r\n"
+    return protocol, framed(protocol, b"Transfer-Encoding: chunked\r\n", chunked)
+
+
+def http09(rng: random.Random) -> tuple[str, bytes]:
+    """An HTTP/0.9 request line (`GET /path`, no version), maybe followed by lines that look like headers."""
+    protocol = rng.choice(sorted(REQUEST_HEADS))
+    path = b"/" if protocol == "awsJson1_1" else rpcv2_path(STOPS[0][0], STOPS[0][1]).encode()
+    return protocol, b"GET " + path + rng.choice([b"\r\n", b"\n", b"\r\nHost: x\r\n\r\n", b"\r\n{}"])
+
+
+HTTP_FAMILIES: dict[str, Callable[[random.Random], tuple[str, bytes]]] = {"http.odd_framing": odd_framing,
+                                                                            "http.0.9": http09}
+
+
+def raw_answer(address: tuple[str, int], payload: bytes,
+               timeout: float = 10.0) -> tuple[http.client.HTTPResponse, bytes, bool] | None:
+    """Send raw bytes on a new connection: the answer, its body, and whether the server then closed (None: no answer)."""
+    with socket.create_connection(address, timeout=timeout) as sock:
+        try:
+            sock.sendall(payload)
+            response = http.client.HTTPResponse(sock, method="POST")
+            response.begin()
+            body = response.read()
+        except (OSError, http.client.HTTPException):
+            return None
+        sock.settimeout(2.0)
+        try:
+            closed = sock.recv(1) == b""
+        except TimeoutError:
+            closed = False
+        except OSError:  # reset: closed all the same
+            closed = True
+    return response, body, closed
+
+
+def framing_problems(family: str, protocol: str, answered: tuple[http.client.HTTPResponse, bytes, bool] | None) -> list[str]:
+    """What is wrong with the answer to a request of an HTTP family: none, a 5xx, not the protocol's form, left open."""
+    if answered is None:
+        return ["no answer"]
+    response, raw, closed = answered
+    found = answer_problems(protocol, STOPS[0], response, raw, None)
+    if not 400 <= response.status < 500:
+        found.append(f"answered {response.status}, not a 4xx")
+    if not closed:
+        found.append("left the connection open after a request it could not read")
+    if family == "http.0.9" and response.version != 10:
+        found.append("answered HTTP/0.9 without an HTTP/1.0 status line")
+    return found
+
+
+def http_worker(server: ReferenceServer, worker: int, deadline: float, problems: list[str],
+                counts: Counter[str]) -> None:
+    rng = random.Random(SEED * 10_000 + worker)
+    names = sorted(HTTP_FAMILIES)
+    for index in range(HTTP_REQUESTS_PER_WORKER):
+        if time.monotonic() > deadline:
+            break
+        family = rng.choice(names)
+        protocol, payload = HTTP_FAMILIES[family](rng)
+        found = framing_problems(family, protocol, raw_answer(server.address, payload))
+        counts[family] += 1
+        problems.extend(f"{problem} on seed {SEED} worker {worker} request {index}: {family} {payload[:100]!r}"
+                        for problem in found)
+
+
+def test_fuzz_odd_framing_and_http09_get_a_4xx_and_a_close(reference_server: ReferenceServer) -> None:
+    sent = run_workers(http_worker, reference_server, HTTP_WORKERS, HTTP_DEADLINE_SECONDS)
+    assert set(sent) == set(HTTP_FAMILIES), f"families never sent before the deadline (seed {SEED}): {sent}"
+
+
+def leave_early(address: tuple[str, int], rng: random.Random) -> None:
+    """Send all or part of a request, then leave before the answer: at once (RST) or politely (FIN)."""
+    protocol = rng.choice(sorted(REQUEST_HEADS))
+    body = STOP_BODIES[protocol]
+    payload = framed(protocol, b"Content-Length: %d\r\n" % len(body), body)
+    with socket.create_connection(address, timeout=5) as sock:
+        sock.sendall(payload if rng.random() < 0.6 else payload[:rng.randrange(len(payload))])
+        if rng.random() < 0.7:  # a reset rather than a FIN: the server's next read or write fails
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def open_idle(address: tuple[str, int], rng: random.Random) -> socket.socket:
+    """A connection that sends nothing, or the start of a request, and then waits (a slow client)."""
+    sock = socket.create_connection(address, timeout=5)
+    if rng.random() < 0.5:
+        sock.sendall(rng.choice([b"P", b"POST / HTTP/1.1\r\n", REQUEST_HEADS["awsJson1_1"]]))
+    return sock
+
+
+@contextmanager
+def idle_flood(address: tuple[str, int], rng: random.Random, count: int) -> Iterator[list[socket.socket]]:
+    """`count` idle connections (see open_idle), closed on leaving."""
+    flood: list[socket.socket] = []
+    try:
+        flood.extend(open_idle(address, rng) for _ in range(count))
+        yield flood
+    finally:
+        for sock in flood:
+            sock.close()
+
+
+def good_request(address: tuple[str, int], timeout: float = 10.0) -> float:
+    """One well-behaved Stop on a new connection; the seconds until its answer (raises if it gets none or a 5xx)."""
+    began = time.monotonic()
+    answered = raw_answer(address, framed("awsJson1_1", b"Content-Length: %d\r\n" % len(STOP_BODIES["awsJson1_1"]),
+                                          STOP_BODIES["awsJson1_1"], close=True), timeout)
+    if answered is None or answered[0].status >= 500:
+        raise AssertionError(f"a well-behaved request got {answered and answered[0].status or 'no answer'}")
+    return time.monotonic() - began
+
+
+def settle(server: ReferenceServer, seconds: float = 5.0) -> None:
+    """Wait (bounded) until the server has taken every connection made so far and closed them all, so that all
+    its threads have written what they will."""
+    good_request(server.address)  # accepted in turn: once it is answered, every earlier connection was accepted
+    deadline = time.monotonic() + seconds
+    while server.open_connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_early_disconnects_and_idle_floods_leave_no_trace(reference_app: ReferenceApp, capfd: Any) -> None:
+    rng = random.Random(SEED)
+    # A short delay before each answer: a client that leaves right after its request is gone by then.
+    with ReferenceServer(app=reference_app, max_connections=50, http_options=HttpOptions(answer_delay=0.02)) as server:
+        for _ in range(200):
+            leave_early(server.address, rng)
+        with idle_flood(server.address, rng, 150):
+            waits = [good_request(server.address) for _ in range(5)]
+        settle(server)
+    errors = capfd.readouterr().err
+    assert max(waits) < GOOD_CLIENT_SECONDS, f"a good client waited {max(waits):.2f}s beside 150 idle connections"
+    assert errors == "", f"the server wrote to stderr (seed {SEED}):\n{errors[:2000]}"

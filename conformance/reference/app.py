@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 from conformance.reference import awsjson, rpcv2cbor
 from conformance.reference.awsjson import ApiError, Response
 from conformance.reference.catalog import Role, Route, build_routes
-from conformance.reference.jobs import Job, JobNotFound, JobNotStoppable, JobStore
+from conformance.reference.jobs import (
+    Job,
+    JobLimitReached,
+    JobNotFound,
+    JobNotStoppable,
+    JobStore,
+)
 from conformance.wire import HttpRequest
 
 if TYPE_CHECKING:
@@ -145,8 +151,21 @@ class ReferenceApp:
         if api.arn_resource:
             arn_format = f"arn:aws:{route.operation.service.signing_name}:{region}:{self.account}:" \
                          f"{api.arn_resource}/{{job_id}}"
-        job = self.jobs.start(api.service, document, arn_format, token=document.get("ClientRequestToken"))
+        # A job keeps only what Describe reports of its Start: unknown members, Tags and the token are
+        # never answered, and keeping a whole body per job would let Starts fill the memory.
+        kept = project(document, self._job_properties(route))
+        try:
+            job = self.jobs.start(api.service, kept, arn_format, token=document.get("ClientRequestToken"))
+        except JobLimitReached as exc:  # as AWS answers a Start over the concurrent-jobs quota
+            raise self._declared(route, "TooManyRequestsException", str(exc)) from None
         return self._record(job)
+
+    def _job_properties(self, route: Route) -> Mapping[str, Any]:
+        """The schema of what Describe reports of a job of the route's API (nothing, if Describe is not served)."""
+        for candidate in self.routes.values():
+            if candidate.api.service == route.api.service and candidate.role is Role.DESCRIBE:
+                return candidate.operation.response["properties"][candidate.describe_member]
+        return {"properties": {}}
 
     def _describe(self, route: Route, job_id: str) -> dict[str, Any]:
         return {route.describe_member: self._record(self._job(route, job_id))}

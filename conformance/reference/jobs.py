@@ -2,10 +2,17 @@
 
 A job's history is derived from a few instants (submitted, stop requested, failed), never stored
 step by step, so every reader sees one consistent history whatever the interleaving of requests.
+
+The store is bounded: it keeps at most `max_jobs` jobs (DEFAULT_MAX_JOBS). A Start beyond that evicts
+the job that ended longest ago; when no job has ended, the Start is refused (JobLimitReached), as
+AWS refuses a job over its concurrent-jobs quota, so that no client's running job ever vanishes.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import math
 import secrets
 import threading
 import time
@@ -15,6 +22,7 @@ from typing import Any, Protocol
 SUBMITTED, IN_PROGRESS, COMPLETED, FAILED = "SUBMITTED", "IN_PROGRESS", "COMPLETED", "FAILED"
 STOP_REQUESTED, STOPPED = "STOP_REQUESTED", "STOPPED"
 TERMINAL = frozenset({COMPLETED, FAILED, STOPPED})
+DEFAULT_MAX_JOBS = 10_000  # jobs kept at once, all services together
 
 
 class Clock(Protocol):
@@ -72,6 +80,14 @@ class JobNotFound(LookupError):
     """No job with that id in that service."""
 
 
+class JobLimitReached(RuntimeError):
+    """The store holds its maximum of jobs and none of them has ended: no room for another."""
+
+    def __init__(self, max_jobs: int) -> None:
+        super().__init__(f"{max_jobs} jobs are queued or running; stop one or wait for one to end")
+        self.max_jobs = max_jobs
+
+
 class JobNotStoppable(ValueError):
     """The job has already ended COMPLETED or FAILED."""
 
@@ -80,9 +96,9 @@ class JobNotStoppable(ValueError):
         self.status = status
 
 
-@dataclass
+@dataclass(slots=True)  # slots: thousands of these are kept
 class Job:
-    """One job: what it was started with and the instants that decide its history."""
+    """One job: the members of its Start that Describe reports, and the instants that decide its history."""
 
     job_id: str
     service: str
@@ -93,6 +109,7 @@ class Job:
     stop_requested_at: float | None = None
     failed_at: float | None = None
     failure_message: str | None = None
+    token: str | None = None  # the ClientRequestToken it was started with, forgotten with the job
 
     def history(self, now: float) -> list[tuple[float, str]]:
         """Every status the job has held up to `now`, with the instant it began."""
@@ -116,29 +133,50 @@ class Job:
         moment, status = self.history(now)[-1]
         return moment if status in TERMINAL else None
 
+    def ends_at(self) -> float:
+        """When the job ends as things stand (inf if never); a Stop or a failure can only bring it earlier."""
+        return self.history(math.inf)[-1][0]
+
 
 @dataclass
 class JobStore:
-    """All jobs of all services, safe to use from many threads at once."""
+    """All jobs of all services, at most `max_jobs` of them, safe to use from many threads at once."""
 
     clock: Clock = field(default_factory=SystemClock)
     timings: Timings = field(default_factory=Timings)
+    max_jobs: int = DEFAULT_MAX_JOBS
     _jobs: dict[tuple[str, str], Job] = field(default_factory=dict)
     _tokens: dict[tuple[str, str], str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # (ends_at, sequence, job) for every job, earliest end first; an entry is stale once its job is gone
+    # or ends at another instant (a later entry then holds the new one). Eviction pops from the top.
+    _endings: list[tuple[float, int, Job]] = field(default_factory=list)
+    _sequence: itertools.count[int] = field(default_factory=itertools.count)
+
+    def __post_init__(self) -> None:
+        if self.max_jobs < 1:
+            raise ValueError("max_jobs must be at least 1")
+
+    def count(self) -> int:
+        """How many jobs the store keeps now."""
+        with self._lock:
+            return len(self._jobs)
 
     def start(self, service: str, request: dict[str, Any], arn_format: str | None = None,
               token: str | None = None) -> Job:
-        """A new job (or, for a client request token seen before, the job it started)."""
+        """A new job (or, for a client request token seen before, the job it started); raises JobLimitReached."""
         with self._lock:
             if token is not None and (service, token) in self._tokens:
                 return self._jobs[(service, self._tokens[(service, token)])]
+            if len(self._jobs) >= self.max_jobs:
+                self._evict_one()
             job_id = secrets.token_hex(16)  # real job ids are 32 lowercase hex digits
             job = Job(job_id, service, dict(request), self.clock.now(), self.timings,
-                      arn=arn_format.format(job_id=job_id) if arn_format else None)
+                      arn=arn_format.format(job_id=job_id) if arn_format else None, token=token)
             self._jobs[(service, job_id)] = job
             if token is not None:
                 self._tokens[(service, token)] = job_id
+            self._note_ending(job)
             return job
 
     def get(self, service: str, job_id: str) -> Job:
@@ -160,6 +198,7 @@ class JobStore:
                 raise JobNotStoppable(status)
             if status in (SUBMITTED, IN_PROGRESS):
                 job.stop_requested_at = now
+                self._note_ending(job)
                 status = STOP_REQUESTED
             return status
 
@@ -170,9 +209,35 @@ class JobStore:
             now = self.clock.now()
             if job.status(now) not in TERMINAL:
                 job.failed_at, job.failure_message = now, message
+                self._note_ending(job)
 
     def _lookup(self, service: str, job_id: str) -> Job:
         try:
             return self._jobs[(service, job_id)]
         except KeyError:
             raise JobNotFound(job_id) from None
+
+    def _note_ending(self, job: Job) -> None:
+        """Record when a new or changed job ends; under the lock."""
+        heapq.heappush(self._endings, (job.ends_at(), next(self._sequence), job))
+        if len(self._endings) > 2 * len(self._jobs) + 64:  # stale entries pile up: rebuild, amortized O(1)
+            self._endings = [(kept.ends_at(), next(self._sequence), kept) for kept in self._jobs.values()]
+            heapq.heapify(self._endings)
+
+    def _evict_one(self) -> None:
+        """Forget the job that ended longest ago; raise JobLimitReached if none has ended. Under the lock."""
+        now = self.clock.now()
+        while self._endings:
+            ends_at, _, job = self._endings[0]
+            key = (job.service, job.job_id)
+            if self._jobs.get(key) is not job or job.ends_at() != ends_at:
+                heapq.heappop(self._endings)  # stale
+                continue
+            if ends_at > now:
+                break
+            heapq.heappop(self._endings)
+            del self._jobs[key]
+            if job.token is not None:
+                self._tokens.pop((job.service, job.token), None)
+            return
+        raise JobLimitReached(self.max_jobs)

@@ -2,15 +2,27 @@
 
 A thread per connection means a slow or stalled client holds only its own thread, and an idle
 timeout ends it. The stdlib server is enough for a loopback test target and adds no dependency.
+
+Hostile clients are bounded: at most `max_connections` connections are open at once (a new one
+beyond it closes the connection idle the longest), the listen backlog is deep, at the
+file-descriptor limit the accept loop frees descriptors and backs off instead of spinning, and a
+connection the client has reset costs a check, not the work of answering it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
+import queue
+import re
+import resource
 import socket
 import sys
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,7 +33,16 @@ from conformance.reference.jobs import JobStore
 from conformance.wire import HttpRequest
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB: far above any valid request to these operations
-DEFAULT_IDLE_TIMEOUT = 30.0
+DEFAULT_IDLE_TIMEOUT = 30.0  # seconds a connection may wait for a request, or stall within one
+DEFAULT_MAX_CONNECTIONS = 1000  # open at once; lowered to fit the file-descriptor limit (see `_fitted`)
+DEFAULT_LISTEN_BACKLOG = 4096  # connections waiting to be accepted; the kernel caps it at net.core.somaxconn
+FD_LIMIT_BACKOFF = 0.01  # seconds the accept loop pauses when it has no descriptor left
+ACCEPT_BURST = 64  # connections taken per wake-up of the accept loop: under a flood it waits its turn at the GIL
+SPARE_WORKER_SECONDS = 60.0  # a thread left without a connection for this long ends
+FD_LIMIT_EVICTIONS = 16  # idle connections closed then: room for a burst of waiting clients, not one at a time
+_FD_EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_DIGITS = re.compile(r"[0-9]+")  # Content-Length: ASCII digits only (str.isdigit() also takes "²" and "٣")
+_HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]+")  # a chunk size: int(x, 16) also takes "0x1f", "1_f" and " f"
 
 
 @dataclass(frozen=True)
@@ -50,13 +71,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.timeout = self.server.idle_timeout  # StreamRequestHandler applies it to the socket
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.track(self.connection, add=True)
 
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, add=False)
+    def handle(self) -> None:
+        """Serve requests until the connection closes; none if the client reset it while it waited to be accepted."""
+        if not self._reset():
+            super().handle()
+
+    def _reset(self) -> bool:
+        """Whether the client has reset the connection. A flood of clients that leave early then costs a check each,
+        not the parsing and answering of requests no one will read."""
+        return self.connection.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0
 
     def __getattr__(self, name: str) -> Any:
         # Every method reaches the app, which answers an unsupported one with a 4xx; the stdlib
@@ -71,7 +95,18 @@ class _Handler(BaseHTTPRequestHandler):
         super().handle_one_request()
 
     def parse_request(self) -> bool:
-        """The stdlib's, keeping the path as sent: the stdlib turns `//x` into `/x`, a path the client did not name."""
+        """The stdlib's, keeping the path as sent: the stdlib turns `//x` into `/x`, a path the client did not name.
+
+        An HTTP/0.9 request line (`GET /` alone) is refused at once: the stdlib would wait for headers
+        that HTTP/0.9 never sends, then answer without a status line, which no client here can read.
+        """
+        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = line.split()
+        if len(words) == 2:
+            self.requestline, (self.command, self.path) = line, words
+            self.request_version = "HTTP/0.9"  # send_error answers it in HTTP/1.0 and closes
+            self.send_error(400, "HTTP/0.9 requests are not supported; send HTTP/1.1")
+            return False
         parsed = super().parse_request()
         if parsed:
             self.path = self.requestline.split()[1]
@@ -79,16 +114,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         request = HttpRequest(self.command, self.path, dict(self.headers.items()), b"")
+        error: ApiError | None = None
         try:
             request = dataclasses.replace(request, body=self._read_body())
         except _Rejected as rejected:
             self.close_connection = True
-            self._send(self.server.app.failure(request, rejected.error))
-            return
+            error = rejected.error
         except OSError:  # the client stalled past the idle timeout or went away mid-body
             self.close_connection = True
             return
-        self._send(self.server.app.handle(request))
+        if self._reset():  # after its request, still readable from the buffer: no one to answer
+            self.close_connection = True
+            return
+        with self.server.busy(self.connection):  # while answering, never closed to make room
+            app = self.server.app
+            self._send(app.failure(request, error) if error else app.handle(request))
 
     def _read_body(self) -> bytes:
         limit = self.server.max_body_bytes
@@ -101,9 +141,11 @@ class _Handler(BaseHTTPRequestHandler):
         lengths = self.headers.get_all("Content-Length", [])
         if not lengths:
             return b""
-        if len(set(lengths)) != 1 or not lengths[0].strip().isdigit():
+        digits = lengths[0].strip()
+        if len(set(lengths)) != 1 or not _DIGITS.fullmatch(digits):
             raise _Rejected(ApiError("BadRequestException", 400, f"Invalid Content-Length: {', '.join(lengths)}"))
-        length = int(lengths[0])
+        # Past 19 digits it is over any limit; int() refuses more than 4300 digits (CVE-2020-10735).
+        length = int(digits.lstrip("0")[:20] or "0")
         if length > limit:
             raise _Rejected(_too_large(limit))
         body = self.rfile.read(length)
@@ -117,13 +159,10 @@ class _Handler(BaseHTTPRequestHandler):
         chunks, total = [], 0
         while True:
             line = self.rfile.readline(1026)
-            size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                size = -1
-            if not line.endswith(b"\n") or size < 0 or not size_text.isalnum():
+            size_text = line.split(b";", 1)[0].strip(b" \t\r\n")
+            if not line.endswith(b"\n") or not _HEX_DIGITS.fullmatch(size_text):
                 raise _Rejected(ApiError("BadRequestException", 400, "Malformed chunked request body"))
+            size = int(size_text, 16)
             if size == 0:
                 break
             total += size
@@ -170,8 +209,8 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Errors the stdlib raises before a request is parsed, in the form of the protocol of the path it names."""
         self.close_connection = True
-        if self.request_version == "HTTP/0.9":  # the request line was unreadable: answer HTTP/1.0
-            self.request_version = "HTTP/1.0"
+        if self.request_version == "HTTP/0.9":  # an HTTP/0.9 or unreadable request line: answer as HTTP/1.0
+            self.request_version = self.protocol_version = "HTTP/1.0"  # this connection's last answer
         if code >= 500:  # only ever a malformed request here (e.g. an unknown HTTP version)
             code = 400
         # The stdlib sets the path only once the version is read: before, the request line's second word.
@@ -191,28 +230,192 @@ def _too_large(limit: int) -> ApiError:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: ReferenceApp, max_body_bytes: int,
-                 idle_timeout: float, verbose: bool, http_options: HttpOptions) -> None:
+    def __init__(self, address: tuple[str, int], app: ReferenceApp, max_body_bytes: int, idle_timeout: float,
+                 verbose: bool, http_options: HttpOptions, max_connections: int, listen_backlog: int) -> None:
         self.app, self.max_body_bytes, self.idle_timeout, self.verbose = app, max_body_bytes, idle_timeout, verbose
         self.http_options = http_options
-        self._connections: set[socket.socket] = set()
+        self.max_connections = _fitted(max_connections)
+        self.request_queue_size = listen_backlog  # server_activate() listens with it
+        # Open connections in the order they last became idle, each with the instant it did (None while
+        # it is being answered): the first idle one is the one to close when room is needed.
+        self._connections: OrderedDict[socket.socket, float | None] = OrderedDict()
         self._connections_lock = threading.Lock()
+        # Threads that have served their connection wait here for the next one: starting a thread
+        # costs more than serving a short connection, and a flood of them is all short connections.
+        self._handed: queue.SimpleQueue[_Handed | None] = queue.SimpleQueue()
+        self._spare_workers, self._closed = 0, False
+        self._workers_lock = threading.Lock()
         super().__init__(address, _Handler)
 
-    def track(self, connection: socket.socket, add: bool) -> None:
+    def server_activate(self) -> None:
+        """Listen; accept() then never blocks, so that the accept loop can take every waiting connection at once."""
+        super().server_activate()
+        self.socket.setblocking(False)
+
+    def _handle_request_noblock(self) -> None:
+        """Take the connections waiting to be accepted, up to ACCEPT_BURST (the stdlib takes one per wake-up)."""
+        for _ in range(ACCEPT_BURST):
+            try:
+                request, client_address = self.get_request()
+            except OSError:  # none left, or out of descriptors (see get_request)
+                return
+            try:
+                self.process_request(request, client_address)
+            except Exception:  # noqa: BLE001 - as the stdlib: one connection's failure must not stop the server
+                self.handle_error(request, client_address)
+                self.shutdown_request(request)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        """Accept a connection; out of file descriptors, free some and pause, so that the accept loop never spins."""
+        try:
+            return super().get_request()
+        except OSError as error:
+            if error.errno in _FD_EXHAUSTED:
+                # The listening socket stays readable while accept() fails: without a pause the loop
+                # would spin at 100% CPU, and without freeing descriptors no one would get in.
+                with self._connections_lock:
+                    victims = [self._pop_oldest_idle() for _ in range(FD_LIMIT_EVICTIONS)]
+                for victim in victims:
+                    _shut(victim)
+                time.sleep(FD_LIMIT_BACKOFF)  # their threads close them meanwhile
+            raise  # the stdlib's loop drops the error and selects again
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve a new connection on a thread of its own (a spare one if any), making room for it; refused at once if
+        there is no room."""
+        admitted, victim = self._admit(request)
+        if not admitted:
+            self.shutdown_request(request)
+            return
+        handed = (request, client_address, victim)
+        with self._workers_lock:
+            if self._spare_workers:
+                self._spare_workers -= 1
+                self._handed.put(handed)
+                return
+        threading.Thread(target=self._work, args=(handed,), daemon=True).start()
+
+    def server_close(self) -> None:
+        """Stop listening, and let the spare threads end."""
+        super().server_close()
+        with self._workers_lock:
+            spare, self._spare_workers, self._closed = self._spare_workers, 0, True
+        for _ in range(spare):
+            self._handed.put(None)
+
+    def _work(self, handed: _Handed | None) -> None:
+        """One thread: serve a connection, then each one handed over, until none comes for a while."""
+        while handed is not None:
+            request, client_address, victim = handed
+            # Closed here rather than on the accept loop, where each system call waits its turn at the GIL.
+            _shut(victim)
+            self.process_request_thread(request, client_address)  # the stdlib's: serve, report errors, close
+            handed = self._next_connection()
+
+    def _next_connection(self) -> _Handed | None:
+        """Wait as a spare thread for a connection; None when the server closes or none came in time."""
+        with self._workers_lock:
+            if self._closed:
+                return None
+            self._spare_workers += 1
+        while True:
+            try:
+                return self._handed.get(timeout=SPARE_WORKER_SECONDS)
+            except queue.Empty:
+                with self._workers_lock:
+                    if self._handed.empty():  # none is owed to a spare thread (they are handed under this lock)
+                        self._spare_workers -= 1
+                        return None
+
+    def shutdown_request(self, request: Any) -> None:
+        """Close a connection and stop counting it (the stdlib calls this once a connection's thread ends)."""
         with self._connections_lock:
-            (self._connections.add if add else self._connections.discard)(connection)
+            self._connections.pop(request, None)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A traceback for a bug; one quiet line (with --verbose) for a client that went away or stalled."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):  # reset, broken pipe, timeout: the app never raises OSError (it answers 500)
+            if self.verbose:
+                sys.stderr.write(f"{client_address[0]} - connection lost: {error}\n")
+            return
+        super().handle_error(request, client_address)
+
+    @contextmanager
+    def busy(self, connection: socket.socket) -> Iterator[None]:
+        """While a request is answered, its connection is not idle and is never closed to make room."""
+        self._mark(connection, None)
+        try:
+            yield
+        finally:
+            self._mark(connection, time.monotonic())
+
+    def open_connections(self) -> int:
+        """How many connections are open (accepted and not yet closed)."""
+        with self._connections_lock:
+            return len(self._connections)
 
     def close_connections(self) -> None:
+        """End every open connection (their threads then close them)."""
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _shut(connection)
+
+    def _admit(self, connection: socket.socket) -> tuple[bool, socket.socket | None]:
+        """Count a new connection in; at the maximum, the one idle the longest is to be closed (returned with True)
+        to make room for it, and if none is idle, the new one is refused (False)."""
+        with self._connections_lock:
+            victim = None
+            if len(self._connections) >= self.max_connections:
+                victim = self._pop_oldest_idle()
+                if victim is None:
+                    return False, None
+            self._connections[connection] = time.monotonic()
+        return True, victim
+
+    def _mark(self, connection: socket.socket, idle_since: float | None) -> None:
+        with self._connections_lock:
+            if connection in self._connections:  # else already closed to make room, or the server stops
+                self._connections[connection] = idle_since
+                if idle_since is not None:
+                    self._connections.move_to_end(connection)
+
+    def _pop_oldest_idle(self) -> socket.socket | None:
+        """Stop counting the connection idle the longest and return it (to be shut); under the lock."""
+        oldest = next((connection for connection, since in self._connections.items() if since is not None), None)
+        if oldest is not None:
+            del self._connections[oldest]
+        return oldest
+
+
+# A connection handed to a thread: the socket, the client's address, and a connection to close first, if any.
+_Handed = tuple[socket.socket, Any, socket.socket | None]
+
+
+def _shut(connection: socket.socket | None) -> None:
+    """End a connection from another thread: its handler's blocked read returns and the handler closes it."""
+    if connection is not None:
+        try:
+            connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already gone
+
+
+def _fitted(max_connections: int) -> int:
+    """The maximum of open connections, lowered so that they fit the process's file-descriptor limit.
+
+    An eighth of the limit (at least 32) stays for everything else: the listening socket, files,
+    and closed connections whose threads have not yet let go of them.
+    """
+    if max_connections < 1:
+        raise ValueError("max_connections must be at least 1")
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return max_connections
+    return max(1, min(max_connections, soft - max(32, soft // 8)))
 
 
 class ReferenceServer:
@@ -220,11 +423,17 @@ class ReferenceServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, app: ReferenceApp | None = None, *,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-                 verbose: bool = False, http_options: HttpOptions | None = None) -> None:
+                 verbose: bool = False, http_options: HttpOptions | None = None,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS, listen_backlog: int = DEFAULT_LISTEN_BACKLOG) -> None:
         self.app = app or ReferenceApp()
         self._httpd = _HTTPServer((host, port), self.app, max_body_bytes, idle_timeout, verbose,
-                                  http_options or HttpOptions())
+                                  http_options or HttpOptions(), max_connections, listen_backlog)
         self._thread: threading.Thread | None = None
+
+    @property
+    def max_connections(self) -> int:
+        """The most connections open at once: as asked, or lower to fit the file-descriptor limit."""
+        return self._httpd.max_connections
 
     @property
     def address(self) -> tuple[str, int]:
@@ -238,6 +447,11 @@ class ReferenceServer:
         host, port = self.address
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}"
+
+    @property
+    def open_connections(self) -> int:
+        """How many connections are open now."""
+        return self._httpd.open_connections()
 
     @property
     def jobs(self) -> JobStore:
