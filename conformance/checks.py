@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from conformance.cases import Case, Kind
 from conformance.model import Operation
 from conformance.oracle import UNKNOWN_OPERATION, Expectation
-from conformance.outcomes import NOT_APPLICABLE, PASSED, CheckVerdict, failed
+from conformance.outcomes import NOT_APPLICABLE, PASSED, CheckVerdict, Failed, failed
 from conformance.protocols import WireProtocol
-from conformance.wire import Answer, HttpRequest
+from conformance.wire import MAX_SHOWN_CHARS, Answer, HttpRequest, clipped
 
 
 @dataclass(frozen=True)
@@ -275,8 +275,11 @@ def run_checks(ctx: CheckContext, selected: list[str] | None = None) -> dict[str
             verdicts[check_id] = NOT_APPLICABLE
             continue
         try:
-            verdicts[check_id] = REGISTRY[check_id].function(ctx)
+            verdict = REGISTRY[check_id].function(ctx)
         except (ValueError, TypeError, RecursionError, OverflowError, KeyError, AttributeError) as exc:
-            verdicts[check_id] = failed(f"the answer could not be judged: {type(exc).__name__}: {str(exc)[:200]}",
-                                        REGISTRY[check_id].description, "an answer the check cannot read")
+            verdict = failed(f"the answer could not be judged: {type(exc).__name__}: {str(exc)[:200]}",
+                             REGISTRY[check_id].description, "an answer the check cannot read")
+        # A failure quotes what the target sent (a JobId, an error type, a schema error): never all of it.
+        verdicts[check_id] = Failed(clipped(verdict.message, 2 * MAX_SHOWN_CHARS), clipped(verdict.expected),
+                                    clipped(verdict.actual)) if isinstance(verdict, Failed) else verdict
     return verdicts

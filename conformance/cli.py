@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -22,53 +23,59 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535; 0 picks a free one)")
-    return port
+# Bounds of the numeric flags: past them a value is a typo, or a run that never ends or never starts.
+MAX_WORKERS = 256
+MAX_EXAMPLES = 100_000  # generated cases per operation
+MAX_BUDGET = 1_000_000_000
+MAX_SEED = 2**64 - 1
+MAX_SECONDS = 86_400.0  # a day: --settle-timeout and the reference server's job timings
+MAX_READ_TIMEOUT = 3_600.0
+MIN_RATE = 0.01  # requests per second: one every 100 s
+MAX_BODY_BYTES = 1 << 30
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
-    return value
+def _whole(minimum: int, maximum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `minimum` to `maximum`, in ASCII digits."""
+
+    def parse(text: str) -> int:
+        # str.isdigit() also passes '²' (which int() refuses) and '５' (which it reads as 5): take ASCII only,
+        # and no more digits than the maximum has, before int() converts them.
+        digits = text.isascii() and text.isdigit() and len(text.lstrip("0")) <= len(str(maximum))
+        value = int(text) if digits else minimum - 1
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {minimum} to {maximum}")
+        return value
+
+    return parse
 
 
-def _timeout(text: str) -> float:
-    value = _seconds(text)
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in (0, 3600]")
-    return value
+def _real(minimum: float, maximum: float, what: str, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number of `what` from `minimum` (excluded when `above`) to `maximum`."""
+    span = (f"> {minimum:g}" if above else f">= {minimum:g}") + (f" and <= {maximum:g}" if maximum < math.inf else "")
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text) if text.isascii() else math.nan  # float() too reads '５' as 5
+        except ValueError:
+            value = math.nan
+        in_range = (minimum < value if above else minimum <= value) and value <= maximum
+        if not (math.isfinite(value) and in_range):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of {what} {span}")
+        return value
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
-    return int(text)
-
-
-def _count(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
-    return int(text)
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of requests per second > 0")
-    return value
+_port = _whole(0, 65535)  # 0 picks a free one
+_examples = _whole(0, MAX_EXAMPLES)
+_seed = _whole(0, MAX_SEED)
+_workers = _whole(1, MAX_WORKERS)
+_budget = _whole(1, MAX_BUDGET)
+_body_bytes = _whole(1, MAX_BODY_BYTES)
+_seconds = _real(0.0, MAX_SECONDS, "seconds")
+_timeout = _real(0.0, MAX_READ_TIMEOUT, "seconds", above=True)
+# Below MIN_RATE the wait between requests (1/rate) runs to hours, or overflows time.sleep.
+_rate = _real(MIN_RATE, math.inf, "requests per second")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,19 +101,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="wire protocol(s) to test; 'all' (default) is every one the operation's model lists: the "
                           "one AWS SDKs send (awsJson1_1) must be served, another may be left out; a protocol "
                           "named here must be served")
-    run.add_argument("--max-examples", type=_count, default=100, help="generated cases per operation (default: 100)")
-    run.add_argument("--seed", type=_count, default=None, help="the same seed repeats a run exactly (default: random)")
-    run.add_argument("--workers", type=_positive_int, default=4, help="requests in flight at once (default: 4)")
+    run.add_argument("--max-examples", type=_examples, default=100,
+                     help=f"generated cases per operation (default: 100; at most {MAX_EXAMPLES:,})")
+    run.add_argument("--seed", type=_seed, default=None, help="the same seed repeats a run exactly (default: random)")
+    run.add_argument("--workers", type=_workers, default=4,
+                     help=f"requests in flight at once (default: 4; at most {MAX_WORKERS})")
     run.add_argument("--rate", type=_rate, default=None,
-                     help="at most this many requests per second (lowered further while the target throttles)")
-    run.add_argument("--budget", type=_positive_int, default=None, metavar="N",
+                     help=f"at most this many requests per second, {MIN_RATE:g} or more (lowered further while the "
+                          "target throttles)")
+    run.add_argument("--budget", type=_budget, default=None, metavar="N",
                      help="send at most N requests; the first ~50 per operation and protocol cover every case category")
     run.add_argument("--accept-incomplete", action="store_true",
                      help="exit 0 for an incomplete run (nothing failed, but a budget or throttling left promised "
                           "case categories unjudged); without it such a run exits 4")
     run.add_argument("--read-timeout", type=_timeout, default=30.0, metavar="SECONDS",
                      help="an answer that takes longer is a failure of its case (after one retry; default: 30)")
-    run.add_argument("--dry-run", action="store_true", help="print every request the run would send, redacted; send none")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print every request the run would send, redacted; send none (no report: --report-json "
+                          "and --junitxml are refused with it)")
     run.add_argument("--verbose", action="store_true", help="log every request and answer to stderr (redacted)")
     jobs = run.add_argument_group("jobs", "Stop's success path needs a running job. The reference server and moto "
                                           "start jobs for free; on AWS a job costs money and needs S3 data and a role, "
@@ -121,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--data-access-role-arn", default=None, metavar="ARN",
                       help="with --create-jobs on AWS: a role both services may assume to read and write those")
     run.add_argument("--settle-timeout", type=_seconds, default=60.0, metavar="SECONDS",
-                     help="how long a stopped job may stay STOP_REQUESTED (default: 60; 0: do not wait)")
+                     help="how long a stopped job may stay STOP_REQUESTED (default: 60; 0: do not wait; at most "
+                          f"{MAX_SECONDS:g})")
     run.add_argument("--report-json", type=Path, default=None, metavar="PATH", help="write the JSON report here")
     run.add_argument("--junitxml", type=Path, default=None, metavar="PATH", help="write a JUnit XML report here")
 
@@ -140,7 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--job-queued-seconds", type=_seconds, default=1.0, help="SUBMITTED lasts this long")
     serve.add_argument("--job-running-seconds", type=_seconds, default=600.0, help="IN_PROGRESS lasts this long")
     serve.add_argument("--job-stopping-seconds", type=_seconds, default=2.0, help="STOP_REQUESTED lasts this long")
-    serve.add_argument("--max-body-bytes", type=_positive_int, default=1 << 20, help="larger bodies get 413")
+    serve.add_argument("--max-body-bytes", type=_body_bytes, default=1 << 20, help="larger bodies get 413")
+    serve.add_argument("--max-connections", type=_whole(1, 1_000_000), default=None, metavar="N",
+                       help="open connections at most; beyond it the one idle longest is closed (default: 1000, "
+                            "lowered to fit the file-descriptor limit)")
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
     serve.add_argument("--variant", default=None, metavar="NAME",
                        help="serve a faulty or legally different variant (see --list-variants)")
@@ -217,8 +233,9 @@ def _serve(args: argparse.Namespace) -> int:
         else:
             app = ReferenceApp(JobStore(SystemClock(), timings), schema_dir=args.schemas, region=args.region,
                                verifier=verifier, throttle=throttle)
+        limits = {"max_connections": args.max_connections} if args.max_connections else {}
         server = ReferenceServer(args.host, args.port, app, max_body_bytes=args.max_body_bytes, verbose=args.verbose,
-                                 http_options=http)
+                                 http_options=http, **limits)
     except variants.UnknownVariant as exc:
         return _error(str(exc).strip('"'))
     except SchemaDocumentError as exc:
@@ -249,13 +266,13 @@ def _run(args: argparse.Namespace) -> int:
     from conformance.lifecycle import LifecycleConfig
     from conformance.model import SchemaDocumentError
     from conformance.report import json_report, junit, summarise, terminal
-    from conformance.runner import ConfigurationError, RunConfig, run
+    from conformance.runner import ConfigurationError, RunConfig, RunInterrupted, run
     from conformance.target import TargetError
     from conformance.targets.moto import MotoUnavailable
 
-    for path in (args.report_json, args.junitxml):
-        if path is not None and not path.resolve().parent.is_dir():
-            return _error(f"cannot write {path}: folder {path.resolve().parent} does not exist")
+    problem = _reports_problem(args)
+    if problem:  # found before anything is sent, not after the verdict, whose exit status it would replace
+        return _error(problem)
     seed = args.seed if args.seed is not None else random.randrange(1_000_000)
     region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     with contextlib.ExitStack() as stack:
@@ -270,14 +287,17 @@ def _run(args: argparse.Namespace) -> int:
         if args.dry_run:
             return _dry_run(config)
         _log_exchanges(args.verbose, target)
-        if target.job_setup is not None:
-            print(_cost_statement(config), file=sys.stderr)
-        print(f"conformance run against {', '.join(target.urls())} ({target.name}, {region}; seed {seed}; "
-              f"--seed {seed} repeats this run)", file=sys.stderr)
         try:
+            if target.job_setup is not None:
+                print(_cost_statement(config), file=sys.stderr)
+            print(f"conformance run against {', '.join(target.urls())} ({target.name}, {region}; seed {seed}; "
+                  f"--seed {seed} repeats this run)", file=sys.stderr)
             result = run(config, progress=terminal.ProgressPrinter())
         except (ConfigurationError, SchemaDocumentError) as exc:
             return _error(str(exc))
+        except RunInterrupted as interrupted:  # report what was judged, marked interrupted (exit 130)
+            print("conformance: interrupted; reporting what was judged so far", file=sys.stderr)
+            result = interrupted.result
     summary = summarise(result)
     terminal.write(summary)
     try:
@@ -288,6 +308,44 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _error(f"cannot write the report: {exc.strerror or exc}")
     return summary.decision.exit_status(args.accept_incomplete)
+
+
+def _reports_problem(args: argparse.Namespace) -> str | None:
+    """Why the run cannot write its reports where asked (one sentence), or None."""
+    reports = {flag: path for flag, path in (("--report-json", args.report_json), ("--junitxml", args.junitxml))
+               if path is not None}
+    if args.dry_run and reports:
+        return (f"--dry-run sends nothing, so it has no results for {' or '.join(reports)}: the requests it plans "
+                "are printed on stdout")
+    if len(reports) == 2 and len({path.resolve() for path in reports.values()}) == 1:
+        return f"--report-json and --junitxml both name {args.report_json}: the second would overwrite the first"
+    for flag, path in reports.items():
+        problem = _unwritable(path)
+        if problem:
+            return f"cannot write {flag} {path}: {problem}"
+    return None
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a report cannot be written at `path` (found by opening it, changing nothing), or None."""
+    import os
+
+    if path.is_dir():
+        return "it is a folder"
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        return f"folder {folder} does not exist"
+    try:
+        existed = path.exists()
+        # Append, not write: the check must not empty a file it then fails to replace. A new file is made and
+        # removed again, since only making it shows whether the folder takes one (os.access says yes to root).
+        with path.open("ab" if existed else "xb"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if not existed:
+        os.unlink(path)
+    return None
 
 
 def _dry_run(config: RunConfig) -> int:
@@ -386,7 +444,7 @@ def aws_endpoints(region: str, profile: str | None = None) -> dict[str, str]:
     import botocore.session
 
     from conformance.model import load_operations
-    from conformance.target import TargetError
+    from conformance.target import TargetError, hide_userinfo
 
     session = botocore.session.Session(profile=profile)
     urls: dict[str, str] = {}
@@ -398,7 +456,8 @@ def aws_endpoints(region: str, profile: str | None = None) -> dict[str, str]:
         except botocore.exceptions.ProfileNotFound:
             raise TargetError(f"no AWS profile named {profile!r}") from None
         except (botocore.exceptions.BotoCoreError, ValueError) as exc:
-            raise TargetError(f"no {service} endpoint for region {region!r}: {exc}") from None
+            # botocore's message quotes the URL of AWS_ENDPOINT_URL*, with any password in it
+            raise TargetError(f"no {service} endpoint for region {region!r}: {hide_userinfo(str(exc))}") from None
         urls[service] = client.meta.endpoint_url
     return urls
 

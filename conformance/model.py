@@ -6,6 +6,7 @@ module. A schema document on disk is the serialised form of one `Operation`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -94,6 +95,7 @@ class Operation:
     errors: tuple[ErrorSpec, ...]
     description: str = ""
     source: str = ""
+    path: Path | None = field(default=None, compare=False, repr=False)  # the schema document it was read from
     _validators: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -178,7 +180,12 @@ def render_document(operation: Operation) -> str:
 
 def document_filename(operation: Operation) -> str:
     """File name of an operation's schema document, e.g. `comprehend.StopPiiEntitiesDetectionJob.json`."""
-    return f"{operation.service.name}.{operation.name}{SCHEMA_SUFFIX}"
+    return document_name(operation.service.name, operation.name)
+
+
+def document_name(service: str, operation: str) -> str:
+    """File name of the schema document of an operation of a (botocore) service."""
+    return f"{service}.{operation}{SCHEMA_SUFFIX}"
 
 
 def load_document(path: Path) -> Operation:
@@ -189,7 +196,7 @@ def load_document(path: Path) -> Operation:
         raise SchemaDocumentError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SchemaDocumentError(f"{path}: not valid JSON: {exc}") from None
-    return Operation.from_document(document, where=str(path))
+    return dataclasses.replace(Operation.from_document(document, where=str(path)), path=path)
 
 
 def default_schema_dir() -> Path:

@@ -10,9 +10,10 @@ from pathlib import Path
 from conformance import botocore_model, examples, strategies
 from conformance.cases import Case
 from conformance.lifecycle import LifecycleConfig
-from conformance.model import Operation, load_operations
+from conformance.model import Operation, default_schema_dir, document_name, load_operations
 from conformance.outcomes import LaneKey, lane_label
 from conformance.protocols import SUPPORTED, WireProtocol, get_protocol
+from conformance.services import JOB_APIS
 from conformance.target import Target
 
 
@@ -75,15 +76,28 @@ class PlannedRequest:
 
 
 def select_operations(config: RunConfig) -> list[Operation]:
-    """The operations a run covers; ConfigurationError names unknown ones."""
+    """The operations a run covers; ConfigurationError names unknown ones, and the schema document of one the suite
+    covers that is missing or lists no protocol the suite speaks."""
     everything = load_operations(config.schema_dir)
-    if not config.operations:
-        return everything
     names = {op.name for op in everything}
+    wanted = set(config.operations or names | {api.stop for api in JOB_APIS})
+    # The suite's own operations must not drop out of a run (which would then conform) with their schema document.
+    missing = [api for api in JOB_APIS if api.stop in wanted and api.stop not in names]
+    if missing:
+        folder = config.schema_dir or default_schema_dir()
+        files = ", ".join(str(folder / document_name(api.service, api.stop)) for api in missing)
+        raise ConfigurationError(f"{files}: no schema document for {', '.join(api.stop for api in missing)}, which "
+                                 "the suite tests")
     unknown = [name for name in config.operations if name not in names]
     if unknown:
         raise ConfigurationError(f"unknown operation(s) {', '.join(unknown)} (known: {', '.join(sorted(names))})")
-    return [op for op in everything if op.name in config.operations]
+    selected = [op for op in everything if op.name in wanted]
+    unspoken = next((op for op in selected if not set(op.service.protocols) & set(SUPPORTED)), None)
+    if unspoken is not None:
+        raise ConfigurationError(f"{unspoken.path or unspoken.name}: {unspoken.name} lists protocols "
+                                 f"{', '.join(unspoken.service.protocols)}, none of which the suite speaks "
+                                 f"({', '.join(SUPPORTED)})")
+    return selected
 
 
 def lanes_for(config: RunConfig, operations: list[Operation]) -> list[Lane]:

@@ -23,8 +23,8 @@ from conformance.planning import (ConfigurationError, Lane, PlannedRequest, RunC
                                   prepare, select_operations)
 from conformance.transport import Transport
 
-__all__ = ["ConfigurationError", "Lane", "PlannedRequest", "RunConfig", "RunResult", "interleaved", "lanes_for",
-           "plan", "planned_requests", "probe_lane", "run", "select_operations", "stages"]
+__all__ = ["ConfigurationError", "Lane", "PlannedRequest", "RunConfig", "RunInterrupted", "RunResult", "interleaved",
+           "lanes_for", "plan", "planned_requests", "probe_lane", "run", "select_operations", "stages"]
 
 
 @dataclass
@@ -46,6 +46,7 @@ class RunResult:
     jobs_left_running: list[tuple[str, str]] = field(default_factory=list)  # started, and no Stop took
     throttles: int = 0
     lowest_rate: float | None = None  # the lowest rate throttling brought the run to
+    interrupted: bool = False  # Ctrl-C ended it: what was not reached is not judged
 
 
 def stages() -> list[list[Phase]]:
@@ -54,8 +55,17 @@ def stages() -> list[list[Phase]]:
     return [[ProbePhase()], [BudgetPhase(jobs, auth)], [auth], [jobs, CasesPhase()], [CleanupPhase()]]
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C ended the run; `result` holds what was judged until then (every started job stopped)."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__("interrupted")
+        self.result = result
+
+
 def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
-    """Plan, then run each stage's phases; ConfigurationError when the configuration cannot work."""
+    """Plan, then run each stage's phases; ConfigurationError when the configuration cannot work, RunInterrupted
+    (with the partial result) on Ctrl-C."""
     prepared = prepare(config)
     transport = Transport(config.target, rate=config.rate, pool_size=max(config.workers, 1), budget=config.budget,
                           read_timeout=config.read_timeout)
@@ -66,12 +76,26 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
     try:
         for stage in all_stages[:-1]:
             _absorb(result, _run_stage(ctx, stage))
-    except BaseException:  # Ctrl-C: stop every job a flow left running, then give up
+    except KeyboardInterrupt:  # Ctrl-C: keep what was judged, stop every job a flow left running
+        ctx.cancel.set()
+        _absorb(result, ctx.partial + [phase.run(ctx) for phase in all_stages[-1]])
+        result.interrupted = True
+        _finish(result, ctx, all_stages, began)
+        raise RunInterrupted(result) from None
+    except BaseException:
         ctx.cancel.set()
         _absorb(result, [phase.run(ctx) for phase in all_stages[-1]])
         transport.close()
         raise
     _absorb(result, [phase.run(ctx) for phase in all_stages[-1]])
+    _finish(result, ctx, all_stages, began)
+    return result
+
+
+def _finish(result: RunResult, ctx: RunContext, all_stages: list[list[Phase]], began: float) -> None:
+    """Fill in what the run learnt as a whole, and close the transport."""
+    transport = ctx.transport
+    assert transport is not None
     result.elapsed = time.monotonic() - began
     result.states = dict(ctx.states)
     result.promised = _promises(ctx, all_stages)
@@ -80,16 +104,20 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
     result.jobs_left_running = transport.jobs.unstopped()
     result.throttles, result.lowest_rate = transport.limiter.throttles, transport.limiter.lowest
     transport.close()
-    return result
 
 
 def _run_stage(ctx: RunContext, stage: list[Phase]) -> list[PhaseOutcome]:
     """Run a stage's phases side by side: all but the last on threads, the last here (so Ctrl-C reaches it)."""
     if len(stage) == 1:
         return [stage[0].run(ctx)]
-    with ThreadPoolExecutor(max_workers=len(stage) - 1) as pool:  # on Ctrl-C, waits for flows to reach their Stop
+    with ThreadPoolExecutor(max_workers=len(stage) - 1) as pool:
         futures = [pool.submit(phase.run, ctx) for phase in stage[:-1]]
-        last = stage[-1].run(ctx)
+        try:
+            last = stage[-1].run(ctx)
+        except KeyboardInterrupt:  # the others see the cancellation (flows still reach their Stop): keep theirs
+            ctx.cancel.set()
+            ctx.partial += [future.result() for future in futures]
+            raise
         return [future.result() for future in futures] + [last]
 
 

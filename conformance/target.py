@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -21,8 +22,20 @@ class TargetError(ValueError):
 
 def is_aws_host(url: str) -> bool:
     """Whether a URL's host is an AWS service endpoint."""
-    host = urlsplit(url).hostname or ""
-    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # an unparseable URL (`http://[::1`) names no host at all
+        return False
+    return host.rstrip(".").endswith((".amazonaws.com", ".amazonaws.com.cn"))  # `host.` is the same host
+
+
+# The user info in a URL's authority: `scheme://user:password@`, up to the authority's last `@`.
+_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")
+
+
+def hide_userinfo(text: str) -> str:
+    """Text (a URL, or a message quoting one) with the user name and password before a URL's `@` hidden."""
+    return _USERINFO.sub(r"\1***@", text)
 
 
 @dataclass(frozen=True)
@@ -41,11 +54,17 @@ class Target:
     def __post_init__(self) -> None:
         for url in self.urls():
             _check_url(url)
-        if self.has_real_credentials and not self.credentials_to_custom_endpoint:
-            outside = [url for url in self.urls() if not is_aws_host(url)]
-            if outside:
-                raise TargetError(f"{outside[0]} is not an AWS endpoint: real AWS credentials are not sent there "
-                                  "unless --allow-credentials-to-custom-endpoint says so")
+        if not self.has_real_credentials:
+            return
+        # Over plain http a signed request can be read, and replayed within its five minutes, on the way.
+        plain = [url for url in self.urls() if is_aws_host(url) and urlsplit(url).scheme != "https"]
+        if plain:
+            raise TargetError(f"{plain[0]} is an AWS endpoint over plain http: real AWS credentials are sent to AWS "
+                              "only over https")
+        outside = [url for url in self.urls() if not is_aws_host(url)]
+        if outside and not self.credentials_to_custom_endpoint:
+            raise TargetError(f"{outside[0]} is not an AWS endpoint: real AWS credentials are not sent there "
+                              "unless --allow-credentials-to-custom-endpoint says so")
 
     def urls(self) -> list[str]:
         """Every endpoint URL of the target."""
@@ -79,7 +98,16 @@ class Target:
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
+    """TargetError unless `url` is a bare http(s) endpoint; no message quotes a user name or password."""
+    shown = hide_userinfo(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unclosed `[` of an IPv6 address, say
+        raise TargetError(f"endpoint URL {shown!r} cannot be read: {exc}") from None
+    if "@" in parts.netloc:
+        # requests would send it as `Authorization: Basic` in place of the SigV4 header, and reports would show it.
+        raise TargetError(f"endpoint URL {shown!r} carries a user name or password before its host: leave them "
+                          "out (requests are signed with SigV4)")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetError(f"endpoint URL {url!r} must be http:// or https:// with a host")
     if parts.query or parts.fragment:

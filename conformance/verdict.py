@@ -19,6 +19,7 @@ from conformance.checks import REGISTRY
 from conformance.execute import CaseResult
 from conformance.outcomes import CHOSEN_SKIPS, Failed, LaneKey, LaneState, lane_label
 from conformance.runner import RunResult
+from conformance.wire import clipped
 
 
 class Verdict(enum.Enum):
@@ -28,11 +29,13 @@ class Verdict(enum.Enum):
     DOES_NOT_CONFORM = "does_not_conform"
     INCOMPLETE = "incomplete"
     UNREACHABLE = "unreachable"
+    INTERRUPTED = "interrupted"
 
 
 # The exit status of each verdict; 2 (usage) and 130 (interrupted) are the command line's own.
-EXIT_STATUS = {Verdict.CONFORMS: 0, Verdict.DOES_NOT_CONFORM: 1, Verdict.UNREACHABLE: 3, Verdict.INCOMPLETE: 4}
-EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+EXIT_STATUS = {Verdict.CONFORMS: 0, Verdict.DOES_NOT_CONFORM: 1, Verdict.UNREACHABLE: 3, Verdict.INCOMPLETE: 4,
+               Verdict.INTERRUPTED: 130}
+EXIT_USAGE, EXIT_INTERRUPTED = 2, EXIT_STATUS[Verdict.INTERRUPTED]
 
 # The id contract breaches carry in reports, beside the checks' ids.
 SERVED = "operation_served"
@@ -103,7 +106,15 @@ def decide(run: RunResult) -> Decision:
     failing = [b for b in decision.breaches if b.kind in FAILING_BREACHES]
     answered = any(result.answer is not None for result in run.results)
     unanswered = any(result.answer is None and result.judged for result in run.results)
-    if unanswered and not answered:
+    if run.interrupted:  # whatever was judged is reported, but a cut-short run proves nothing either way
+        decision.verdict = Verdict.INTERRUPTED
+        decision.reasons.append(f"interrupted (Ctrl-C) after {len(run.results)} case(s); every started job was "
+                                "stopped" if not run.jobs_left_running else "interrupted (Ctrl-C)")
+        decision.reasons += [b.describe() for b in decision.breaches if b.kind is BreachKind.JOB_LEFT_RUNNING]
+        if decision.failures:
+            checks = sorted({check for _, check, _ in decision.failures})
+            decision.reasons.append(f"before it: {len(decision.failures)} check failure(s): {', '.join(checks)}")
+    elif unanswered and not answered:
         decision.verdict = Verdict.UNREACHABLE
         silence = next((v.message for r in run.results for v in r.failures().values()), "")
         decision.reasons.append(f"the target answered none of the {len(run.results)} request(s) sent"
@@ -134,7 +145,8 @@ def _breaches(run: RunResult, judged: dict[LaneKey, set[str]]) -> list[Breach]:
         state = run.states.get(lane.key)
         if lane.key in run.required and state is LaneState.NOT_SERVED:
             answer = probes[lane.key].answer if lane.key in probes else None
-            said = f"the probe was answered {answer.status} {answer.error_type or ''}".strip() if answer else ""
+            said = clipped(f"the probe was answered {answer.status} {answer.error_type or ''}".strip(), 80) \
+                if answer else ""
             breaches.append(Breach(BreachKind.NOT_SERVED, lane.key, detail=said, probe=probes.get(lane.key)))
         elif lane.key in run.required and state is LaneState.NOT_PROBED:
             breaches.append(Breach(BreachKind.NOT_PROBED, lane.key))
@@ -144,7 +156,7 @@ def _breaches(run: RunResult, judged: dict[LaneKey, set[str]]) -> list[Breach]:
         missing = sorted(run.promised.get(lane.key, set()) - skipped - judged.get(lane.key, set()))
         if missing:
             breaches.append(Breach(BreachKind.NOT_JUDGED, lane.key, tuple(missing)))
-    breaches += [Breach(BreachKind.JOB_LEFT_RUNNING, detail=f"{service} job {job_id}")
+    breaches += [Breach(BreachKind.JOB_LEFT_RUNNING, detail=f"{service} job {clipped(job_id, 64)}")
                  for service, job_id in run.jobs_left_running]
     return breaches
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,18 @@ RPC_V2_PATH = re.compile(r"^/service/(?P<service>[^/?]+)/operation/(?P<operation
 def rpcv2_path(service_name: str, operation: str) -> str:
     """`/service/{ServiceName}/operation/{Operation}` (botocore sends the target prefix as ServiceName)."""
     return f"/service/{service_name}/operation/{operation}"
+
+
+MAX_SHOWN_CHARS = 512  # a value a target supplied, in a message or report: longer ones are clipped
+
+
+def clipped(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """A target-supplied text fit to copy into a message or report: at most `limit` characters, and when cut,
+    its full length and a digest, so that two long values can still be told apart."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{text[:limit]}... ({len(text)} characters, sha256 {digest})"
 
 
 def aws_namespace(service_name: str) -> str:

@@ -70,17 +70,24 @@ def test_serve_stops_cleanly_on_interrupt() -> None:
     assert process.returncode == 0 and "stopped" in out and "Traceback" not in err
 
 
-def test_run_interrupted_exits_130_without_a_traceback() -> None:
+def test_run_interrupted_exits_130_without_a_traceback_and_reports_what_was_judged(tmp_path: Path) -> None:
+    import json
     import signal
 
+    report = tmp_path / "report.json"
     process = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--max-examples", "300", "--seed", "1",
-                                "--rate", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                "--rate", "20", "--report-json", str(report)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stderr
     while "cases" not in process.stderr.readline():  # the first progress line: cases are being sent
         assert process.poll() is None
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert out.strip().splitlines()[-1].startswith("INTERRUPTED: interrupted (Ctrl-C) after ")
+    data = json.loads(report.read_text())
+    assert data["verdict"] == "interrupted" and data["exit_status"] == 130
+    assert data["summary"]["cases"] > 0 and not data["jobs"]["left_running"]
 
 
 def test_the_github_actions_example_gates_releases_on_aws_and_pull_requests_on_loopback() -> None:
@@ -132,3 +139,17 @@ def test_the_readme_shows_the_oracle_table_as_the_code_has_it() -> None:
 
     assert readme_table() in (REPO / "README.md").read_text(encoding="utf-8")
     assert len({(rule.kind, rule.category) for rule in RULES}) == len(RULES)  # no row shadows another
+
+
+def test_serve_takes_a_connection_maximum(capsys) -> None:
+    from conformance.cli import build_parser
+
+    assert build_parser().parse_args(["serve", "--max-connections", "40"]).max_connections == 40
+    for bad in ("0", "-3", "²"):
+        try:
+            build_parser().parse_args(["serve", "--max-connections", bad])
+        except SystemExit as exit_:
+            assert exit_.code == 2
+        else:
+            raise AssertionError(f"--max-connections {bad} was accepted")
+    assert "--max-connections" in capsys.readouterr().err

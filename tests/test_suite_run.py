@@ -222,3 +222,35 @@ def test_pytest_plugin_reports_a_failing_endpoint(tmp_path: Path) -> None:
             capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 1
     assert "FAILED no_server_error on Stop" in result.stdout and "reproduce: printf" in result.stdout
+
+
+class HugeValuesApp(ReferenceApp):
+    """Start answers a 2 MB JobId (under the 4 MiB an answer is read to); error answers name a 1 MB error type
+    and carry a 60 KB header."""
+
+    def handle(self, request: HttpRequest) -> Response:
+        response = super().handle(request)
+        if "Start" in (request.header("X-Amz-Target") or ""):
+            return Response(200, encode({"JobId": "j" * (2 << 20)}), dict(response.headers))
+        if response.status >= 400 and request.path == "/":
+            document = {**json.loads(response.body), "__type": "E" * (1 << 20)}
+            return Response(response.status, encode(document), {**response.headers, "X-Big": "h" * 60_000})
+        return response
+
+
+def test_values_a_target_supplies_are_clipped_before_any_report(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
+    with ReferenceServer(app=HugeValuesApp(jobs=JobStore(SystemClock(), FAST_JOBS))) as server:
+        code = main(["run", "--endpoint-url", server.url, "--protocol", "awsJson1_1", "--max-examples", "5",
+                     "--seed", "2", "--settle-timeout", "1", "--report-json", str(report), "--junitxml", str(junit)])
+    out = capsys.readouterr().out
+    assert code == 1 and "DOES NOT CONFORM" in out
+    # The 2 MB JobId was sent back only to stop its job, and no message, record or report holds it whole.
+    assert len(out) < 1 << 20 and report.stat().st_size < 4 << 20 and junit.stat().st_size < 1 << 20
+    data = json.loads(report.read_text())
+    flow = [f for f in data["failures"] if f["case"]["category"].startswith(("start.", "existing.", "near_miss."))]
+    # Nothing but Stops went out with it: the flow's, and clean-up's (the target knows no such job, so it runs on).
+    assert {f["case"]["category"] for f in flow} == {"start.job", "existing.stop", "existing.cleanup"}
+    assert any("2097152 characters, sha256" in json.dumps(failure) for failure in flow)
+    assert any("1048576 characters, sha256" in (f["actual"] or {}).get("error_type", "") for f in data["failures"])

@@ -33,6 +33,7 @@ class RunContext:
     cancel: threading.Event = field(default_factory=threading.Event)
     states: dict[LaneKey, LaneState] = field(default_factory=dict)  # filled by the probe
     allocation: Allocation | None = None  # filled by the probe, once it knows which lanes are served
+    partial: list[PhaseOutcome] = field(default_factory=list)  # what a phase cut short by Ctrl-C had judged
 
     @property
     def target(self) -> Target:

@@ -14,6 +14,7 @@ from conformance.outcomes import LaneKey, Skip, SkipReason
 from conformance.phases import PhaseOutcome, RunContext
 from conformance.planning import Lane, PlannedRequest
 from conformance.transport import BudgetExhausted
+from conformance.wire import clipped
 
 SIGNINGS = (("auth.unsigned", "unsigned", "an unsigned request"),
             ("auth.bad_signature", "bad_signature", "a request whose signature is wrong"),
@@ -78,7 +79,7 @@ class AuthPhase:
                                    ctx.checks)
                 outcome.results.append(unsigned)
                 if unsigned.answer is not None and not is_auth_refusal(unsigned) and not ctx.target.is_aws:
-                    said = f"{unsigned.answer.status} {unsigned.answer.error_type or ''}".strip()
+                    said = clipped(f"{unsigned.answer.status} {unsigned.answer.error_type or ''}".strip(), 80)
                     outcome.skips.append(Skip(SkipReason.AUTH_NOT_ENFORCED, lane.key, all_categories[1:],
                                               f"the unsigned request was answered {said}"))
                     continue

@@ -74,11 +74,17 @@ class CasesPhase:
                 if not pending:
                     break
                 futures = list(pending)
-        except BaseException:  # Ctrl-C, a bug: drop what has not started, do not wait for it
+        except BaseException:  # Ctrl-C, a bug: drop what has not started, do not wait for it; keep what was judged
             ctx.cancel.set()
             pool.shutdown(wait=False, cancel_futures=True)
+            ctx.partial.append(PhaseOutcome(self.name, self._judged(ctx, slots)))
             raise
         pool.shutdown()
-        outcome = PhaseOutcome(self.name, [r for lane in ctx.live for r in slots.get(lane.key, []) if r is not None])
+        outcome = PhaseOutcome(self.name, self._judged(ctx, slots))
         outcome.skips += cut_skips(unsent)
         return outcome
+
+    @staticmethod
+    def _judged(ctx: RunContext, slots: dict[LaneKey, list[CaseResult | None]]) -> list[CaseResult]:
+        """The results so far, lane by lane in plan order."""
+        return [result for lane in ctx.live for result in list(slots.get(lane.key, [])) if result is not None]

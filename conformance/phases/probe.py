@@ -12,7 +12,7 @@ from conformance.outcomes import LaneKey, LaneState, Skip, SkipReason
 from conformance.phases import PhaseOutcome, RunContext
 from conformance.planning import Lane, PlannedRequest
 from conformance.transport import BudgetExhausted
-from conformance.wire import Answer
+from conformance.wire import Answer, clipped
 
 NO_ROUTE_STATUSES = frozenset({404, 405, 415, 501})
 
@@ -90,4 +90,4 @@ class ProbePhase:
 
 
 def _said(answer: Answer) -> str:
-    return f"answered {answer.status} {answer.error_type or ''}".strip()
+    return clipped(f"answered {answer.status} {answer.error_type or ''}".strip(), 80)

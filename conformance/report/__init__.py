@@ -16,9 +16,11 @@ from conformance.outcomes import Failed, LaneState, NotApplicable, Passed, Skip,
 from conformance.runner import RunResult
 from conformance.target import Target
 from conformance.verdict import SERVED, BreachKind, Decision, Verdict, decide
+from conformance.wire import clipped
 
 REPORT_FORMAT = "conformance-report/1"
 MAX_BODY_SHOWN = 2048
+MAX_CURL_BODY = 64 << 10  # a larger request body carries a value a target supplied (a JobId): no curl line
 
 
 @dataclass
@@ -103,7 +105,7 @@ def summarise(run: RunResult) -> Summary:
             continue
         if result.observation:
             topic, choice = result.observation
-            summary.observations.setdefault(label, defaultdict(Counter))[topic][choice] += 1
+            summary.observations.setdefault(label, defaultdict(Counter))[topic][clipped(choice, 80)] += 1
         for check_id, verdict in result.verdicts.items():
             cell = cells[check_id]
             if isinstance(verdict, NotApplicable):
@@ -181,19 +183,33 @@ def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, ta
         "message": verdict.message,
         "check_expected": verdict.expected,
         "check_actual": verdict.actual,
-        "case": result.case.to_json(),
-        "request": {"method": request.method, "url": target.endpoint(result.operation.service.name).rstrip("/") + request.path,
-                    "headers": redact_headers(request.headers), "body": _body(request.body)},
+        "case": _clipped_strings(result.case.to_json()),
+        "request": {"method": request.method,
+                    "url": clipped(target.endpoint(result.operation.service.name).rstrip("/") + request.path),
+                    "headers": _clipped_strings(redact_headers(request.headers)), "body": _body(request.body)},
         "expected": result.expectation.describe(),
         "actual": None if answer is None else {
             "status": answer.status,
-            "error_type": answer.error_type,
-            "headers": redact_headers(answer.response.headers),
+            "error_type": None if answer.error_type is None else clipped(answer.error_type),
+            "headers": _clipped_strings(redact_headers(answer.response.headers)),
             "body": _body(answer.response.body),
         },
-        "curl": curl_command(request, target, result.operation.service, result.case.signing),
+        "curl": curl_command(request, target, result.operation.service, result.case.signing)
+        if len(request.body) <= MAX_CURL_BODY else
+        f"(not shown: the request body is {len(request.body)} bytes, a value the target supplied; see request.body)",
     }
     return _redact_all(record, secrets)
+
+
+def _clipped_strings(value: Any) -> Any:
+    """Every string in a JSON-like value clipped (`wire.clipped`): a target may have supplied any of them."""
+    if isinstance(value, str):
+        return clipped(value)
+    if isinstance(value, dict):
+        return {clipped(str(key)): _clipped_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clipped_strings(item) for item in value]
+    return value
 
 
 def _redact_all(value: Any, secrets: list[str]) -> Any:

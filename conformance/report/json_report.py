@@ -10,6 +10,7 @@ from typing import Any
 from conformance.checks import REGISTRY
 from conformance.report import REPORT_FORMAT, Summary, tool
 from conformance.verdict import SERVED, SERVED_DESCRIPTION
+from conformance.wire import clipped
 
 
 def build(summary: Summary) -> dict[str, Any]:
@@ -50,8 +51,9 @@ def build(summary: Summary) -> dict[str, Any]:
         "observations": {op: {topic: dict(choices) for topic, choices in topics.items()}
                          for op, topics in summary.observations.items()},
         "notes": list(summary.notes),
-        "jobs": {"started": [{"service": service, "job_id": job_id} for service, job_id in run.jobs_started],
-                 "left_running": [{"service": service, "job_id": job_id} for service, job_id in run.jobs_left_running]},
+        "jobs": {"started": [{"service": service, "job_id": clipped(job_id)} for service, job_id in run.jobs_started],
+                 "left_running": [{"service": service, "job_id": clipped(job_id)}
+                                  for service, job_id in run.jobs_left_running]},
         "failures": summary.failures,
         "warnings": summary.warnings,
         "not_judged": summary.not_judged,

@@ -39,7 +39,7 @@ def _cell_text(state: str, passed: int, failed: int) -> str:
 
 
 VERDICT_LINE = {Verdict.CONFORMS: "CONFORMS", Verdict.DOES_NOT_CONFORM: "DOES NOT CONFORM",
-                Verdict.INCOMPLETE: "INCOMPLETE", Verdict.UNREACHABLE: "UNREACHABLE"}
+                Verdict.INCOMPLETE: "INCOMPLETE", Verdict.UNREACHABLE: "UNREACHABLE", Verdict.INTERRUPTED: "INTERRUPTED"}
 
 
 def write(summary: Summary, stream: TextIO | None = None) -> None:
