@@ -108,8 +108,8 @@ def decide(run: RunResult) -> Decision:
     unanswered = any(result.answer is None and result.judged for result in run.results)
     if run.interrupted:  # whatever was judged is reported, but a cut-short run proves nothing either way
         decision.verdict = Verdict.INTERRUPTED
-        decision.reasons.append(f"interrupted (Ctrl-C) after {len(run.results)} case(s); every started job was "
-                                "stopped" if not run.jobs_left_running else "interrupted (Ctrl-C)")
+        stopped = "" if run.jobs_left_running else "; every started job was stopped"
+        decision.reasons.append(f"interrupted (Ctrl-C) after {len(run.results)} case(s){stopped}")
         decision.reasons += [b.describe() for b in decision.breaches if b.kind is BreachKind.JOB_LEFT_RUNNING]
         if decision.failures:
             checks = sorted({check for _, check, _ in decision.failures})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from conformance.execute import CaseResult
 from conformance.lifecycle import job_flow, planned_flow, transport_sender
 from conformance.outcomes import LaneKey, Skip, SkipReason
 from conformance.phases import PhaseOutcome, RunContext
@@ -72,9 +73,10 @@ class JobsPhase:
                               for lane, _ in flows]
             return outcome
 
-        def one(lane: Lane, api: JobApi) -> list:
-            return job_flow(lane.operation, api, transport_sender(lane.protocol, transport, ctx.checks, lane.operation.name),
-                            transport.jobs, ctx.target.job_setup, ctx.config.lifecycle, ctx.cancel)
+        def one(lane: Lane, api: JobApi) -> list[CaseResult]:
+            send = transport_sender(lane.protocol, transport, ctx.checks, lane.operation.name)
+            return job_flow(lane.operation, api, send, transport.jobs, ctx.target.job_setup, ctx.config.lifecycle,
+                            ctx.cancel)
 
         with ThreadPoolExecutor(max_workers=max(len(flows), 1)) as pool:
             futures = [(lane, pool.submit(one, lane, api)) for lane, api in flows]
