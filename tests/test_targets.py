@@ -57,3 +57,16 @@ def test_a_protocol_asked_for_by_name_must_be_served(tmp_path: Path, capsys: pyt
     assert data["summary"]["cases"] == 1 and data["failures"]  # only the probe was sent, and it failed
     assert all(f["case"]["category"] == "valid.probe" for f in data["failures"])
     assert "operation_served" in {f["check"] for f in data["failures"]}
+
+
+def test_docs_targets_moto_md_summary_is_what_the_pinned_moto_gives() -> None:
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("moto_summary", REPO / "docs" / "targets" / "moto_summary.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page = module.PAGE.read_text(encoding="utf-8")
+    assert module.committed(page) == module.measured(), "run: python docs/targets/moto_summary.py"
