@@ -93,9 +93,12 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
 
 
 def _finish(result: RunResult, ctx: RunContext, all_stages: list[list[Phase]], began: float) -> None:
-    """Fill in what the run learnt as a whole, and close the transport."""
+    """Fill in what the run learnt as a whole; close the transport and the progress display."""
     transport = ctx.transport
     assert transport is not None
+    close = getattr(ctx.progress, "close", None)
+    if close is not None:
+        close()
     result.elapsed = time.monotonic() - began
     result.states = dict(ctx.states)
     result.promised = _promises(ctx, all_stages)
@@ -118,6 +121,11 @@ def _run_stage(ctx: RunContext, stage: list[Phase]) -> list[PhaseOutcome]:
             ctx.cancel.set()
             ctx.partial += [future.result() for future in futures]
             raise
+        still = [phase.name for phase, future in zip(stage, futures) if not future.done()]
+        waiting = getattr(ctx.progress, "waiting", None)
+        if still and waiting is not None:  # say what the run waits on, so that the wait never looks like a hang
+            waiting(f"{last.phase} done; waiting for the {', '.join(still)} (jobs settle within "
+                    f"--settle-timeout {ctx.config.lifecycle.settle_timeout:g} s)")
         return [future.result() for future in futures] + [last]
 
 

@@ -218,7 +218,7 @@ def test_pytest_plugin_reports_a_failing_endpoint(tmp_path: Path) -> None:
     with ReferenceServer(app=build_app("malformed_json_500", timings=FAST_JOBS)) as server:
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-q", "-p", "no:cacheprovider",
-             "--endpoint-url", server.url, "-k", "catalog_example and malformed_json"],
+             "--conformance-endpoint-url", server.url, "-k", "catalog_example and malformed_json"],
             capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 1
     assert "FAILED no_server_error on Stop" in result.stdout and "reproduce: printf" in result.stdout
@@ -254,3 +254,27 @@ def test_values_a_target_supplies_are_clipped_before_any_report(tmp_path: Path,
     assert {f["case"]["category"] for f in flow} == {"start.job", "existing.stop", "existing.cleanup"}
     assert any("2097152 characters, sha256" in json.dumps(failure) for failure in flow)
     assert any("1048576 characters, sha256" in (f["actual"] or {}).get("error_type", "") for f in data["failures"])
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_the_result_fits_the_terminal(columns: int, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    assert main(["run", "--max-examples", "0", "--seed", "1", "--no-create-jobs"]) == 0
+    out = capsys.readouterr().out
+    matrix = out[: out.index("\ncoverage")]
+    assert max(len(line) for line in matrix.splitlines()) <= columns
+    # The table of two lanes is 74 columns wide: at 60 it turns sideways, lane by lane.
+    assert ("StopPiiEntitiesDetectionJob over awsJson1_1:" in matrix) == (columns < 74)
+
+
+def test_failures_are_grouped_by_cause_and_say_how_to_replay_them(capsys: pytest.CaptureFixture[str]) -> None:
+    # moto answers every Comprehend Medical request 500 with one HTML page: one block per lane, not one per check.
+    pytest.importorskip("moto.server", reason="the moto extra is not installed")
+    assert main(["run", "--target", "moto", "--operation", "StopPHIDetectionJob", "--protocol", "awsJson1_1",
+                 "--max-examples", "20", "--seed", "1", "--no-create-jobs"]) == 1
+    out = capsys.readouterr().out
+    blocks = [line for line in out.splitlines() if line.startswith("FAILED ")]
+    assert len(blocks) <= 3, blocks
+    assert "got this kind of answer (500" in out and "failing " in out
+    assert "started by this run and stopped with it" in out and "moto_server -H 127.0.0.1 -p 8000" in out

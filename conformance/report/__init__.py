@@ -66,6 +66,7 @@ class Summary:
     not_judged: list[dict[str, Any]] = field(default_factory=list)
     contract: list[LaneCoverage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # rendered from the run's skips and figures
+    reproduce_note: str = ""  # how to replay a reproduction when the run started (and stopped) the target
 
     @property
     def verdict(self) -> Verdict:
@@ -128,7 +129,22 @@ def summarise(run: RunResult) -> Summary:
         summary.warnings.append(failure_record(result, check_id, verdict, target, secrets))
     summary.contract = _contract(run, decision)
     summary.notes = _notes(run, decision)
+    summary.reproduce_note = _reproduce_note(target)
     return summary
+
+
+# Targets a run starts itself and stops when it ends, and the command that starts each on a fixed port.
+_STARTED_BY_THE_RUN = {"embedded reference server": "conformance serve --port 8000",
+                       "moto": "moto_server -H 127.0.0.1 -p 8000"}
+
+
+def _reproduce_note(target: Target) -> str:
+    """For a target the run started and has stopped, how to bring it back for the curl commands."""
+    command = _STARTED_BY_THE_RUN.get(target.name)
+    if command is None:
+        return ""
+    return (f"the {target.name} was started by this run and stopped with it, so {target.url} no longer answers: "
+            f"start it with `{command}` and use http://127.0.0.1:8000 in place of {target.url} in the curl commands")
 
 
 def _contract(run: RunResult, decision: Decision) -> list[LaneCoverage]:

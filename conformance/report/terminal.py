@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+import textwrap
+import threading
 from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from conformance.checks import REGISTRY
 from conformance.report import Summary
@@ -13,23 +19,53 @@ MAX_FAILURES_SHOWN = 20  # not-judged cases listed; failures are shown one per o
 
 
 class ProgressPrinter:
-    """Progress per operation: a live line on a terminal, a line per quarter otherwise."""
+    """Progress per lane: rich progress bars on a terminal, a plain line per quarter otherwise; and a line for
+    what the run waits on once the cases are done (a job settling), so that a wait never looks like a hang."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
-        self.live = self.stream.isatty()
+        self._lock = threading.Lock()
         self._last_quarter: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
+        self._bars: Progress | None = None
+        if self.stream.isatty():
+            self._bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), console=Console(file=self.stream), transient=False)
 
-    def __call__(self, operation: str, done: int, total: int) -> None:
-        if self.live:
-            self.stream.write(f"\r  {operation}: {done}/{total} cases" + ("\n" if done == total else ""))
-            self.stream.flush()
-            return
-        quarter = done * 4 // max(total, 1)
-        if quarter != self._last_quarter.get(operation):
-            self._last_quarter[operation] = quarter
-            self.stream.write(f"  {operation}: {done}/{total} cases\n")
-            self.stream.flush()
+    def __call__(self, lane: str, done: int, total: int) -> None:
+        with self._lock:
+            if self._bars is not None:
+                if lane not in self._tasks:
+                    if not self._tasks:
+                        self._bars.start()
+                    self._tasks[lane] = self._bars.add_task(lane, total=total)
+                self._bars.update(self._tasks[lane], completed=done, total=total)
+                return
+            quarter = done * 4 // max(total, 1)
+            if quarter != self._last_quarter.get(lane):
+                self._last_quarter[lane] = quarter
+                self.stream.write(f"  {lane}: {done}/{total} cases\n")
+                self.stream.flush()
+
+    def waiting(self, message: str) -> None:
+        """Say what the run waits on (a bar with no end on a terminal)."""
+        with self._lock:
+            if self._bars is not None:
+                if not self._tasks:
+                    self._bars.start()
+                self._tasks[message] = self._bars.add_task(message, total=None)
+            else:
+                self.stream.write(f"  {message}\n")
+                self.stream.flush()
+
+    def close(self) -> None:
+        """Stop the live display (before the report is printed)."""
+        with self._lock:
+            if self._bars is not None and self._tasks:
+                for task in self._tasks.values():
+                    self._bars.update(task, total=self._bars.tasks[task].completed or 1,
+                                      completed=self._bars.tasks[task].completed or 1)
+                self._bars.stop()
 
 
 def _cell_text(state: str, passed: int, failed: int) -> str:
@@ -47,26 +83,11 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
     run = summary.run
     protocols = ", ".join(sorted({lane.protocol.name for lane in run.lanes})) or run.config.protocol
-    print(f"\nTarget {run.config.target.url} over {protocols}, seed {run.config.seed}: "
-          f"{len(run.results)} cases, {run.requests_sent} requests in {run.elapsed:.1f}s", file=stream)
-    width = max(len(check_id) for check_id in REGISTRY) + 2
-    groups: dict[str, list[str]] = {}  # one matrix per protocol
-    for label in summary.operations:
-        groups.setdefault(label.partition(" over ")[2], []).append(label)
-    for protocol, labels in groups.items():
-        names = [label.partition(" over ")[0] for label in labels]
-        columns = [max(len(name), 16) + 2 for name in names]
-        print("\n" + f"over {protocol}".ljust(width) + "".join(n.ljust(w) for n, w in zip(names, columns, strict=True)),
-              file=stream)
-        for check_id, check in REGISTRY.items():
-            row = check_id.ljust(width)
-            for label, column in zip(labels, columns, strict=True):
-                cell = summary.matrix[label][check_id]
-                text = _cell_text(cell.state, cell.passed, cell.failed)
-                if check.severity == "warning" and cell.state == "failed":
-                    text = f"warned {cell.failed}"
-                row += text.ljust(column)
-            print(row.rstrip(), file=stream)
+    width = shutil.get_terminal_size((120, 24)).columns
+    print("\n" + textwrap.fill(f"Target {run.config.target.url} over {protocols}, seed {run.config.seed}: "
+                               f"{len(run.results)} cases, {run.requests_sent} requests in {run.elapsed:.1f}s",
+                               width=max(width, 40)), file=stream)
+    _matrix(summary, stream, width)
     print("\ncoverage (lanes that must be served are marked *):", file=stream)
     for lane in summary.contract:
         mark = "*" if lane.required else " "
@@ -87,14 +108,20 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
         print(f"jobs: started {len(run.jobs_started)}, left running {len(run.jobs_left_running)}", file=stream)
     for record in summary.not_judged[:MAX_FAILURES_SHOWN]:
         print(f"not judged: {record['operation']} {record['case']['category']}: {record['message']}", file=stream)
+    if summary.reproduce_note and (summary.failures or summary.warnings):
+        print(f"\nnote: {summary.reproduce_note}", file=stream)
     for records in (summary.failures, summary.warnings):
-        for group in _grouped(records):
+        for group in _by_cause(records):
             write_failure(group[0], stream)
-            if len(group) > 1:
-                categories = sorted({record["case"]["category"] for record in group[1:]})
+            cases = {_case_key(record) for record in group}
+            checks = sorted({record["check"] for record in group})
+            if len(cases) > 1 or len(checks) > 1:
+                categories = sorted({record["case"]["category"] for record in group})
                 shown = ", ".join(categories[:6]) + (", ..." if len(categories) > 6 else "")
-                print(f"  ... and {len(group) - 1} more case(s) fail this check ({shown}); all are in --report-json",
-                      file=stream)
+                answer = group[0]["actual"]
+                said = f"{answer['status']} {answer['error_type'] or ''}".strip() if answer else "no answer"
+                print(f"  ... {len(cases)} case(s) ({shown}) got this kind of answer ({said}), failing "
+                      f"{', '.join(checks)}; all are in --report-json", file=stream)
     verdict = VERDICT_LINE[summary.verdict]
     reason = summary.decision.reasons[0] if summary.decision.reasons else ""
     more = f" (and {len(summary.decision.reasons) - 1} more)" if len(summary.decision.reasons) > 1 else ""
@@ -102,12 +129,57 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
     print(f"\n{verdict}" + (f": {reason}{more}" if reason else "") + extra, file=stream)
 
 
-def _grouped(records: list[dict]) -> list[list[dict]]:
-    """Records grouped by operation and check, in order of first appearance."""
-    groups: dict[tuple[str, str], list[dict]] = {}
+def _matrix(summary: Summary, stream: TextIO, width: int) -> None:
+    """Operation × check, one table per protocol; lane by lane instead when the table is wider than the terminal."""
+    first = max(len(check_id) for check_id in REGISTRY) + 2
+    groups: dict[str, list[str]] = {}
+    for label in summary.operations:
+        groups.setdefault(label.partition(" over ")[2], []).append(label)
+    for protocol, labels in groups.items():
+        names = [label.partition(" over ")[0] for label in labels]
+        columns = [max(len(name), 16) + 2 for name in names]
+        if first + sum(columns) > width:  # sideways: a few wrapped lines per lane
+            for label in labels:
+                print(f"\n{label}:", file=stream)
+                cells = [f"{check_id} {_cell(summary, label, check_id)}" for check_id in REGISTRY]
+                print(textwrap.fill("; ".join(cells), width=max(width, 40), initial_indent="  ",
+                                    subsequent_indent="  "), file=stream)
+            continue
+        print("\n" + f"over {protocol}".ljust(first) + "".join(n.ljust(w) for n, w in zip(names, columns, strict=True)),
+              file=stream)
+        for check_id in REGISTRY:
+            row = check_id.ljust(first) + "".join(_cell(summary, label, check_id).ljust(column)
+                                                  for label, column in zip(labels, columns, strict=True))
+            print(row.rstrip(), file=stream)
+
+
+def _cell(summary: Summary, label: str, check_id: str) -> str:
+    cell = summary.matrix[label][check_id]
+    if REGISTRY[check_id].severity == "warning" and cell.state == "failed":
+        return f"warned {cell.failed}"
+    return _cell_text(cell.state, cell.passed, cell.failed)
+
+
+def _case_key(record: dict) -> str:
+    return f"{record['operation']} {record['request']['method']} {record['request']['url']} " \
+           f"{record['request']['body'].get('text') or record['request']['body'].get('base64')}"
+
+
+def _by_cause(records: list[dict]) -> list[list[dict]]:
+    """Records grouped by cause: the lane and the kind of answer (status and error type), in order of first
+    appearance; so that 100 cases answered with one 500 page are one block, with a count and one reproduction."""
+    groups: dict[tuple[object, ...], list[dict]] = {}
     for record in records:
-        groups.setdefault((record["operation"], record["check"]), []).append(record)
+        actual = record["actual"] or {}
+        answered = (actual.get("status"), actual.get("error_type")) if actual else (None, record["message"])
+        groups.setdefault((record["operation"], record["check"] if _per_check(record) else "", *answered),
+                          []).append(record)
     return list(groups.values())
+
+
+def _per_check(record: dict) -> bool:
+    """Answers that depend on the case (a JobId echoed, a status of the lifecycle) stay grouped by check too."""
+    return record["case"]["category"].startswith(("existing.", "start.", "near_miss."))
 
 
 def write_failure(record: dict, stream: TextIO) -> None:
