@@ -1,59 +1,191 @@
 """The pytest plugin (entry point `pytest11`): options and fixtures for `pytest --pyargs conformance.suite`.
 
+Every option is named `--conformance-…`, with an ini key `conformance_…` (the command line wins): the plugin
+is loaded into every pytest session of the environment, so plain names (`--region`, `--profile`) would clash
+with a project's conftest.py or with other plugins (pytest-profiling's `--profile`).
+
 Fixtures are session-scoped and small, so a project can override any one of them in its own
 conftest.py (for example `conformance_target`, to point at a server it starts itself).
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
+from conformance.lifecycle import LifecycleConfig
 from conformance.target import Target
 from conformance.transport import Transport
 
+PREFIX = "conformance"
+PROTOCOLS = ("awsJson1_1", "rpcv2Cbor", "all")
+TARGETS = ("reference", "moto")
+DEFAULT_MAX_EXAMPLES = 100  # as the CLI's --max-examples: generated cases per operation and protocol
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    """An argparse type (also applied to ini values): one of `allowed`."""
+
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+def _parsers() -> dict[str, Callable[[str], Any]]:
+    """The value parsers of the options that take one, shared with the CLI so both accept the same values."""
+    from conformance import cli
+
+    return {"endpoint-url": str, "target": _choice(*TARGETS), "region": str, "profile": str,
+            "protocol": _choice(*PROTOCOLS), "rate": cli._rate, "settle-timeout": cli._seconds,
+            "max-examples": cli._whole(1, cli.MAX_EXAMPLES)}
+
+
+_HELP = {
+    "endpoint-url": "endpoint serving both operations (default: start the embedded reference server)",
+    "target": "reference (default) or moto (the `moto` extra): start it on loopback and test it",
+    "region": "region to sign for (default: $AWS_DEFAULT_REGION or us-east-1)",
+    "profile": "AWS profile for an AWS endpoint's credentials",
+    "protocol": "wire protocol(s) to test: awsJson1_1, rpcv2Cbor or all (default: every one the model lists; "
+                "unserved ones are skipped)",
+    "rate": "at most this many requests per second, shared by the whole run: under pytest-xdist each worker "
+            "sends at most RATE / $PYTEST_XDIST_WORKER_COUNT",
+    "settle-timeout": "how long a stopped job may stay STOP_REQUESTED (default: 60; 0: do not wait)",
+    "max-examples": f"generated cases per operation and protocol, spread over its case families (default: "
+                    f"{DEFAULT_MAX_EXAMPLES}, as the CLI); ignored when a Hypothesis profile is chosen "
+                    "(--hypothesis-profile), whose max_examples then applies to each family",
+}
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """The suite's options; they do nothing unless `conformance.suite` is collected."""
-    group = parser.getgroup("conformance", "AWS Comprehend conformance suite")
-    group.addoption("--endpoint-url", default=None,
-                    help="endpoint serving both operations (default: start the embedded reference server)")
-    group.addoption("--region", default=None, help="region to sign for (default: $AWS_DEFAULT_REGION or us-east-1)")
-    group.addoption("--profile", default=None, help="AWS profile for an AWS endpoint's credentials")
-    group.addoption("--no-create-jobs", action="store_true", help="never start jobs (no success-path tests)")
-    group.addoption("--rate", type=float, default=None, help="at most this many requests per second")
-    group.addoption("--protocol", choices=["awsJson1_1", "rpcv2Cbor", "all"], default="all",
-                    help="wire protocol(s) to test (default: every one the model lists; unserved ones are skipped)")
+    """The suite's options and ini keys; they do nothing unless `conformance.suite` is collected."""
+    group = parser.getgroup(PREFIX, "AWS Comprehend conformance suite")
+    for name, text in _HELP.items():
+        group.addoption(f"--{PREFIX}-{name}", default=None, metavar=name.split("-")[-1].upper(),
+                        type=_parsers()[name], help=f"{text} [ini: {_ini_key(name)}]")
+        parser.addini(_ini_key(name), help=text, default=None)
+    text = "never start jobs (no success-path tests)"
+    group.addoption(f"--{PREFIX}-no-create-jobs", action="store_true", default=None,
+                    help=f"{text} [ini: {_ini_key('no-create-jobs')}]")
+    parser.addini(_ini_key("no-create-jobs"), help=text, type="bool", default=False)
+
+
+def _ini_key(name: str) -> str:
+    """The ini key of option `--conformance-NAME` (also its argparse dest)."""
+    return f"{PREFIX}_{name.replace('-', '_')}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """The plugin's options as the session resolved them: the command line, else the ini file, else defaults."""
+
+    endpoint_url: str | None
+    target: str | None
+    region: str
+    profile: str | None
+    protocol: str
+    rate: float | None  # this process's share of --conformance-rate
+    settle_timeout: float
+    max_examples: int
+    no_create_jobs: bool
+
+
+def _value(config: pytest.Config, name: str, parse: Callable[[str], Any]) -> Any:
+    """Option `--conformance-NAME` from the command line, else from its ini key (parsed alike), else None."""
+    value = config.getoption(_ini_key(name))
+    text = config.getini(_ini_key(name)) if value is None else None
+    if not text:
+        return value
+    try:
+        return parse(text.strip())
+    except (argparse.ArgumentTypeError, ValueError) as exc:
+        raise pytest.UsageError(f"ini {_ini_key(name)}: {exc}") from None
+
+
+def options(config: pytest.Config) -> Options:
+    """The session's resolved options; a bad ini value or a contradiction is a pytest.UsageError."""
+    given = {name: _value(config, name, parse) for name, parse in _parsers().items()}
+    if given["endpoint-url"] and given["target"]:
+        raise pytest.UsageError(f"--{PREFIX}-endpoint-url and --{PREFIX}-target exclude each other")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)  # set in each xdist worker
+    no_jobs = config.getoption(_ini_key("no-create-jobs"))
+    return Options(
+        endpoint_url=given["endpoint-url"], target=given["target"], profile=given["profile"],
+        region=given["region"] or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        protocol=given["protocol"] or "all",
+        rate=given["rate"] / workers if given["rate"] else None,  # the rate is the whole run's: each worker's share
+        settle_timeout=60.0 if given["settle-timeout"] is None else given["settle-timeout"],
+        max_examples=given["max-examples"] or DEFAULT_MAX_EXAMPLES,
+        no_create_jobs=bool(config.getini(_ini_key("no-create-jobs")) if no_jobs is None else no_jobs))
 
 
 @pytest.fixture(scope="session")
-def conformance_target(request: pytest.FixtureRequest) -> Iterator[Target]:
-    """The endpoint under test: --endpoint-url, or the embedded reference server."""
+def conformance_options(pytestconfig: pytest.Config) -> Options:
+    """The session's resolved `--conformance-…` options."""
+    try:
+        return options(pytestconfig)
+    except pytest.UsageError as exc:  # found only when the suite runs: say it once per test, without a traceback
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def conformance_target(conformance_options: Options) -> Iterator[Target]:
+    """The endpoint under test: --conformance-endpoint-url, moto, or the embedded reference server."""
     from conformance.cli import _credentials_target
 
-    config = request.config
-    region = config.getoption("--region") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    url = config.getoption("--endpoint-url")
-    if url is None:
+    settings = conformance_options
+    no_jobs = settings.no_create_jobs
+    if settings.target == "moto":
+        from conformance.targets.moto import MotoUnavailable, moto_server
+
+        try:
+            with moto_server() as url:
+                yield Target(url, region=settings.region, name="moto", creates_jobs=not no_jobs)
+        except MotoUnavailable as exc:
+            pytest.fail(str(exc), pytrace=False)
+        return
+    if settings.endpoint_url is None:
         from conformance.reference import ReferenceServer
 
         with ReferenceServer() as server:
-            yield Target(server.url, region=region, name="embedded reference server")
+            yield Target(server.url, region=settings.region, name="embedded reference server",
+                         creates_jobs=not no_jobs)
         return
-    target = _credentials_target(url, region, config.getoption("--profile"))
+    target = _credentials_target(settings.endpoint_url, settings.region, settings.profile)
     # Jobs on AWS cost money and need real S3 data: the CLI's `--target aws --create-jobs` starts them.
-    yield target.with_changes(creates_jobs=not (config.getoption("--no-create-jobs") or target.is_aws))
+    yield target.with_changes(creates_jobs=not (no_jobs or target.is_aws))
 
 
 @pytest.fixture(scope="session")
-def conformance_transport(request: pytest.FixtureRequest, conformance_target: Target) -> Iterator[Transport]:
+def conformance_transport(conformance_options: Options, conformance_target: Target) -> Iterator[Transport]:
     """A keep-alive transport to the target, shared by the whole session."""
-    transport = Transport(conformance_target, rate=request.config.getoption("--rate"))
+    transport = Transport(conformance_target, rate=conformance_options.rate)
     yield transport
     _stop_leftover_jobs(transport)
     transport.close()
+
+
+@pytest.fixture(scope="session")
+def conformance_lifecycle(conformance_options: Options) -> LifecycleConfig:
+    """How the job lifecycle test waits for a stopped job (--conformance-settle-timeout)."""
+    return LifecycleConfig(settle_timeout=conformance_options.settle_timeout)
+
+
+@pytest.fixture(scope="session")
+def conformance_max_examples(pytestconfig: pytest.Config, conformance_options: Options) -> int | None:
+    """Generated cases per operation and protocol, or None when the user chose a Hypothesis profile."""
+    from hypothesis import settings
+
+    chosen = pytestconfig.getoption("hypothesis_profile", None) or settings.get_current_profile_name() != "default"
+    return None if chosen else conformance_options.max_examples
 
 
 def _stop_leftover_jobs(transport: Transport) -> None:
@@ -71,11 +203,11 @@ def _stop_leftover_jobs(transport: Transport) -> None:
 
 
 @pytest.fixture(scope="session")
-def conformance_served(request: pytest.FixtureRequest, conformance_transport: Transport) -> dict[tuple[str, str], bool]:
+def conformance_served(conformance_transport: Transport) -> dict[tuple[str, str], bool]:
     """Which (operation, protocol) lanes the target serves, probed once per session."""
     from conformance.model import load_operations
-    from conformance.protocols import SUPPORTED, get_protocol
     from conformance.outcomes import LaneState
+    from conformance.protocols import SUPPORTED, get_protocol
     from conformance.runner import Lane, probe_lane
 
     lanes = [Lane(op, get_protocol(name)) for op in load_operations() for name in op.service.protocols
@@ -83,20 +215,42 @@ def conformance_served(request: pytest.FixtureRequest, conformance_transport: Tr
     return {lane.key: probe_lane(lane, conformance_transport) is LaneState.SERVED for lane in lanes}
 
 
-@pytest.fixture
-def conformance_lane(request: pytest.FixtureRequest, conformance_served: dict[tuple[str, str], bool]) -> None:
-    """Skip a test whose lane the target does not serve, or fail it where the lane must be served (the protocol
-    AWS SDKs send, or one asked for by name)."""
-    from conformance.botocore_model import sdk_protocol
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A suite test's failed check is reported in the suite's layout, less pytest's long traceback through the
+    suite's own code and Hypothesis's wrappers (under the default --tb=auto; other styles are left as asked)."""
+    report: pytest.TestReport = yield
+    excinfo = call.excinfo
+    if (report.failed and excinfo is not None and excinfo.errisinstance(AssertionError)
+            and "conformance_lane" in getattr(item, "fixturenames", ()) and item.config.option.tbstyle == "auto"):
+        # Hypothesis's notes name the failing example (`Draw 1 (case): …`) and how to reproduce it: keep them.
+        report.longrepr = "\n".join([str(excinfo.value), *getattr(excinfo.value, "__notes__", ())])
+    return report
 
+
+@functools.cache
+def _sdk_protocols() -> dict[str, str]:
+    """The protocol AWS SDKs send each operation over, by operation name (read once: tests ask per case)."""
+    from conformance.botocore_model import sdk_protocol
+    from conformance.model import load_operations
+
+    return {op.name: sdk_protocol(op.service.protocols) for op in load_operations()}
+
+
+@pytest.fixture
+def conformance_lane(request: pytest.FixtureRequest, conformance_options: Options,
+                     conformance_served: dict[tuple[str, str], bool]) -> None:
+    """Skip a test whose lane the target does not serve, or fail it where the lane must be served (the protocol
+    AWS SDKs send, or one asked for by name). The test's `operation` and `protocol` parameters are names."""
     operation, protocol = request.node.callspec.params["operation"], request.node.callspec.params["protocol"]
-    wanted = request.config.getoption("--protocol")
-    if wanted not in ("all", protocol.name):
-        pytest.skip(f"--protocol {wanted}")
-    if not conformance_served[(operation.name, protocol.name)]:
-        message = f"{protocol.name}: not served by this endpoint ({operation.name})"
-        if wanted == protocol.name:
+    wanted = conformance_options.protocol
+    if wanted not in ("all", protocol):
+        pytest.skip(f"--{PREFIX}-protocol {wanted}")
+    if not conformance_served[(operation, protocol)]:
+        message = f"{protocol}: not served by this endpoint ({operation})"
+        if wanted == protocol:
             pytest.fail(message + ", which was asked for")
-        if sdk_protocol(operation.service.protocols) == protocol.name:
+        if _sdk_protocols()[operation] == protocol:
             pytest.fail(message + ", the protocol AWS SDKs send it over")
         pytest.skip(message)

@@ -1,0 +1,135 @@
+"""The pytest plugin: prefixed options beside a project's own, ini keys, stable test ids, short failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance import examples
+from conformance.reference import ReferenceServer
+from conformance.reference.variants import build_app
+from conformance.suite import test_conformance as suite
+
+# A project's conftest.py defining the plain names the plugin once took (pytest-profiling adds `--profile`).
+CLASHING_CONFTEST = """
+def pytest_addoption(parser):
+    for name in ("--region", "--profile", "--endpoint-url", "--protocol", "--rate"):
+        parser.addoption(name, default=None)
+"""
+# The test checks what the plugin resolved and that the project's own options still work.
+PROJECT_TEST = """
+from conformance.pytest_plugin import options
+
+def test_options(pytestconfig):
+    resolved = options(pytestconfig)
+    assert pytestconfig.getoption("--region") == "project-region"
+    assert resolved.region == "eu-west-1"  # the command line wins over the ini file
+    assert resolved.endpoint_url == "http://127.0.0.1:9"
+    assert resolved.settle_timeout == 5.0
+    assert resolved.max_examples == 7
+    assert resolved.no_create_jobs is True
+    assert resolved.rate == 2.5  # 10 requests per second over 4 xdist workers
+"""
+INI = """[pytest]
+conformance_endpoint_url = http://127.0.0.1:9
+conformance_region = us-west-2
+conformance_settle_timeout = 5
+conformance_max_examples = 7
+conformance_no_create_jobs = true
+conformance_rate = 10
+"""
+
+
+def _pytest(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run pytest in a subprocess (so that the installed plugin is loaded as in a user's project)."""
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], check=False, cwd=cwd,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_plugin_coexists_with_a_conftest_defining_plain_options_and_reads_ini_keys(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(CLASHING_CONFTEST)
+    (tmp_path / "test_project.py").write_text(PROJECT_TEST)
+    (tmp_path / "pytest.ini").write_text(INI)
+    result = _pytest(tmp_path, "--region", "project-region", "--conformance-region", "eu-west-1",
+                     env={"PYTEST_XDIST_WORKER_COUNT": "4"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_a_bad_ini_value_is_a_usage_error_naming_its_key(tmp_path: Path) -> None:
+    (tmp_path / "test_project.py").write_text(PROJECT_TEST)
+    (tmp_path / "pytest.ini").write_text("[pytest]\nconformance_rate = fast\n")
+    result = _pytest(tmp_path)
+    assert result.returncode != 0 and "conformance_rate" in result.stdout + result.stderr
+
+
+def test_endpoint_url_and_target_exclude_each_other(tmp_path: Path) -> None:
+    (tmp_path / "test_project.py").write_text(PROJECT_TEST)
+    result = _pytest(tmp_path, "--conformance-target", "moto", "--conformance-endpoint-url", "http://127.0.0.1:9")
+    assert result.returncode != 0 and "exclude each other" in result.stdout + result.stderr
+
+
+def test_test_ids_are_unique() -> None:
+    families = [f"{op}-{protocol}-{name}" for op, protocol, name in suite.FAMILIES]
+    catalog = [f"{op}-{protocol}-{name}" for op, protocol, name in suite.CATALOG]
+    assert len(set(families)) == len(families) and len(set(catalog)) == len(catalog)
+    expected = sum(len(examples.cases_for(suite.BY_NAME[op], protocol, suite.OPERATIONS, examples.load_entries(),
+                                          suite.get_protocol(protocol).inexpressible)) for op, protocol in suite.LANES)
+    assert len(catalog) == expected  # one test per case: none lost to a shared id
+
+
+def test_catalog_ids_do_not_depend_on_an_examples_position(tmp_path: Path) -> None:
+    data = json.loads(examples.default_catalog_path().read_text(encoding="utf-8"))
+    before = suite.catalog(examples.load_entries())
+    data["examples"].insert(0, {**data["examples"][0], "description": "an entry inserted at the front"})
+    data["examples"].reverse()
+    moved = tmp_path / "examples.json"
+    moved.write_text(json.dumps(data), encoding="utf-8")
+    after = suite.catalog(examples.load_entries(moved))
+    assert set(before) < set(after)
+    assert all(after[key] == case for key, case in before.items())
+
+
+def test_a_failing_family_is_reported_briefly(tmp_path: Path) -> None:
+    with ReferenceServer(app=build_app("malformed_json_500")) as server:
+        result = _pytest(tmp_path, "--pyargs", "conformance.suite", "--conformance-endpoint-url", server.url,
+                         "-k", "test_family and invalid.body.malformed_json")
+    assert result.returncode == 1, result.stdout[-3000:]
+    failures = result.stdout.split(" FAILURES ")[1].split(" short test summary info ")[0]
+    sections = re.split(r"\n_+ test_family\[", failures)[1:]  # one per failed test, after its header line
+    assert len(sections) >= 2
+    for section in sections:
+        assert "FAILED no_server_error" in section and "Draw 1 (case): Case(" in section
+        assert "operation='StopP" in section and "Operation(" not in section
+        assert len(section.splitlines()) < 40, section
+
+
+@pytest.mark.parametrize(("flags", "per_family"), [([], 2), (["--conformance-max-examples", "8"], 1),
+                                                   (["--conformance-max-examples", "400"], 10)])
+def test_max_examples_spreads_over_the_families(tmp_path: Path, flags: list[str], per_family: int) -> None:
+    """N per lane over its 37 families: N // 37 examples each, at least one (the default N is 100)."""
+    result = _pytest(tmp_path, "--pyargs", "conformance.suite", *flags, "--hypothesis-show-statistics",
+                     "-k", "test_family and awsJson1_1 and StopPHI and invalid.length")
+    assert result.returncode == 0, result.stdout[-3000:]
+    stopped = set(re.findall(r"Stopped because settings.max_examples=(\d+)", result.stdout))
+    assert stopped == {str(per_family)}, result.stdout[-3000:]
+
+
+def test_a_hypothesis_profile_chosen_keeps_its_max_examples(tmp_path: Path) -> None:
+    result = _pytest(tmp_path, "--pyargs", "conformance.suite", "--hypothesis-profile", "default",
+                     "--hypothesis-show-statistics", "-k", "test_family and awsJson1_1 and StopPHI and invalid.length")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "max_examples=2" not in result.stdout and "max_examples=100" in result.stdout, result.stdout[-3000:]
+
+
+def test_target_moto_starts_moto_and_tests_it(tmp_path: Path) -> None:
+    pytest.importorskip("moto")
+    result = _pytest(tmp_path, "--pyargs", "conformance.suite", "--conformance-target", "moto",
+                     "--conformance-settle-timeout", "1", "-k", "catalog_example and StopPii and awsJson1_1")
+    assert " passed" in result.stdout or " failed" in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
+    assert " error" not in result.stdout.splitlines()[-1]  # moto started: the tests ran, none errored in setup
