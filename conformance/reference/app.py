@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
 _SCOPE_REGION = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/")
+# GET only: neither protocol routes a GET (both are POST), so this path shadows no operation.
+HEALTH_PATH = "/health"
 
 
 class ReferenceApp:
@@ -50,6 +53,19 @@ class ReferenceApp:
         """The Smithy protocols some served operation is served over, in the catalog's order."""
         return list(dict.fromkeys(name for route in self.routes.values()
                                   for name in route.operation.service.protocols if name in _SPOKEN))
+
+    def health(self) -> Response:
+        """200 with a small JSON status: for load balancers and container health checks, never authenticated."""
+        body = {"status": "ok", "protocols": self.protocols, "jobs": self.jobs.count()}
+        return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+    def addressed(self, request: HttpRequest) -> tuple[str, str]:
+        """The protocol a request is addressed to and the operation it names ("-" if none), for the request log."""
+        wire = wire_for(request)
+        try:
+            return wire.NAME, wire.target(request).target
+        except ApiError:
+            return wire.NAME, "-"
 
     def handle(self, request: HttpRequest) -> Response:
         """Answer one request; a client's mistake is a 4xx, only a bug here is a 5xx."""

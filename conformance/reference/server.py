@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import json
 import queue
 import re
 import resource
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from conformance.reference.app import ReferenceApp
+from conformance.reference.app import HEALTH_PATH, ReferenceApp
 from conformance.reference.awsjson import ApiError, Response
 from conformance.reference.jobs import JobStore
 from conformance.wire import HttpRequest
@@ -39,6 +40,7 @@ DEFAULT_LISTEN_BACKLOG = 4096  # connections waiting to be accepted; the kernel 
 FD_LIMIT_BACKOFF = 0.01  # seconds the accept loop pauses when it has no descriptor left
 ACCEPT_BURST = 64  # connections taken per wake-up of the accept loop: under a flood it waits its turn at the GIL
 SPARE_WORKER_SECONDS = 60.0  # a thread left without a connection for this long ends
+DRAIN_POLL = 0.02  # seconds between looks at the answers in flight while stopping gracefully
 FD_LIMIT_EVICTIONS = 16  # idle connections closed then: room for a burst of waiting clients, not one at a time
 _FD_EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _DIGITS = re.compile(r"[0-9]+")  # Content-Length: ASCII digits only (str.isdigit() also takes "²" and "٣")
@@ -91,8 +93,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         """Read and answer one request; until its request line is read, it is addressed to no path."""
+        self._started = time.monotonic()  # reset once the request line is in (parse_request): idle time is no duration
         self.path = ""  # not the previous request's on this connection, should the next request line be unreadable
-        super().handle_one_request()
+        self._in_flight = False
+        try:
+            super().handle_one_request()
+        finally:
+            if self._in_flight:
+                self.server.count_in_flight(-1)
 
     def parse_request(self) -> bool:
         """The stdlib's, keeping the path as sent: the stdlib turns `//x` into `/x`, a path the client did not name.
@@ -100,6 +108,10 @@ class _Handler(BaseHTTPRequestHandler):
         An HTTP/0.9 request line (`GET /` alone) is refused at once: the stdlib would wait for headers
         that HTTP/0.9 never sends, then answer without a status line, which no client here can read.
         """
+        self._started = time.monotonic()
+        # From its request line on, a request is in flight: a graceful stop waits for its answer (see `drain`).
+        self._in_flight = True
+        self.server.count_in_flight(+1)
         line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         words = line.split()
         if len(words) == 2:
@@ -128,7 +140,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with self.server.busy(self.connection):  # while answering, never closed to make room
             app = self.server.app
-            self._send(app.failure(request, error) if error else app.handle(request))
+            if error:
+                response = app.failure(request, error)
+            elif request.method in ("GET", "HEAD") and request.path.split("?", 1)[0] == HEALTH_PATH:
+                response = app.health()  # before the app: no signature, throttle or variant stands in its way
+            else:
+                response = app.handle(request)
+            self._send(response)
 
     def _read_body(self) -> bytes:
         limit = self.server.max_body_bytes
@@ -184,7 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
         options = self.server.http_options
         if options.answer_delay:
             time.sleep(options.answer_delay)
-        if options.close_every_answer:
+        if options.close_every_answer or self.server.draining:  # stopping: the client reconnects elsewhere
             self.close_connection = True
         self.send_response(response.status)
         for name, value in response.headers.items():
@@ -205,6 +223,22 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self._headers_buffer.append(body)
         self.flush_headers()
+        if self.server.log_requests:
+            self._log_answer(response.status)
+
+    def _log_answer(self, status: int) -> None:
+        """One line on stderr per answer: method, path, protocol, operation, status, duration, Content-Type."""
+        request = HttpRequest(self.command or "-", self.path or "-", dict(getattr(self, "headers", None) or {}), b"")
+        protocol, operation = self.server.app.addressed(request)
+        content_type = json.dumps(request.header("Content-Type") or "")  # quoted: it may hold spaces
+        milliseconds = (time.monotonic() - self._started) * 1000
+        # One write per line, so that lines of concurrent connections never interleave.
+        sys.stderr.write(f"{self.address_string()} {request.method} {request.path} protocol={protocol} "
+                         f"operation={operation} status={status} duration_ms={milliseconds:.1f} "
+                         f"content_type={content_type}\n")
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Nothing: `_log_answer` writes the line for each answer, once it has left."""
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Errors the stdlib raises before a request is parsed, in the form of the protocol of the path it names."""
@@ -232,8 +266,12 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], app: ReferenceApp, max_body_bytes: int, idle_timeout: float,
-                 verbose: bool, http_options: HttpOptions, max_connections: int, listen_backlog: int) -> None:
+                 verbose: bool, http_options: HttpOptions, max_connections: int, listen_backlog: int,
+                 log_requests: bool) -> None:
         self.app, self.max_body_bytes, self.idle_timeout, self.verbose = app, max_body_bytes, idle_timeout, verbose
+        self.log_requests = log_requests or verbose
+        self.draining = False  # set when stopping gracefully: every answer then closes its connection
+        self._in_flight, self._in_flight_lock = 0, threading.Lock()  # requests read in part or whole, not yet answered
         self.http_options = http_options
         self.max_connections = _fitted(max_connections)
         self.request_queue_size = listen_backlog  # server_activate() listens with it
@@ -352,6 +390,19 @@ class _HTTPServer(ThreadingHTTPServer):
         finally:
             self._mark(connection, time.monotonic())
 
+    def drain(self, grace: float) -> int:
+        """Keep no connection alive and wait up to `grace` seconds for the answers in flight; how many remain."""
+        self.draining = True
+        deadline = time.monotonic() + grace
+        while (in_flight := self._in_flight) and time.monotonic() < deadline:
+            time.sleep(DRAIN_POLL)
+        return in_flight
+
+    def count_in_flight(self, change: int) -> None:
+        """A request began (+1: its request line is read) or ended (-1: answered, refused, or its client left)."""
+        with self._in_flight_lock:
+            self._in_flight += change
+
     def open_connections(self) -> int:
         """How many connections are open (accepted and not yet closed)."""
         with self._connections_lock:
@@ -424,10 +475,12 @@ class ReferenceServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, app: ReferenceApp | None = None, *,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
                  verbose: bool = False, http_options: HttpOptions | None = None,
-                 max_connections: int = DEFAULT_MAX_CONNECTIONS, listen_backlog: int = DEFAULT_LISTEN_BACKLOG) -> None:
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS, listen_backlog: int = DEFAULT_LISTEN_BACKLOG,
+                 log_requests: bool = False, shutdown_grace: float = 0.0) -> None:
         self.app = app or ReferenceApp()
+        self.shutdown_grace = shutdown_grace  # seconds `serve_forever` gives answers in flight once interrupted
         self._httpd = _HTTPServer((host, port), self.app, max_body_bytes, idle_timeout, verbose,
-                                  http_options or HttpOptions(), max_connections, listen_backlog)
+                                  http_options or HttpOptions(), max_connections, listen_backlog, log_requests)
         self._thread: threading.Thread | None = None
 
     @property
@@ -466,12 +519,21 @@ class ReferenceServer:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Serve on this thread until interrupted."""
+    def serve_forever(self) -> int:
+        """Serve on this thread until `interrupt` (then stop gracefully, see `close`) or KeyboardInterrupt (at once).
+
+        Returns how many answers were still in flight when `shutdown_grace` ran out.
+        """
         try:
             self._httpd.serve_forever()
-        finally:
+        except BaseException:
             self.close()
+            raise
+        return self.close(self.shutdown_grace)
+
+    def interrupt(self) -> None:
+        """Make `serve_forever` return; call it from another thread (it waits for the loop to end)."""
+        self._httpd.shutdown()
 
     def stop(self) -> None:
         """Stop serving and close every connection."""
@@ -481,10 +543,15 @@ class ReferenceServer:
             self._thread = None
         self.close()
 
-    def close(self) -> None:
-        """Release the listening socket and end open connections."""
+    def close(self, grace: float = 0.0) -> int:
+        """Release the listening socket, give answers in flight up to `grace` seconds, and end open connections.
+
+        Returns how many answers were still in flight when the grace ran out (and were cut).
+        """
         self._httpd.server_close()
+        unfinished = self._httpd.drain(grace) if grace else 0
         self._httpd.close_connections()
+        return unfinished
 
     def __enter__(self) -> ReferenceServer:
         return self.start()
