@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", default=None, help="AWS profile for an AWS endpoint's credentials")
     run.add_argument("--allow-credentials-to-custom-endpoint", action="store_true",
                      help="sign with your AWS credentials for an endpoint outside amazonaws.com (never done otherwise)")
-    run.add_argument("--operation", action="append", default=[], metavar="NAME",
+    run.add_argument("--operation", action=_ReplaceDefault, default=[], metavar="NAME",
                      help="test only this operation (repeatable; default: all)")
     run.add_argument("--protocol", choices=["awsJson1_1", "rpcv2Cbor", "all"], default="all",
                      help="wire protocol(s) to test; 'all' (default) is every one the operation's model lists: the "
@@ -135,8 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--settle-timeout", type=_seconds, default=60.0, metavar="SECONDS",
                      help="how long a stopped job may stay STOP_REQUESTED (default: 60; 0: do not wait; at most "
                           f"{MAX_SECONDS:g})")
+    run.add_argument("--check", action=_ReplaceDefault, default=[], metavar="ID",
+                     help="judge only this check (repeatable; default: all)")
+    run.add_argument("--exclude-check", action=_ReplaceDefault, default=[], metavar="ID",
+                     help="do not judge this check (repeatable)")
+    run.add_argument("--fail-fast", action="store_true",
+                     help="send no further case after the first failure of an error-severity check (started jobs "
+                          "are still stopped)")
+    run.add_argument("--rerun", type=Path, default=None, metavar="REPORT",
+                     help="send only the failed cases of an earlier --report-json report, over the lanes they name")
     run.add_argument("--report-json", type=Path, default=None, metavar="PATH", help="write the JSON report here")
     run.add_argument("--junitxml", type=Path, default=None, metavar="PATH", help="write a JUnit XML report here")
+    run.add_argument("--report-markdown", type=Path, default=None, metavar="PATH",
+                     help="write a Markdown summary here (fit for $GITHUB_STEP_SUMMARY)")
+    _config_defaults(run)
 
     schemas = commands.add_parser("schemas", help="derive JSON Schemas from API reference pages")
     schemas.add_argument("--docs", type=Path, default=Path("../shared/seeds"),
@@ -157,7 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-connections", type=_whole(1, 1_000_000), default=None, metavar="N",
                        help="open connections at most; beyond it the one idle longest is closed (default: 1000, "
                             "lowered to fit the file-descriptor limit)")
-    serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    serve.add_argument("--verbose", action="store_true",
+                       help="log every request to stderr (as --log-requests), and each connection a client drops")
+    serve.add_argument("--log-requests", action="store_true",
+                       help="one line per request on stderr: method, path, protocol, operation, status, duration")
+    serve.add_argument("--shutdown-grace", type=_seconds, default=10.0, metavar="SECONDS",
+                       help="on SIGTERM, stop accepting and give answers in flight this long (default: 10)")
     serve.add_argument("--variant", default=None, metavar="NAME",
                        help="serve a faulty or legally different variant (see --list-variants)")
     serve.add_argument("--list-variants", action="store_true", help="list the variants and exit")
@@ -211,6 +228,9 @@ def _schemas(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
     from conformance.model import SchemaDocumentError
     from conformance.reference import JobStore, ReferenceApp, ReferenceServer, SystemClock, Timings
 
@@ -235,7 +255,8 @@ def _serve(args: argparse.Namespace) -> int:
                                verifier=verifier, throttle=throttle)
         limits = {"max_connections": args.max_connections} if args.max_connections else {}
         server = ReferenceServer(args.host, args.port, app, max_body_bytes=args.max_body_bytes, verbose=args.verbose,
-                                 http_options=http, **limits)
+                                 http_options=http, log_requests=args.log_requests,
+                                 shutdown_grace=args.shutdown_grace, **limits)
     except variants.UnknownVariant as exc:
         return _error(str(exc).strip('"'))
     except SchemaDocumentError as exc:
@@ -251,11 +272,58 @@ def _serve(args: argparse.Namespace) -> int:
         else "SigV4 not checked"
     throttling = f"throttled above {throttle.rate:g} requests/s" if throttle else "not throttled"
     print(f"modes: {signing}; {throttling}", flush=True)
+    # SIGTERM (docker stop, systemd, Kubernetes) stops gracefully. interrupt() waits for the serving loop
+    # to end, and the loop runs on this thread: called from the handler, it would wait for itself.
+    previous = signal.signal(signal.SIGTERM,
+                             lambda signum, frame: threading.Thread(target=server.interrupt, daemon=True).start())
     try:
-        server.serve_forever()
+        cut = server.serve_forever()
     except KeyboardInterrupt:
         print("stopped", flush=True)
+        return EXIT_OK
+    finally:
+        signal.signal(signal.SIGTERM, previous)  # main() may be called again in this process (tests do)
+    ending = f"{cut} answer(s) still in flight after {args.shutdown_grace:g} s were cut" if cut \
+        else "every answer in flight was finished"
+    print(f"stopped on SIGTERM: {ending}", flush=True)
     return EXIT_OK
+
+
+def _config_defaults(run: argparse.ArgumentParser) -> None:
+    """Make the config file's options (if any) the run command's defaults; a bad file is reported by `_run`."""
+    from conformance import config
+
+    try:
+        found = config.find(Path.cwd())
+        if found is not None:
+            run.set_defaults(**config.defaults(run, *found))
+    except config.ConfigFileError as exc:
+        run.set_defaults(config_error=str(exc))
+
+
+class _ReplaceDefault(argparse._AppendAction):
+    """A repeatable option whose first use on the command line replaces its default list (a config file's), rather
+    than adding to it."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        seen = f"_given_{self.dest}"
+        if not getattr(namespace, seen, False):
+            setattr(namespace, self.dest, [])
+            setattr(namespace, seen, True)
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _selected_checks(args: argparse.Namespace) -> tuple[str, ...]:
+    """The checks --check and --exclude-check select (empty: all); ValueError names an unknown id."""
+    from conformance.checks import REGISTRY
+
+    unknown = [check for check in args.check + args.exclude_check if check not in REGISTRY]
+    if unknown:
+        raise ValueError(f"unknown check(s) {', '.join(unknown)} (known: {', '.join(sorted(REGISTRY))})")
+    if not args.exclude_check:
+        return tuple(args.check)
+    return tuple(check for check in (args.check or REGISTRY) if check not in args.exclude_check)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -263,16 +331,24 @@ def _run(args: argparse.Namespace) -> int:
     import os
     import random
 
+    from conformance import config as config_file
     from conformance.lifecycle import LifecycleConfig
     from conformance.model import SchemaDocumentError
-    from conformance.report import json_report, junit, summarise, terminal
+    from conformance.report import json_report, junit, markdown, summarise, terminal
     from conformance.runner import ConfigurationError, RunConfig, RunInterrupted, run
     from conformance.target import TargetError
     from conformance.targets.moto import MotoUnavailable
 
+    if getattr(args, "config_error", None):
+        return _error(args.config_error)
     problem = _reports_problem(args)
     if problem:  # found before anything is sent, not after the verdict, whose exit status it would replace
         return _error(problem)
+    try:
+        checks = _selected_checks(args)
+        rerun, rerun_flows = config_file.rerun_plan(args.rerun) if args.rerun else (None, True)
+    except (ValueError, config_file.ConfigFileError) as exc:
+        return _error(str(exc))
     seed = args.seed if args.seed is not None else random.randrange(1_000_000)
     region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     with contextlib.ExitStack() as stack:
@@ -281,9 +357,11 @@ def _run(args: argparse.Namespace) -> int:
         except (TargetError, SchemaDocumentError, MotoUnavailable) as exc:
             return _error(str(exc))
         config = RunConfig(target=target, operations=tuple(args.operation), max_examples=args.max_examples,
-                           seed=seed, workers=args.workers, create_jobs=not args.no_create_jobs, rate=args.rate,
+                           seed=seed, workers=args.workers, rate=args.rate,
+                           create_jobs=not args.no_create_jobs and rerun_flows,
                            protocol=args.protocol, budget=args.budget, read_timeout=args.read_timeout,
-                           lifecycle=LifecycleConfig(settle_timeout=args.settle_timeout))
+                           lifecycle=LifecycleConfig(settle_timeout=args.settle_timeout), checks=checks,
+                           fail_fast=args.fail_fast, rerun=rerun)
         if args.dry_run:
             return _dry_run(config)
         _log_exchanges(args.verbose, target)
@@ -305,6 +383,8 @@ def _run(args: argparse.Namespace) -> int:
             json_report.write(summary, args.report_json)
         if args.junitxml:
             junit.write(summary, args.junitxml)
+        if args.report_markdown:
+            markdown.write(summary, args.report_markdown)
     except OSError as exc:
         return _error(f"cannot write the report: {exc.strerror or exc}")
     return summary.decision.exit_status(args.accept_incomplete)
@@ -312,13 +392,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _reports_problem(args: argparse.Namespace) -> str | None:
     """Why the run cannot write its reports where asked (one sentence), or None."""
-    reports = {flag: path for flag, path in (("--report-json", args.report_json), ("--junitxml", args.junitxml))
-               if path is not None}
+    reports = {flag: path for flag, path in (("--report-json", args.report_json), ("--junitxml", args.junitxml),
+                                             ("--report-markdown", args.report_markdown)) if path is not None}
     if args.dry_run and reports:
         return (f"--dry-run sends nothing, so it has no results for {' or '.join(reports)}: the requests it plans "
                 "are printed on stdout")
-    if len(reports) == 2 and len({path.resolve() for path in reports.values()}) == 1:
-        return f"--report-json and --junitxml both name {args.report_json}: the second would overwrite the first"
+    if len({path.resolve() for path in reports.values()}) < len(reports):
+        return f"{' and '.join(reports)} both name one file: one report would overwrite another"
     for flag, path in reports.items():
         problem = _unwritable(path)
         if problem:

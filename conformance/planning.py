@@ -36,6 +36,8 @@ class RunConfig:
     budget: int | None = None  # at most this many requests in the run (None: no cap)
     auth_checks: bool = True  # send unsigned and wrongly signed requests where the target signs
     read_timeout: float = 30.0  # seconds an answer may take before the request counts as unanswered
+    fail_fast: bool = False  # send no further case once an error-severity check has failed
+    rerun: tuple[tuple[LaneKey, Case], ...] | None = None  # only these cases (an earlier report's failures)
 
 
 class ConfigurationError(ValueError):
@@ -136,6 +138,8 @@ def _draw(operation: Operation, protocol: WireProtocol, all_operations: list[Ope
 
 def plan(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) -> dict[LaneKey, list[Case]]:
     """The catalog's cases, then generated ones, for each lane; duplicates dropped."""
+    if config.rerun is not None:  # an earlier report's failed cases, over the lanes they failed on
+        return {lane.key: [case for key, case in config.rerun if key == lane.key] for lane in lanes}
     entries = examples.load_entries(config.catalog)
     planned: dict[LaneKey, list[Case]] = {}
     for index, lane in enumerate(lanes):

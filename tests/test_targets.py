@@ -69,4 +69,5 @@ def test_docs_targets_moto_md_summary_is_what_the_pinned_moto_gives() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     page = module.PAGE.read_text(encoding="utf-8")
-    assert module.committed(page) == module.measured(), "run: python docs/targets/moto_summary.py"
+    assert module.shape(module.committed(page)) == module.shape(module.measured()), \
+        "run: python docs/targets/moto_summary.py"

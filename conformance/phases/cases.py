@@ -6,8 +6,9 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from conformance.cases import Case
+from conformance.checks import REGISTRY
 from conformance.execute import CaseResult, execute
-from conformance.outcomes import LaneKey
+from conformance.outcomes import LaneKey, Skip, SkipReason
 from conformance.phases import PhaseOutcome, RunContext
 from conformance.phases.budget import cut_skips
 from conformance.planning import Lane, PlannedRequest, interleaved
@@ -48,8 +49,14 @@ class CasesPhase:
         done = dict.fromkeys(kept, 0)
         unsent: list[tuple[LaneKey, str]] = [(lane, case.category) for lane, case in cut]
         lock = threading.Lock()
+        stopped = threading.Event()  # --fail-fast: an error-severity check failed, so send no further case
+        dropped: list[tuple[LaneKey, str]] = []
 
         def one(lane: Lane, index: int, case: Case) -> None:
+            if stopped.is_set():
+                with lock:
+                    dropped.append((lane.key, case.category))
+                return
             try:
                 result = execute(lane.operation, case, lane.protocol, transport, ctx.checks)
             except Exception:
@@ -59,6 +66,8 @@ class CasesPhase:
             with lock:
                 slots[lane.key][index] = result
                 done[lane.key] += 1
+                if ctx.config.fail_fast and _fails(result):
+                    stopped.set()
                 if ctx.progress:
                     ctx.progress(lane.label, done[lane.key], len(kept[lane.key]))
 
@@ -81,10 +90,21 @@ class CasesPhase:
             raise
         pool.shutdown()
         outcome = PhaseOutcome(self.name, self._judged(ctx, slots))
-        outcome.skips += cut_skips(unsent)
+        outcome.skips += cut_skips(unsent) + _fail_fast_skips(dropped)
         return outcome
 
     @staticmethod
     def _judged(ctx: RunContext, slots: dict[LaneKey, list[CaseResult | None]]) -> list[CaseResult]:
         """The results so far, lane by lane in plan order."""
         return [result for lane in ctx.live for result in list(slots.get(lane.key, [])) if result is not None]
+
+
+def _fails(result: CaseResult) -> bool:
+    """Whether an error-severity check failed on the case (what --fail-fast stops at)."""
+    return any(REGISTRY[check].severity == "error" for check in result.failures() if check in REGISTRY)
+
+
+def _fail_fast_skips(dropped: list[tuple[LaneKey, str]]) -> list[Skip]:
+    """One CANCELLED skip per lane for the cases --fail-fast left unsent, saying the run stopped early."""
+    return [Skip(SkipReason.CANCELLED, skip.lane, skip.categories, "--fail-fast: the run stopped early, at the first "
+                 "failure", unsent=skip.unsent) for skip in cut_skips(dropped)]

@@ -51,6 +51,7 @@ def build(summary: Summary) -> dict[str, Any]:
         "observations": {op: {topic: dict(choices) for topic, choices in topics.items()}
                          for op, topics in summary.observations.items()},
         "notes": list(summary.notes),
+        "reproduce_note": summary.reproduce_note,
         "jobs": {"started": [{"service": service, "job_id": clipped(job_id)} for service, job_id in run.jobs_started],
                  "left_running": [{"service": service, "job_id": clipped(job_id)}
                                   for service, job_id in run.jobs_left_running]},

@@ -1,11 +1,13 @@
-"""The JUnit XML report: one test suite per operation, one test case per check."""
+"""The JUnit XML report: one test suite per lane, one test case per check that applied, with times."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections import defaultdict
 from pathlib import Path
 
 from conformance.checks import REGISTRY
+from conformance.outcomes import NotApplicable, lane_label
 from conformance.report import Summary
 
 MAX_MESSAGES = 10
@@ -15,17 +17,17 @@ def build(summary: Summary) -> ET.Element:
     """The report as an XML tree."""
     suites = ET.Element("testsuites", name="conformance", time=f"{summary.run.elapsed:.3f}")
     problems = summary.failures + summary.warnings
+    times, lane_times = _check_times(summary), _lane_times(summary)
     for operation, cells in summary.matrix.items():
-        failed = sum(1 for check_id, cell in cells.items() if cell.failed and REGISTRY[check_id].severity == "error")
-        skipped = sum(1 for cell in cells.values() if cell.state in ("skipped", "n/a"))
-        suite = ET.SubElement(suites, "testsuite", name=operation, tests=str(len(cells)), failures=str(failed),
-                              errors="0", skipped=str(skipped))
-        for check_id, cell in cells.items():
-            case = ET.SubElement(suite, "testcase", classname=operation, name=check_id)
-            if cell.state in ("skipped", "n/a"):
-                reason = "never applies to this operation" if cell.state == "n/a" else "no answer this check applies to"
-                ET.SubElement(case, "skipped", message=reason)
-                continue
+        # A check that did not apply was not a test: it is left out, not counted as skipped.
+        applied = {check_id: cell for check_id, cell in cells.items() if cell.state not in ("skipped", "n/a")}
+        failed = sum(1 for check_id, cell in applied.items() if cell.failed and REGISTRY[check_id].severity == "error")
+        suite = ET.SubElement(suites, "testsuite", name=operation, tests=str(len(applied)), failures=str(failed),
+                              errors="0", skipped="0",
+                              time=f"{lane_times.get(operation, 0.0):.3f}")
+        for check_id, cell in applied.items():
+            case = ET.SubElement(suite, "testcase", classname=operation, name=check_id,
+                                 time=f"{times.get((operation, check_id), 0.0):.3f}")
             mine = [r for r in problems if r["operation"] == operation and r["check"] == check_id]
             if not mine:
                 continue
@@ -43,6 +45,30 @@ def build(summary: Summary) -> ET.Element:
     return suites
 
 
+def _check_times(summary: Summary) -> dict[tuple[str, str], float]:
+    """Seconds per (lane label, check): the answer times of the cases the check judged (passed or failed)."""
+    times: dict[tuple[str, str], float] = defaultdict(float)
+    for result in summary.run.results:
+        if result.answer is None:
+            continue
+        label = lane_label(result.case.operation, result.protocol)
+        for check_id, verdict in result.verdicts.items():
+            if not isinstance(verdict, NotApplicable):
+                times[(label, check_id)] += result.answer.response.elapsed
+    return times
+
+
+def _lane_times(summary: Summary, by_tested_lane: bool = False) -> dict[str, float]:
+    """Seconds per lane label: the answer times of its cases, by the operation each called (or, for the coverage
+    suite, the lane it tests: a flow's Start and Describe test its Stop's lane)."""
+    times: dict[str, float] = defaultdict(float)
+    for result in summary.run.results:
+        if result.answer is not None:
+            operation = (by_tested_lane and result.lane[0]) or result.case.operation
+            times[lane_label(operation, result.protocol)] += result.answer.response.elapsed
+    return times
+
+
 def _coverage(suites: ET.Element, summary: Summary) -> None:
     """The coverage contract as a suite: per lane, served or not (a failure where it must be), every promised
     category judged or not (an error: the run is incomplete)."""
@@ -52,8 +78,10 @@ def _coverage(suites: ET.Element, summary: Summary) -> None:
     suite = ET.SubElement(suites, "testsuite", name="coverage", tests=str(len(lanes)), failures=str(failures),
                           errors=str(errors), skipped=str(sum(1 for lane in lanes if lane.state != "served"
                                                               and not lane.required)))
+    times = _lane_times(summary, by_tested_lane=True)
     for lane in lanes:
-        case = ET.SubElement(suite, "testcase", classname="coverage", name=f"{lane.operation} over {lane.protocol}")
+        label = lane_label(lane.operation, lane.protocol)
+        case = ET.SubElement(suite, "testcase", classname="coverage", name=label, time=f"{times.get(label, 0.0):.3f}")
         if lane.state != "served":
             if lane.required and lane.state == "not served":
                 ET.SubElement(case, "failure", message=f"{lane.state}, and it must be served")

@@ -1,0 +1,145 @@
+"""Run options read from files: the config file (`[tool.conformance]` in ./pyproject.toml, or ./conformance.toml)
+and an earlier JSON report's failed cases (--rerun).
+
+The config file's options become the `run` command's defaults, so that any option given on the command line wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from conformance.cases import ABSENT, Case, Kind
+
+CONFIG_FILES = ("conformance.toml", "pyproject.toml")
+
+
+class ConfigFileError(ValueError):
+    """The config file cannot be read, or names an option `conformance run` does not have."""
+
+
+def find(folder: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The config file in `folder` and its raw run options, or None when there is none."""
+    for name in CONFIG_FILES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigFileError(f"{path}: cannot read it: {exc}") from None
+        if name == "pyproject.toml":
+            section = document.get("tool", {}).get("conformance")
+            if section is None:  # a pyproject.toml without the section configures nothing
+                continue
+            if not isinstance(section, dict):
+                raise ConfigFileError(f"{path}: [tool.conformance] must be a table")
+            return path, section
+        return path, document
+    return None
+
+
+def defaults(parser: argparse.ArgumentParser, path: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """The file's options as `parser` defaults (by dest), each parsed and checked as on the command line."""
+    actions = {action.dest: action for action in parser._actions if action.option_strings and action.dest != "help"}
+    found: dict[str, Any] = {}
+    for key, value in options.items():
+        action = actions.get(key.replace("-", "_"))
+        if action is None:
+            known = ", ".join(sorted(dest.replace("_", "-") for dest in actions))
+            raise ConfigFileError(f"{path}: unknown key {key!r} (known: {known})")
+        if isinstance(action, argparse._StoreTrueAction):
+            if not isinstance(value, bool):
+                raise ConfigFileError(f"{path}: {key} must be true or false")
+            found[action.dest] = value
+        elif isinstance(action, argparse._AppendAction):
+            items = value if isinstance(value, list) else [value]
+            found[action.dest] = [_value(action, path, key, item) for item in items]
+        else:
+            found[action.dest] = _value(action, path, key, value)
+    return found
+
+
+def _value(action: argparse.Action, path: Path, key: str, value: object) -> Any:
+    """One value as the option's own type and choices take it from the command line."""
+    if isinstance(value, (bool, dict, list)) or value is None:
+        raise ConfigFileError(f"{path}: {key} must be a string or a number")
+    try:
+        parsed = action.type(str(value)) if callable(action.type) else str(value)
+    except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
+        raise ConfigFileError(f"{path}: {key} = {value!r}: {exc}") from None
+    if action.choices is not None and parsed not in action.choices:
+        raise ConfigFileError(f"{path}: {key} = {value!r}: not one of {', '.join(map(str, action.choices))}")
+    return parsed
+
+
+FLOW_KINDS = {"existing_job", "start_job", "describe_job"}  # cases only a job flow sends (it re-runs them)
+
+
+def rerun_plan(path: Path) -> tuple[tuple[tuple[tuple[str, str], Case], ...], bool]:
+    """The failed cases of an earlier JSON report, each once with its lane, and whether a failure was in a job flow
+    (whose cases the flow sends again itself); ConfigFileError when the file is not such a report."""
+    unique: dict[tuple[object, ...], tuple[tuple[str, str], Case]] = {}
+    flows = False
+    for lane, case in _failures(path):  # a case that failed several checks is sent once
+        if case.kind.value in FLOW_KINDS:
+            flows = True
+        else:
+            unique.setdefault((lane, case.key()), (lane, case))
+    return tuple(unique.values()), flows
+
+
+def _failures(path: Path) -> list[tuple[tuple[str, str], Case]]:
+    """Every failure of a `conformance-report/1` file as (lane, case)."""
+    from conformance.report import REPORT_FORMAT
+
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigFileError(f"--rerun {path}: not a JSON report of `conformance run --report-json`: {exc}") from None
+    if not isinstance(report, dict) or report.get("format") != REPORT_FORMAT or not isinstance(
+            report.get("failures"), list):
+        raise ConfigFileError(f"--rerun {path}: not a JSON report of `conformance run --report-json` "
+                              f"(its format is not {REPORT_FORMAT})")
+    found = []
+    for record in report["failures"]:
+        try:
+            case = _case(record["case"])
+            found.append(((case.operation, str(record["protocol"])), case))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigFileError(f"--rerun {path}: a failure's case cannot be read ({exc})") from None
+    return found
+
+
+def _case(data: dict[str, Any]) -> Case:
+    """A Case back from `Case.to_json()`."""
+    return Case(data["operation"], data["category"], Kind(data["kind"]), data["description"],
+                document=_document(data["document"]) if "document" in data else ABSENT,
+                raw_body=data["raw_body"].encode("latin-1") if "raw_body" in data else None,
+                headers=tuple(data.get("headers", {}).items()), path=data.get("path"), method=data.get("method"),
+                job_id=_job_id(data.get("document")),
+                known_status=data.get("known_status"), signing=data.get("signing", "sigv4"))
+
+
+def _job_id(document: object) -> str | None:
+    """The string JobId a case's document sends, if any."""
+    job_id = document.get("JobId") if isinstance(document, dict) else None
+    return job_id if isinstance(job_id, str) else None
+
+
+def _document(value: Any) -> Any:
+    """The inverse of `cases.jsonable`: CBOR byte strings and tags back from their JSON spelling."""
+    if isinstance(value, dict):
+        if set(value) == {"cbor_bytes"}:
+            return bytes.fromhex(value["cbor_bytes"])
+        if set(value) == {"cbor_tag", "value"}:
+            import cbor2
+
+            return cbor2.CBORTag(value["cbor_tag"], _document(value["value"]))
+        return {key: _document(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_document(item) for item in value]
+    return value

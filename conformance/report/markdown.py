@@ -1,0 +1,66 @@
+"""The Markdown summary, for a CI job page ($GITHUB_STEP_SUMMARY): verdict, coverage per lane, failures by check."""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from conformance.report import Summary
+
+MAX_BYTES = 60_000  # GitHub takes up to 1 MiB per step summary; a page this long is already too long to read
+MAX_CHECKS = 30  # failure groups shown
+MAX_REPRO = 1_500  # characters of one reproduction
+
+
+def build(summary: Summary) -> str:
+    """The summary as Markdown, at most MAX_BYTES long."""
+    run = summary.run
+    lines = [f"## Conformance: `{summary.verdict.value}`", "",
+             (f"{len(run.results)} cases, {len(summary.failures)} failures, {len(summary.warnings)} warnings, "
+              f"{run.requests_sent} requests in {run.elapsed:.1f} s (seed {run.config.seed})."), ""]
+    lines += [f"- {_cell(reason)}" for reason in summary.decision.reasons] + [""] * bool(summary.decision.reasons)
+    lines += ["### Coverage", "", "| Lane | State | Must be served | Judged | Not judged |", "|---|---|---|---|---|"]
+    lines += [f"| {lane.operation} over {lane.protocol} | {lane.state} | {'yes' if lane.required else 'no'} | "
+              f"{len(lane.judged)} | {_cell(', '.join(lane.not_judged)) or '-'} |" for lane in summary.contract]
+    lines += [""] + [f"> {_cell(note)}" for note in summary.notes] + [""] * bool(summary.notes)
+    for title, records in (("Failures", summary.failures), ("Warnings", summary.warnings)):
+        lines += _grouped(title, records)
+    text = "\n".join(lines) + "\n"
+    if len(text.encode("utf-8")) > MAX_BYTES:  # cut at a line, and say so
+        kept = text.encode("utf-8")[:MAX_BYTES].decode("utf-8", "ignore").rsplit("\n", 1)[0]
+        text = kept + "\n\n_(cut: the JSON report holds everything)_\n"
+    return text
+
+
+def _grouped(title: str, records: list[dict[str, Any]]) -> list[str]:
+    """Records grouped by check, with counts and one reproduction per check."""
+    if not records:
+        return []
+    by_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_check[record["check"] or "-"].append(record)
+    lines = [f"### {title}", "", "| Check | Count | Lanes |", "|---|---|---|"]
+    lines += [f"| `{check}` | {len(mine)} | {_cell(', '.join(sorted({r['operation'] for r in mine})))} |"
+              for check, mine in list(by_check.items())[:MAX_CHECKS]]
+    lines.append("")
+    for check, mine in list(by_check.items())[:MAX_CHECKS]:
+        first = mine[0]
+        repro = first["curl"] if len(first["curl"]) <= MAX_REPRO else first["curl"][:MAX_REPRO] + " …"
+        lines += [(f"<details><summary><code>{check}</code> on {first['operation']}: {_cell(first['message'])}"
+                   "</summary>"), "", f"case: {_cell(first['case']['category'])}; expected: {_cell(first['expected'])}",
+                  "", "```sh", repro.replace("```", "` ` `"), "```", "", "</details>", ""]
+    return lines
+
+
+def _cell(text: str) -> str:
+    """Text fit for one Markdown table cell or line: no pipes or line breaks, clipped."""
+    flat = html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
+    return flat if len(flat) <= 300 else flat[:300] + " …"
+
+
+def write(summary: Summary, path: Path) -> None:
+    """Write (append to, for $GITHUB_STEP_SUMMARY) the Markdown file."""
+    with path.open("a", encoding="utf-8") as out:
+        out.write(build(summary))
