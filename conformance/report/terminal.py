@@ -9,6 +9,7 @@ import threading
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from conformance.checks import REGISTRY
@@ -100,7 +101,7 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
             chosen = ", ".join(f"{choice} ({count})" for choice, count in choices.most_common())
             print(f"observed: {operation}: {topic}: {chosen}", file=stream)
     for note in summary.notes:
-        print(f"note: {note}", file=stream)
+        print(textwrap.fill(f"note: {note}", width=max(width, 40), subsequent_indent="  "), file=stream)
     if run.config.budget is not None:
         print(f"budget: {run.requests_sent} of {run.config.budget} requests sent; {summary.not_sent} planned case(s) "
               "not sent", file=stream)
@@ -126,7 +127,13 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
     reason = summary.decision.reasons[0] if summary.decision.reasons else ""
     more = f" (and {len(summary.decision.reasons) - 1} more)" if len(summary.decision.reasons) > 1 else ""
     extra = f", {len(summary.warnings)} warning(s)" if summary.warnings else ""
-    print(f"\n{verdict}" + (f": {reason}{more}" if reason else "") + extra, file=stream)
+    line = f"{verdict}" + (f": {reason}{more}" if reason else "") + extra
+    if stream.isatty():  # colour only on a terminal; a log gets plain text
+        colour = "green" if summary.verdict is Verdict.CONFORMS else "yellow" if summary.verdict in (
+            Verdict.INCOMPLETE, Verdict.INTERRUPTED) else "red"
+        Console(file=stream, highlight=False).print(f"\n[bold {colour}]{escape(line)}[/]")
+    else:
+        print(f"\n{line}", file=stream)
 
 
 def _matrix(summary: Summary, stream: TextIO, width: int) -> None:
