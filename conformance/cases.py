@@ -26,6 +26,9 @@ class Kind(enum.Enum):
     UNCLAIMED = "unclaimed"  # lacks the protocol's markers (Content-Type, Smithy-Protocol, POST, path)
 
 
+# The kinds a job flow sends, about a job it started: their JobIds are what the target's Start answered.
+FLOW_KINDS = frozenset({Kind.START_JOB, Kind.DESCRIBE_JOB, Kind.EXISTING_JOB, Kind.NEAR_MISS})
+
 # Each category's kind follows from its leading parts; the longest matching prefix wins.
 _KIND_BY_PREFIX = {
     "valid": Kind.UNKNOWN_JOB,
@@ -112,6 +115,17 @@ class Case:
             data["signing"] = self.signing
         return data
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Case:
+        """A case back from `to_json` (KeyError, TypeError or ValueError when `data` is not one)."""
+        document = from_jsonable(data["document"]) if "document" in data else ABSENT
+        job_id = document.get("JobId") if isinstance(document, dict) else None
+        return cls(data["operation"], data["category"], Kind(data["kind"]), data["description"], document=document,
+                   raw_body=data["raw_body"].encode("latin-1") if "raw_body" in data else None,
+                   headers=tuple(data.get("headers", {}).items()), path=data.get("path"), method=data.get("method"),
+                   job_id=job_id if isinstance(job_id, str) else None, known_status=data.get("known_status"),
+                   signing=data.get("signing", "sigv4"))
+
 
 def jsonable(value: Any) -> Any:
     """A document as JSON can hold it: CBOR byte strings and tags (rpcv2Cbor cases) spelled out."""
@@ -123,4 +137,19 @@ def jsonable(value: Any) -> Any:
         return {"cbor_bytes": value.hex()}
     if hasattr(value, "tag") and hasattr(value, "value"):  # cbor2.CBORTag
         return {"cbor_tag": value.tag, "value": jsonable(value.value)}
+    return value
+
+
+def from_jsonable(value: Any) -> Any:
+    """The inverse of `jsonable`: CBOR byte strings and tags back from their JSON spelling."""
+    if isinstance(value, dict):
+        if set(value) == {"cbor_bytes"}:
+            return bytes.fromhex(value["cbor_bytes"])
+        if set(value) == {"cbor_tag", "value"}:
+            import cbor2
+
+            return cbor2.CBORTag(value["cbor_tag"], from_jsonable(value["value"]))
+        return {key: from_jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_jsonable(item) for item in value]
     return value

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from conformance.cases import ABSENT, Case, Kind
+from conformance.cases import FLOW_KINDS, Case
 
 CONFIG_FILES = ("conformance.toml", "pyproject.toml")
 
@@ -76,16 +76,13 @@ def _value(action: argparse.Action, path: Path, key: str, value: object) -> Any:
     return parsed
 
 
-FLOW_KINDS = {"existing_job", "start_job", "describe_job"}  # cases only a job flow sends (it re-runs them)
-
-
 def rerun_plan(path: Path) -> tuple[tuple[tuple[tuple[str, str], Case], ...], bool]:
     """The failed cases of an earlier JSON report, each once with its lane, and whether a failure was in a job flow
     (whose cases the flow sends again itself); ConfigFileError when the file is not such a report."""
     unique: dict[tuple[object, ...], tuple[tuple[str, str], Case]] = {}
     flows = False
     for lane, case in _failures(path):  # a case that failed several checks is sent once
-        if case.kind.value in FLOW_KINDS:
+        if case.kind in FLOW_KINDS:
             flows = True
         else:
             unique.setdefault((lane, case.key()), (lane, case))
@@ -107,39 +104,8 @@ def _failures(path: Path) -> list[tuple[tuple[str, str], Case]]:
     found = []
     for record in report["failures"]:
         try:
-            case = _case(record["case"])
+            case = Case.from_json(record["case"])
             found.append(((case.operation, str(record["protocol"])), case))
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigFileError(f"--rerun {path}: a failure's case cannot be read ({exc})") from None
     return found
-
-
-def _case(data: dict[str, Any]) -> Case:
-    """A Case back from `Case.to_json()`."""
-    return Case(data["operation"], data["category"], Kind(data["kind"]), data["description"],
-                document=_document(data["document"]) if "document" in data else ABSENT,
-                raw_body=data["raw_body"].encode("latin-1") if "raw_body" in data else None,
-                headers=tuple(data.get("headers", {}).items()), path=data.get("path"), method=data.get("method"),
-                job_id=_job_id(data.get("document")),
-                known_status=data.get("known_status"), signing=data.get("signing", "sigv4"))
-
-
-def _job_id(document: object) -> str | None:
-    """The string JobId a case's document sends, if any."""
-    job_id = document.get("JobId") if isinstance(document, dict) else None
-    return job_id if isinstance(job_id, str) else None
-
-
-def _document(value: Any) -> Any:
-    """The inverse of `cases.jsonable`: CBOR byte strings and tags back from their JSON spelling."""
-    if isinstance(value, dict):
-        if set(value) == {"cbor_bytes"}:
-            return bytes.fromhex(value["cbor_bytes"])
-        if set(value) == {"cbor_tag", "value"}:
-            import cbor2
-
-            return cbor2.CBORTag(value["cbor_tag"], _document(value["value"]))
-        return {key: _document(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_document(item) for item in value]
-    return value

@@ -152,3 +152,21 @@ def test_an_unknown_config_key_exits_2_naming_it_and_the_file(conforming: str, t
     assert run(conforming) == 2
     err = capsys.readouterr().err
     assert "max-exampels" in err and "conformance.toml" in err
+
+
+def test_rerun_sends_each_failed_case_exactly_as_it_was_first_sent(tmp_path: Path) -> None:
+    # no_validation fails invalid.length.far_too_long: a JobId of 10,000 characters, ours, not the target's,
+    # so the report keeps it whole and --rerun sends the very same bytes.
+    with ReferenceServer(app=build_app("no_validation", timings=FAST_JOBS)) as server:
+        assert run(server.url, "--no-create-jobs", "--report-json", str(tmp_path / "first.json")) == 1
+        assert run(server.url, "--rerun", str(tmp_path / "first.json"), "--report-json",
+                   str(tmp_path / "again.json")) == 1
+
+    def bodies(path: Path) -> dict[tuple[str, str], tuple[int, str]]:
+        return {(r["operation"], r["case"]["category"]): (r["request"]["body"]["length"],
+                                                         r["request"]["body"].get("text") or r["request"]["body"]["base64"])
+                for r in report(path)["failures"] if r["case"]["category"] == "invalid.length.far_too_long"}
+
+    first = bodies(tmp_path / "first.json")
+    assert first and bodies(tmp_path / "again.json") == first
+    assert all(length > 10_000 for length, _ in first.values())
