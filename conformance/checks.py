@@ -53,6 +53,12 @@ class Check:
 REGISTRY: dict[str, Check] = {}
 
 
+def severity(check_id: str) -> str:
+    """A check's severity: "error" fails a run, "warning" is reported only. An id outside the registry (the
+    coverage contract's `operation_served`) is an error."""
+    return REGISTRY[check_id].severity if check_id in REGISTRY else "error"
+
+
 def check(check_id: str, description: str, severity: str = "error", applies: Callable[[Operation], bool] = _always,
           reads_message: bool = True, binds_unclaimed: bool = False) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check function under an id."""

@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"at most this many requests per second, {MIN_RATE:g} or more (lowered further while the "
                           "target throttles)")
     run.add_argument("--budget", type=_budget, default=None, metavar="N",
-                     help="send at most N requests; the first ~50 per operation and protocol cover every case category")
+                     help="send at most N requests; the first ~80 per operation and protocol cover every case category")
     run.add_argument("--accept-incomplete", action="store_true",
                      help="exit 0 for an incomplete run (nothing failed, but a budget or throttling left promised "
                           "case categories unjudged); without it such a run exits 4")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from conformance.checks import REGISTRY
+from conformance.checks import severity
 from conformance.execute import CaseResult
 from conformance.outcomes import CHOSEN_SKIPS, Failed, LaneKey, LaneState, lane_label
 from conformance.runner import RunResult
@@ -100,8 +100,8 @@ def decide(run: RunResult) -> Decision:
         if result.judged:
             decision.judged.setdefault(result.lane, set()).add(result.case.category)
         for check_id, verdict in result.failures().items():
-            severity = REGISTRY[check_id].severity if check_id in REGISTRY else "error"
-            (decision.warnings if severity == "warning" else decision.failures).append((result, check_id, verdict))
+            (decision.warnings if severity(check_id) == "warning" else decision.failures).append(
+                (result, check_id, verdict))
     decision.breaches = _breaches(run, decision.judged)
     failing = [b for b in decision.breaches if b.kind in FAILING_BREACHES]
     answered = any(result.answer is not None for result in run.results)

@@ -6,7 +6,7 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from conformance.cases import Case
-from conformance.checks import REGISTRY
+from conformance.checks import severity
 from conformance.execute import CaseResult, execute
 from conformance.outcomes import LaneKey, Skip, SkipReason
 from conformance.phases import PhaseOutcome, RunContext
@@ -101,7 +101,7 @@ class CasesPhase:
 
 def _fails(result: CaseResult) -> bool:
     """Whether an error-severity check failed on the case (what --fail-fast stops at)."""
-    return any(REGISTRY[check].severity == "error" for check in result.failures() if check in REGISTRY)
+    return any(severity(check) == "error" for check in result.failures())
 
 
 def _fail_fast_skips(dropped: list[tuple[LaneKey, str]]) -> list[Skip]:

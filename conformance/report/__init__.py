@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance import __version__
-from conformance.checks import REGISTRY
+from conformance.checks import REGISTRY, severity
 from conformance.cases import FLOW_KINDS
 from conformance.execute import CaseResult
 from conformance.redaction import redact_headers, redact_text, secrets_of
@@ -196,7 +196,7 @@ def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, ta
         "operation": label or lane_label(result.case.operation, result.protocol),
         "protocol": result.protocol,
         "check": check_id,
-        "severity": (REGISTRY[check_id].severity if check_id in REGISTRY else "error") if check_id else None,
+        "severity": severity(check_id) if check_id else None,
         "message": verdict.message,
         "check_expected": verdict.expected,
         "check_actual": verdict.actual,

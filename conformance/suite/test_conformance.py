@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from conformance import examples, strategies
 from conformance.cases import Case
-from conformance.checks import REGISTRY
+from conformance.checks import severity
 from conformance.execute import CaseResult, execute
 from conformance.lifecycle import LifecycleConfig, job_flow, transport_sender
 from conformance.model import load_operations
@@ -98,7 +98,7 @@ def _judge(result: CaseResult, target: Target) -> None:
     if result.not_judged:
         pytest.skip(f"not judged: {result.not_judged_detail or result.not_judged.value}")
     failures = [(check, verdict) for check, verdict in result.failures().items()
-                if REGISTRY[check].severity == "error"]
+                if severity(check) == "error"]
     if failures:
         raise AssertionError("\n\n".join(
             format_failure(failure_record(result, check, verdict, target, [])) for check, verdict in failures))
