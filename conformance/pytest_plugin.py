@@ -68,9 +68,10 @@ _HELP = {
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The suite's options and ini keys; they do nothing unless `conformance.suite` is collected."""
     group = parser.getgroup(PREFIX, "AWS Comprehend conformance suite")
+    parsers = _parsers()
     for name, text in _HELP.items():
         group.addoption(f"--{PREFIX}-{name}", default=None, metavar=name.split("-")[-1].upper(),
-                        type=_parsers()[name], help=f"{text} [ini: {_ini_key(name)}]")
+                        type=parsers[name], help=f"{text} [ini: {_ini_key(name)}]")
         parser.addini(_ini_key(name), help=text, default=None)
     text = "never start jobs (no success-path tests)"
     group.addoption(f"--{PREFIX}-no-create-jobs", action="store_true", default=None,
