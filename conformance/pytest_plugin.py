@@ -185,7 +185,12 @@ def conformance_max_examples(pytestconfig: pytest.Config, conformance_options: O
     """Generated cases per operation and protocol, or None when the user chose a Hypothesis profile."""
     from hypothesis import settings
 
-    chosen = pytestconfig.getoption("hypothesis_profile", None) or settings.get_current_profile_name() != "default"
+    current = settings.get_current_profile_name()
+    # Hypothesis loads its own "ci" profile by itself when it sees a CI environment; that is not the user's choice
+    # unless it changes max_examples.
+    automatic = current == "default" or (
+        current == "ci" and settings.get_profile("ci").max_examples == settings.get_profile("default").max_examples)
+    chosen = pytestconfig.getoption("hypothesis_profile", None) or not automatic
     return None if chosen else conformance_options.max_examples
 
 

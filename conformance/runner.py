@@ -74,8 +74,10 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
     all_stages = stages()
     began = time.monotonic()
     try:
-        for stage in all_stages[:-1]:
-            _absorb(result, _run_stage(ctx, stage))
+        with ctx.interruption.handled():
+            for stage in all_stages[:-1]:
+                _absorb(result, _run_stage(ctx, stage))
+                ctx.interruption.check()  # a Ctrl-C whose exception Python dropped
     except KeyboardInterrupt:  # Ctrl-C: keep what was judged, stop every job a flow left running
         ctx.cancel.set()
         _absorb(result, ctx.partial + [phase.run(ctx) for phase in all_stages[-1]])
@@ -117,15 +119,16 @@ def _run_stage(ctx: RunContext, stage: list[Phase]) -> list[PhaseOutcome]:
         futures = [pool.submit(phase.run, ctx) for phase in stage[:-1]]
         try:
             last = stage[-1].run(ctx)
+            still = [phase.name for phase, future in zip(stage, futures) if not future.done()]
+            waiting = getattr(ctx.progress, "waiting", None)
+            if still and waiting is not None:  # say what the run waits on, so that the wait never looks like a hang
+                waiting(f"{last.phase} done; waiting for the {', '.join(still)} (jobs settle within "
+                        f"--settle-timeout {ctx.config.lifecycle.settle_timeout:g} s)")
+            ctx.interruption.settle(futures)
         except KeyboardInterrupt:  # the others see the cancellation (flows still reach their Stop): keep theirs
             ctx.cancel.set()
             ctx.partial += [future.result() for future in futures]
             raise
-        still = [phase.name for phase, future in zip(stage, futures) if not future.done()]
-        waiting = getattr(ctx.progress, "waiting", None)
-        if still and waiting is not None:  # say what the run waits on, so that the wait never looks like a hang
-            waiting(f"{last.phase} done; waiting for the {', '.join(still)} (jobs settle within "
-                    f"--settle-timeout {ctx.config.lifecycle.settle_timeout:g} s)")
         return [future.result() for future in futures] + [last]
 
 

@@ -153,3 +153,26 @@ def test_serve_takes_a_connection_maximum(capsys) -> None:
         else:
             raise AssertionError(f"--max-connections {bad} was accepted")
     assert "--max-connections" in capsys.readouterr().err
+
+
+def test_a_ctrl_c_while_the_run_waits_on_workers_ends_the_wait_and_leaves_no_lock_held() -> None:
+    import os
+    import signal
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conformance.phases import Interruption
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        __import__("pytest").skip("this session handles Ctrl-C itself")
+    interruption = Interruption()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        worker = pool.submit(time.sleep, 1.0)
+        # From another thread, as the kernel may deliver it: the handler still runs on the main thread.
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+        began = time.monotonic()
+        with interruption.handled(), __import__("pytest").raises(KeyboardInterrupt):
+            interruption.settle([worker])
+        assert time.monotonic() - began < 0.9 and interruption.noted.is_set()
+    assert worker.done() and worker.exception() is None  # the worker could set its result: no lock left held
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

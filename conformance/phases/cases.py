@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from conformance.cases import Case
 from conformance.checks import severity
@@ -53,6 +53,8 @@ class CasesPhase:
         dropped: list[tuple[LaneKey, str]] = []
 
         def one(lane: Lane, index: int, case: Case) -> None:
+            if ctx.cancel.is_set():  # Ctrl-C: what has not gone out stays unsent
+                return
             if stopped.is_set():
                 with lock:
                     dropped.append((lane.key, case.category))
@@ -72,17 +74,17 @@ class CasesPhase:
                     ctx.progress(lane.label, done[lane.key], len(kept[lane.key]))
 
         pool = ThreadPoolExecutor(max_workers=max(ctx.config.workers, 1))
-        futures = [pool.submit(one, lane, i, case) for lane, i, case in interleaved(ctx.live, kept)]
-        try:
-            while True:  # until all are done; a budget spent ends nothing but the case it stopped
-                finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        futures: list[Future[None]] = []
+        try:  # submitting is inside: a Ctrl-C while the queue fills must still empty it
+            futures = [pool.submit(one, lane, i, case) for lane, i, case in interleaved(ctx.live, kept)]
+            while futures:  # until all are done; a budget spent ends nothing but the case it stopped
+                ctx.interruption.settle(futures, stop_on_exception=True)
+                finished = [f for f in futures if f.done()]
                 errors = [f.exception() for f in finished if not f.cancelled() and f.exception() is not None]
                 fatal = next((e for e in errors if not isinstance(e, BudgetExhausted)), None)
                 if fatal is not None:
                     raise fatal
-                if not pending:
-                    break
-                futures = list(pending)
+                futures = [f for f in futures if not f.done()]
         except BaseException:  # Ctrl-C, a bug: drop what has not started, do not wait for it; keep what was judged
             ctx.cancel.set()
             pool.shutdown(wait=False, cancel_futures=True)

@@ -74,7 +74,9 @@ class ProbePhase:
                 return None
 
         with ThreadPoolExecutor(max_workers=max(ctx.config.workers, 1)) as pool:
-            results = list(pool.map(probe, ctx.lanes))
+            futures = [pool.submit(probe, lane) for lane in ctx.lanes]
+            ctx.interruption.settle(futures)
+            results = [future.result() for future in futures]
         outcome = PhaseOutcome(self.name)
         for lane, result in zip(ctx.lanes, results, strict=True):
             state = ctx.states[lane.key] = lane_state(result)
