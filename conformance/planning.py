@@ -13,7 +13,6 @@ from conformance.lifecycle import LifecycleConfig
 from conformance.model import Operation, default_schema_dir, document_name, load_operations
 from conformance.outcomes import LaneKey, lane_label
 from conformance.protocols import SUPPORTED, WireProtocol, get_protocol
-from conformance.services import JOB_APIS
 from conformance.target import Target
 
 
@@ -22,7 +21,8 @@ class RunConfig:
     """Everything that decides what a run sends."""
 
     target: Target
-    operations: tuple[str, ...] = ()  # empty: every operation with a schema
+    operations: tuple[str, ...] = ()  # empty: the mission's operations, or the whole folder (see select_operations)
+    all_operations: bool = False  # every operation with a schema document, not only the mission's
     max_examples: int = 100  # generated cases per operation, after the catalog's
     seed: int = 0
     workers: int = 4
@@ -38,6 +38,10 @@ class RunConfig:
     read_timeout: float = 30.0  # seconds an answer may take before the request counts as unanswered
     fail_fast: bool = False  # send no further case once an error-severity check has failed
     rerun: tuple[tuple[LaneKey, Case], ...] | None = None  # only these cases (an earlier report's failures)
+
+
+# The operations of the project's mission: what a run tests unless told otherwise.
+MISSION_OPERATIONS = (("comprehend", "StopPiiEntitiesDetectionJob"), ("comprehendmedical", "StopPHIDetectionJob"))
 
 
 class ConfigurationError(ValueError):
@@ -78,17 +82,21 @@ class PlannedRequest:
 
 
 def select_operations(config: RunConfig) -> list[Operation]:
-    """The operations a run covers; ConfigurationError names unknown ones, and the schema document of one the suite
-    covers that is missing or lists no protocol the suite speaks."""
+    """The operations a run covers: those named; else every one of a chosen schema folder (or --all-operations);
+    else the mission's two. ConfigurationError names unknown ones, a missing mission document, and a document that
+    lists no protocol the suite speaks."""
     everything = load_operations(config.schema_dir)
     names = {op.name for op in everything}
-    wanted = set(config.operations or names | {api.stop for api in JOB_APIS})
-    # The suite's own operations must not drop out of a run (which would then conform) with their schema document.
-    missing = [api for api in JOB_APIS if api.stop in wanted and api.stop not in names]
+    folder = config.schema_dir or default_schema_dir()
+    whole_folder = config.all_operations or config.schema_dir is not None
+    if not everything:
+        raise ConfigurationError(f"{folder}: no schema documents (derive them with `conformance schemas`)")
+    wanted = set(config.operations or (names if whole_folder else {name for _, name in MISSION_OPERATIONS}))
+    # The mission's operations must not drop out of a run (which would then conform) with their documents.
+    missing = [(service, name) for service, name in MISSION_OPERATIONS if name in wanted and name not in names]
     if missing:
-        folder = config.schema_dir or default_schema_dir()
-        files = ", ".join(str(folder / document_name(api.service, api.stop)) for api in missing)
-        raise ConfigurationError(f"{files}: no schema document for {', '.join(api.stop for api in missing)}, which "
+        files = ", ".join(str(folder / document_name(service, name)) for service, name in missing)
+        raise ConfigurationError(f"{files}: no schema document for {', '.join(name for _, name in missing)}, which "
                                  "the suite tests")
     unknown = [name for name in config.operations if name not in names]
     if unknown:
