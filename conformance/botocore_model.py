@@ -168,8 +168,7 @@ def drift(documented: Operation) -> list[str]:
     model = operation(documented.service.name, documented.name)
     differences: list[str] = []
     for part in ("request", "response"):
-        _compare(_without_descriptions(getattr(documented, part)), getattr(model, part),
-                 f"{documented.name}.{part}", differences)
+        _compare(getattr(documented, part), getattr(model, part), f"{documented.name}.{part}", differences)
     documented_errors = {error.name: error.http_status for error in documented.errors}
     model_errors = {error.name: error.http_status for error in model.errors}
     for name in sorted(documented_errors.keys() | model_errors.keys()):
@@ -177,12 +176,6 @@ def drift(documented: Operation) -> list[str]:
         if in_docs != in_model:
             differences.append(f"{documented.name}.errors.{name}.httpStatus: docs {in_docs}, botocore {in_model}")
     return differences
-
-
-def _without_descriptions(schema: Any) -> Any:
-    if isinstance(schema, dict):
-        return {key: _without_descriptions(value) for key, value in schema.items() if key != "description"}
-    return schema
 
 
 def _compare(documented: Any, model: Any, path: str, out: list[str]) -> None:

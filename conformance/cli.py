@@ -151,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     _config_defaults(run)
 
     schemas = commands.add_parser("schemas", help="derive JSON Schemas from API reference pages")
-    schemas.add_argument("--docs", type=Path, default=Path("../shared/seeds"),
-                         help="a reference page (.md) or a folder of them (default: ../shared/seeds)")
+    schemas.add_argument("--docs", type=Path, default=Path("api-reference-pages"),
+                         help="a reference page (.md) or a folder of them (default: api-reference-pages)")
     schemas.add_argument("--out", type=Path, default=Path("schemas"), help="output folder (default: schemas)")
     schemas.add_argument("--check", action="store_true",
                          help="write nothing; exit 1 if --out differs from what the pages yield")

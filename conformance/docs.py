@@ -1,4 +1,8 @@
-"""Read AWS API reference pages (Markdown, as in `shared/seeds/*.md`) into operation schemas."""
+"""Read API reference pages (Markdown in the AWS page layout, as in `api-reference-pages/*.md`) into operations.
+
+Only facts are read: members, types, constraints, errors and their HTTP statuses, and the service uid
+of the See Also link. Prose (the operation's summary, member and error descriptions) is skipped.
+"""
 
 from __future__ import annotations
 
@@ -67,7 +71,7 @@ class _Member:
 def parse_page(text: str, page: str) -> Operation:
     """The operation a reference page documents; DocsError names the page and section on a problem."""
     tokens = MarkdownIt("commonmark").parse(text)
-    title, intro, sections = _split(tokens, page)
+    title, sections = _split(tokens, page)
     for name in REQUIRED_SECTIONS:
         if name not in sections:
             raise DocsError(page, name, "missing (a level-2 heading of that name)")
@@ -89,17 +93,19 @@ def parse_page(text: str, page: str) -> Operation:
         request=_object_schema(request),
         response=_object_schema(response),
         errors=tuple(sorted(errors, key=lambda error: error.name)),
-        description=" ".join(_paragraph_text(intro)),
         source=Path(page).name,
     )
 
 
 def parse_pages(path: Path) -> list[Operation]:
-    """Every operation in one page or a folder of `*.md` pages, sorted by service then name."""
+    """Every operation in one page or a folder of `API_*.md` pages, sorted by service then name.
+
+    In a folder only `API_*.md` files are pages (the AWS naming), so a README.md beside them is no page.
+    """
     if path.is_dir():
-        pages = sorted(path.glob("*.md"))
+        pages = sorted(path.glob("API_*.md"))
         if not pages:
-            raise DocsError(str(path), None, "holds no *.md reference pages")
+            raise DocsError(str(path), None, "holds no API_*.md reference pages")
     elif path.is_file():
         pages = [path]
     else:
@@ -120,10 +126,9 @@ def parse_pages(path: Path) -> list[Operation]:
     return sorted(operations, key=lambda op: (op.service.name, op.name))
 
 
-def _split(tokens: Sequence[Token], page: str) -> tuple[str, list[Token], dict[str, _Section]]:
-    """Title, the paragraphs before the first section, and the level-2 sections by title."""
+def _split(tokens: Sequence[Token], page: str) -> tuple[str, dict[str, _Section]]:
+    """Title and the level-2 sections by title (the summary before the first section is prose)."""
     title = ""
-    intro: list[Token] = []
     sections: dict[str, _Section] = {}
     current: _Section | None = None
     for index, token in enumerate(tokens):
@@ -136,11 +141,9 @@ def _split(tokens: Sequence[Token], page: str) -> tuple[str, list[Token], dict[s
             continue
         if current is not None:
             current.tokens.append(token)
-        elif title:
-            intro.append(token)
     if not _IDENTIFIER.match(title):
         raise DocsError(page, None, f"the level-1 heading must name the operation, found {title!r}")
-    return title, intro, sections
+    return title, sections
 
 
 def _inline_text(token: Token) -> str:
@@ -170,10 +173,6 @@ def _paragraphs(tokens: Sequence[Token]) -> Iterator[list[str]]:
         if token.type == "paragraph_open":
             lines = [line.strip() for line in _lines(tokens[index + 1])]
             yield [line for line in lines if line]
-
-
-def _paragraph_text(tokens: Sequence[Token]) -> list[str]:
-    return [" ".join(lines) for lines in _paragraphs(tokens)]
 
 
 def _heading_name(line: str) -> str | None:
@@ -284,8 +283,7 @@ def _errors(section: _Section, page: str) -> list[ErrorSpec]:
         statuses = [line.partition(":")[2].strip() for line in lines if line.startswith("HTTP Status Code:")]
         if len(statuses) != 1 or not statuses[0].isdigit() or not 400 <= int(statuses[0]) <= 599:
             raise DocsError(page, section.title, f"error {name!r} needs one 'HTTP Status Code: 4xx/5xx' line")
-        description = " ".join(line for line in lines[1:] if not line.startswith("HTTP Status Code:"))
-        errors.append(ErrorSpec(name, int(statuses[0]), description))
+        errors.append(ErrorSpec(name, int(statuses[0])))
     if not errors:
         raise DocsError(page, section.title, "declares no errors")
     return errors

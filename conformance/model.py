@@ -81,7 +81,6 @@ class ErrorSpec:
 
     name: str
     http_status: int
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,8 +92,7 @@ class Operation:
     request: Mapping[str, Any]
     response: Mapping[str, Any]
     errors: tuple[ErrorSpec, ...]
-    description: str = ""
-    source: str = ""
+    source: str = ""  # the reference page (or model) the operation was derived from
     path: Path | None = field(default=None, compare=False, repr=False)  # the schema document it was read from
     _validators: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -131,18 +129,18 @@ class Operation:
         return self._validators[part]
 
     def to_document(self) -> dict[str, Any]:
-        """This operation as a JSON Schema 2020-12 document (request and response under `$defs`)."""
+        """This operation as a JSON Schema 2020-12 document (request and response under `$defs`).
+
+        Facts only: no prose from the reference pages (an operation's or error's description), so
+        pages that state the same facts in other words yield the same document byte for byte.
+        """
         return {
             "$schema": JSON_SCHEMA_DIALECT,
             "$id": self.schema_id,
             "title": self.name,
-            "description": self.description,
             "x-source": self.source,
             "x-service": self.service.to_json(),
-            "x-errors": {
-                error.name: {"httpStatus": error.http_status, "description": error.description}
-                for error in self.errors
-            },
+            "x-errors": {error.name: {"httpStatus": error.http_status} for error in self.errors},
             "$defs": {"request": dict(self.request), "response": dict(self.response)},
         }
 
@@ -165,10 +163,8 @@ class Operation:
             request=defs["request"],
             response=defs["response"],
             errors=tuple(
-                ErrorSpec(name, spec["httpStatus"], spec.get("description", ""))
-                for name, spec in sorted(document["x-errors"].items())
+                ErrorSpec(name, spec["httpStatus"]) for name, spec in sorted(document["x-errors"].items())
             ),
-            description=document.get("description", ""),
             source=document.get("x-source", ""),
         )
 
@@ -224,7 +220,6 @@ _DOCUMENT_SCHEMA = {
     "required": ["title", "x-service", "x-errors", "$defs"],
     "properties": {
         "title": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9]*$"},
-        "description": {"type": "string"},
         "x-source": {"type": "string"},
         "x-service": {
             "type": "object",
@@ -244,7 +239,6 @@ _DOCUMENT_SCHEMA = {
                 "required": ["httpStatus"],
                 "properties": {
                     "httpStatus": {"type": "integer", "minimum": 400, "maximum": 599},
-                    "description": {"type": "string"},
                 },
             },
         },
