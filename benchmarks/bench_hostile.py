@@ -47,15 +47,17 @@ from test_reference_fuzz import (
     raw_answer,
 )
 
-from conformance.services import JOB_APIS
+from conformance.services import job_api_for
 
 Address = tuple[str, int]
 PROTOCOLS = ("awsJson1_1", "rpcv2Cbor")
 GOOD_CLIENT_PAUSE = 0.02  # seconds between the good client's requests
 FLOOD_HOLD_SECONDS = 3.0  # how long a flood keeps its idle connections open once all are made
 FD_LIMIT = 256  # the second server's own file-descriptor limit
-START_TARGET = f"Comprehend_20171127.{JOB_APIS[0].start}"
-START_BODY = JOB_APIS[0].start_example  # a valid Start
+PII_JOBS = job_api_for("comprehend", "StopPiiEntitiesDetectionJob")
+assert PII_JOBS is not None
+START_TARGET = f"Comprehend_20171127.{PII_JOBS.start}"
+START_BODY = PII_JOBS.start_example  # a valid Start
 
 
 @dataclass

@@ -76,7 +76,7 @@ def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_s
     def read_status(category: str, text: str, job_id: str, note: str = "") -> str | None:
         result = step(describe, Case(describe.name, category, Kind.DESCRIBE_JOB, text, document={"JobId": job_id},
                                      job_id=job_id), note=note)
-        status = job_member(result.answer.document, "JobStatus") if result.answer else None
+        status = member_at(result.answer.document, api.status_path) if result.answer else None
         return status if isinstance(status, str) else None
 
     def stop(category: str, text: str, job_id: str, known: str | None, essential: bool = False,
@@ -150,11 +150,32 @@ def transport_sender(protocol: WireProtocol, transport: Transport, checks: list[
 PLACEHOLDER_JOB_ID = "<JobId the Start returns>"
 
 
-class PlanningSender:
-    """A sender for a dry run: records each request with its note and answers as a conforming endpoint would."""
+def member_at(document: object, path: tuple[str, ...]) -> object:
+    """The value at a path of member names in an answer (None where the path leads nowhere)."""
+    for name in path:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(name)
+    return document
 
-    def __init__(self, protocol: WireProtocol) -> None:
+
+def _at_path(path: tuple[str, ...], value: object) -> dict[str, Any]:
+    """A document that holds `value` at `path` (a path of at least one member name)."""
+    document: Any = value
+    for name in reversed(path):
+        document = {name: document}
+    return document
+
+
+class PlanningSender:
+    """A sender for a dry run: records each request with its note and answers as a conforming endpoint would.
+
+    Describe's answers hold the job's status where the job API's Describe reports it (`status_path`).
+    """
+
+    def __init__(self, protocol: WireProtocol, status_path: tuple[str, ...] = ("JobStatus",)) -> None:
         self.protocol = protocol
+        self.status_path = status_path
         self.planned: list[tuple[Operation, Case, str]] = []
 
     def __call__(self, operation: Operation, case: Case, *, essential: bool = False, note: str = "") -> CaseResult:
@@ -164,7 +185,7 @@ class PlanningSender:
         if case.kind is Kind.START_JOB:
             document = {"JobId": PLACEHOLDER_JOB_ID}
         elif case.kind is Kind.DESCRIBE_JOB:
-            document = {"JobStatus": "STOPPED" if case.category == "existing.settled" else "IN_PROGRESS"}
+            document = _at_path(self.status_path, "STOPPED" if case.category == "existing.settled" else "IN_PROGRESS")
         elif case.kind is Kind.NEAR_MISS:
             status = 400
         request = self.protocol.encode(operation, case)
@@ -185,7 +206,7 @@ class NoLedger:
 def planned_flow(operation: Operation, api: JobApi, protocol: WireProtocol,
                  job_setup: Any = None) -> list[tuple[Operation, Case, str]]:
     """The requests one job flow makes, as a dry run lists them (JobIds the Start would return are placeholders)."""
-    sender = PlanningSender(protocol)
+    sender = PlanningSender(protocol, api.status_path)
     job_flow(operation, api, sender, NoLedger(), job_setup, LifecycleConfig(settle_timeout=1.0),
              pause=lambda seconds: None)
     for index, (op, case, note) in enumerate(sender.planned):

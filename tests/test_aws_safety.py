@@ -283,12 +283,12 @@ def test_a_job_whose_stop_fails_is_stopped_at_the_end_or_named(capsys: pytest.Ca
     ok = AwsLikeServer()
     with ok.server:
         transport = Transport(Target(ok.url))
-        job_id = ok.app.jobs.start("comprehendmedical", {"JobName": "left"}, None).job_id
+        job_id = ok.app.jobs.start("comprehendmedical/PHIDetectionJob", {"JobName": "left"}, None).job_id
         transport.jobs.started("comprehendmedical", job_id)
         operation = next(op for op in load_operations() if op.name == PHI)
         stop_leftovers(transport, {"comprehendmedical": (operation, get_protocol("awsJson1_1"))})
         assert transport.jobs.unstopped() == []
-        assert ok.app.jobs.get("comprehendmedical", job_id).status(ok.app.jobs.clock.now()) == "STOP_REQUESTED"
+        assert ok.app.jobs.get("comprehendmedical/PHIDetectionJob", job_id).status(ok.app.jobs.clock.now()) == "STOP_REQUESTED"
 
 
 BUDGET_FOR_EVERY_CATEGORY = 80  # README: "the first ~80 per operation and protocol cover every case category"

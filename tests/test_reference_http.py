@@ -208,7 +208,7 @@ def test_concurrent_stops_of_one_job_give_one_history(reference_server: Referenc
     for thread in threads:
         thread.join()
     assert answers == [(200, "STOP_REQUESTED")] * 16
-    job = reference_server.jobs.get("comprehend", job_id)
+    job = reference_server.jobs.get("comprehend/PiiEntitiesDetectionJob", job_id)
     history = [status for _, status in job.history(reference_clock.now() + 1000)]
     assert history == ["SUBMITTED", "IN_PROGRESS", "STOP_REQUESTED", "STOPPED"]
 

@@ -112,7 +112,7 @@ def test_stopping_a_completed_job_is_invalid_request(aws_client: Callable[[str],
 def test_failed_job_cannot_be_stopped(aws_client: Callable[[str], Any], reference_server: ReferenceServer) -> None:
     client = aws_client("comprehendmedical")
     job_id = start_phi(client)["JobId"]
-    reference_server.jobs.fail("comprehendmedical", job_id, "input bucket unreadable")
+    reference_server.jobs.fail("comprehendmedical/PHIDetectionJob", job_id, "input bucket unreadable")
     described = client.describe_phi_detection_job(JobId=job_id)["ComprehendMedicalAsyncJobProperties"]
     assert (described["JobStatus"], described["Message"]) == ("FAILED", "input bucket unreadable")
     with pytest.raises(client.exceptions.InvalidRequestException):

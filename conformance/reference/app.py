@@ -34,7 +34,8 @@ HEALTH_PATH = "/health"
 
 
 class ReferenceApp:
-    """Start, Describe and Stop for every job API in the catalog, over awsJson1_1 and rpcv2Cbor.
+    """Start, Describe and Stop for every job API in the catalog (`catalog.build_routes`), over awsJson1_1 and
+    rpcv2Cbor.
 
     With a `verifier`, only requests SigV4-signed with its test keys are served; with a `throttle`,
     requests over its rate are answered ThrottlingException (see `aws_mode`). Both are off by default.
@@ -171,15 +172,16 @@ class ReferenceApp:
         # never answered, and keeping a whole body per job would let Starts fill the memory.
         kept = project(document, self._job_properties(route))
         try:
-            job = self.jobs.start(api.service, kept, arn_format, token=document.get("ClientRequestToken"))
+            job = self.jobs.start(api.kind, kept, arn_format, token=document.get("ClientRequestToken"))
         except JobLimitReached as exc:  # as AWS answers a Start over the concurrent-jobs quota
             raise self._declared(route, "TooManyRequestsException", str(exc)) from None
         return self._record(job)
 
     def _job_properties(self, route: Route) -> Mapping[str, Any]:
-        """The schema of what Describe reports of a job of the route's API (nothing, if Describe is not served)."""
+        """The schema of what the route's API's Describe reports of a job (nothing, if that Describe is not served)."""
         for candidate in self.routes.values():
-            if candidate.api.service == route.api.service and candidate.role is Role.DESCRIBE:
+            if candidate.role is Role.DESCRIBE and candidate.api.service == route.api.service \
+                    and candidate.operation.name == route.api.describe:
                 return candidate.operation.response["properties"][candidate.describe_member]
         return {"properties": {}}
 
@@ -189,15 +191,15 @@ class ReferenceApp:
     def _stop(self, route: Route, job_id: str) -> dict[str, Any]:
         self._job(route, job_id)
         try:
-            status = self.jobs.stop(route.api.service, job_id)
+            status = self.jobs.stop(route.api.kind, job_id)
         except JobNotStoppable as exc:
             raise self._declared(route, "InvalidRequestException",
                                  f"Job {job_id} is {exc.status} and cannot be stopped.") from None
-        return {"JobId": job_id, "JobStatus": status}
+        return {"JobId": job_id, "JobStatus": status}  # `_dispatch` keeps what the Stop's response schema names
 
     def _job(self, route: Route, job_id: str) -> Job:
         try:
-            return self.jobs.get(route.api.service, job_id)
+            return self.jobs.get(route.api.kind, job_id)
         except JobNotFound:
             raise self._declared(route, route.operation.not_found_error, f"Could not find job {job_id}.") from None
 

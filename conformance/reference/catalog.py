@@ -1,19 +1,20 @@
-"""What the reference server serves: per service, the Start/Describe/Stop trio of one job kind.
+"""What the reference server serves: for every job Stop operation in its schema folder, the Start/Describe/Stop trio.
 
-The Stop operations come from the doc-derived schemas; Start and Describe have no seed page, so
-their shapes come from botocore's model. Everything else is derived from those shapes.
+The Stop operations come from the doc-derived schemas; their Start and Describe siblings (found by
+`services.job_api_for` in botocore's model) have no seed page, so their shapes come from botocore's
+model unless the folder documents them too. Everything else is derived from those shapes. An
+operation of the folder that stops no job (no job API can be derived for it) is not served.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 from conformance import botocore_model
 from conformance.model import Operation, load_operations
-from conformance.services import JOB_APIS, JobApi
+from conformance.services import JobApi, job_api_for
 
 
 class Role(Enum):
@@ -48,9 +49,12 @@ class Route:
         return names[0]
 
 
-def build_routes(schema_dir: Path | None = None, apis: Iterable[JobApi] = JOB_APIS) -> dict[str, Route]:
-    """Routes by X-Amz-Target: doc-derived schemas where there are some, botocore's model otherwise."""
-    documented = {(op.service.name, op.name): op for op in load_operations(schema_dir)}
+def build_routes(schema_dir: Path | None = None) -> dict[str, Route]:
+    """Routes by X-Amz-Target, for the job API of each Stop operation in the folder (`services.job_api_for`):
+    doc-derived schemas where there are some, botocore's model otherwise."""
+    operations = load_operations(schema_dir)
+    documented = {(op.service.name, op.name): op for op in operations}
+    apis = [api for api in (job_api_for(op.service.name, op.name) for op in operations) if api is not None]
     routes = {}
     for api in apis:
         for role, name in ((Role.START, api.start), (Role.DESCRIBE, api.describe), (Role.STOP, api.stop)):

@@ -77,7 +77,7 @@ class Timings:
 
 
 class JobNotFound(LookupError):
-    """No job with that id in that service."""
+    """No job with that id of that kind (a service and its job kind, e.g. comprehend/PiiEntitiesDetectionJob)."""
 
 
 class JobLimitReached(RuntimeError):
@@ -101,7 +101,7 @@ class Job:
     """One job: the members of its Start that Describe reports, and the instants that decide its history."""
 
     job_id: str
-    service: str
+    kind: str
     request: dict[str, Any]
     submitted_at: float
     timings: Timings
@@ -162,36 +162,36 @@ class JobStore:
         with self._lock:
             return len(self._jobs)
 
-    def start(self, service: str, request: dict[str, Any], arn_format: str | None = None,
+    def start(self, kind: str, request: dict[str, Any], arn_format: str | None = None,
               token: str | None = None) -> Job:
         """A new job (or, for a client request token seen before, the job it started); raises JobLimitReached."""
         with self._lock:
-            if token is not None and (service, token) in self._tokens:
-                return self._jobs[(service, self._tokens[(service, token)])]
+            if token is not None and (kind, token) in self._tokens:
+                return self._jobs[(kind, self._tokens[(kind, token)])]
             if len(self._jobs) >= self.max_jobs:
                 self._evict_one()
             job_id = secrets.token_hex(16)  # real job ids are 32 lowercase hex digits
-            job = Job(job_id, service, dict(request), self.clock.now(), self.timings,
+            job = Job(job_id, kind, dict(request), self.clock.now(), self.timings,
                       arn=arn_format.format(job_id=job_id) if arn_format else None, token=token)
-            self._jobs[(service, job_id)] = job
+            self._jobs[(kind, job_id)] = job
             if token is not None:
-                self._tokens[(service, token)] = job_id
+                self._tokens[(kind, token)] = job_id
             self._note_ending(job)
             return job
 
-    def get(self, service: str, job_id: str) -> Job:
+    def get(self, kind: str, job_id: str) -> Job:
         """The job; raises JobNotFound."""
         with self._lock:
-            return self._lookup(service, job_id)
+            return self._lookup(kind, job_id)
 
-    def stop(self, service: str, job_id: str) -> str:
+    def stop(self, kind: str, job_id: str) -> str:
         """Ask a job to stop; returns its status after the request (PROTOCOL_NOTES §5).
 
         A running or queued job becomes STOP_REQUESTED; one already stopping or stopped answers
         its current status; one that ended COMPLETED or FAILED raises JobNotStoppable.
         """
         with self._lock:
-            job = self._lookup(service, job_id)
+            job = self._lookup(kind, job_id)
             now = self.clock.now()
             status = job.status(now)
             if status in (COMPLETED, FAILED):
@@ -202,18 +202,18 @@ class JobStore:
                 status = STOP_REQUESTED
             return status
 
-    def fail(self, service: str, job_id: str, message: str = "Internal failure while processing the job.") -> None:
+    def fail(self, kind: str, job_id: str, message: str = "Internal failure while processing the job.") -> None:
         """Make a job that has not ended fail now (for tests: the API offers no way to fail a job)."""
         with self._lock:
-            job = self._lookup(service, job_id)
+            job = self._lookup(kind, job_id)
             now = self.clock.now()
             if job.status(now) not in TERMINAL:
                 job.failed_at, job.failure_message = now, message
                 self._note_ending(job)
 
-    def _lookup(self, service: str, job_id: str) -> Job:
+    def _lookup(self, kind: str, job_id: str) -> Job:
         try:
-            return self._jobs[(service, job_id)]
+            return self._jobs[(kind, job_id)]
         except KeyError:
             raise JobNotFound(job_id) from None
 
@@ -229,7 +229,7 @@ class JobStore:
         now = self.clock.now()
         while self._endings:
             ends_at, _, job = self._endings[0]
-            key = (job.service, job.job_id)
+            key = (job.kind, job.job_id)
             if self._jobs.get(key) is not job or job.ends_at() != ends_at:
                 heapq.heappop(self._endings)  # stale
                 continue
@@ -238,6 +238,6 @@ class JobStore:
             heapq.heappop(self._endings)
             del self._jobs[key]
             if job.token is not None:
-                self._tokens.pop((job.service, job.token), None)
+                self._tokens.pop((job.kind, job.token), None)
             return
         raise JobLimitReached(self.max_jobs)

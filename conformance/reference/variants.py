@@ -399,7 +399,8 @@ def _target_prefix_ignored(app: VariantApp) -> None:
 @variant("missing_target_is_stop", "protocol", "serves a request with no X-Amz-Target as StopPiiEntitiesDetectionJob",
          ("error_type",))
 def _missing_target_is_stop(app: VariantApp) -> None:
-    default = next(route for route in app.routes.values() if route.role is Role.STOP)
+    stops = [route for route in app.routes.values() if route.role is Role.STOP]
+    default = next((route for route in stops if route.operation.name == "StopPiiEntitiesDetectionJob"), stops[0])
 
     def route(request: HttpRequest) -> Route:
         missing = request.path == "/" and not request.header("X-Amz-Target")
