@@ -96,7 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-credentials-to-custom-endpoint", action="store_true",
                      help="sign with your AWS credentials for an endpoint outside amazonaws.com (never done otherwise)")
     run.add_argument("--operation", action=_ReplaceDefault, default=[], metavar="NAME",
-                     help="test only this operation (repeatable; default: all)")
+                     help="test only this operation (repeatable; default: the mission's two, StopPiiEntitiesDetectionJob "
+                          "and StopPHIDetectionJob)")
+    run.add_argument("--all-operations", action="store_true",
+                     help="test every operation with a schema document (the whole family of Stop-job operations)")
+    run.add_argument("--schemas", type=Path, default=None, metavar="DIR",
+                     help="a folder of schema documents (from `conformance schemas`): test every operation they "
+                          "describe; the embedded reference server serves them too (default: the bundled ones)")
     run.add_argument("--protocol", choices=["awsJson1_1", "rpcv2Cbor", "all"], default="all",
                      help="wire protocol(s) to test; 'all' (default) is every one the operation's model lists: the "
                           "one AWS SDKs send (awsJson1_1) must be served, another may be left out; a protocol "
@@ -356,7 +362,8 @@ def _run(args: argparse.Namespace) -> int:
             target = _target(args, region, stack)
         except (TargetError, SchemaDocumentError, MotoUnavailable) as exc:
             return _error(str(exc))
-        config = RunConfig(target=target, operations=tuple(args.operation), max_examples=args.max_examples,
+        config = RunConfig(target=target, operations=tuple(args.operation), all_operations=args.all_operations,
+                           schema_dir=args.schemas, max_examples=args.max_examples,
                            seed=seed, workers=args.workers, rate=args.rate,
                            create_jobs=not args.no_create_jobs and rerun_flows,
                            protocol=args.protocol, budget=args.budget, read_timeout=args.read_timeout,
@@ -481,9 +488,9 @@ def _target(args: argparse.Namespace, region: str, stack: object) -> Target:
     if args.target == "aws":
         return _aws_target(args, region)
     if args.endpoint_url is None:
-        from conformance.reference import ReferenceServer
+        from conformance.reference import embedded_server
 
-        server = stack.enter_context(ReferenceServer())  # type: ignore[attr-defined]
+        server = stack.enter_context(embedded_server(args.schemas))  # type: ignore[attr-defined]
         return Target(server.url, region=region, name="embedded reference server")
     target = _credentials_target(args.endpoint_url, region, args.profile, args.allow_credentials_to_custom_endpoint,
                                  required=not args.dry_run)

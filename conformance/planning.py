@@ -82,23 +82,29 @@ class PlannedRequest:
 
 
 def select_operations(config: RunConfig) -> list[Operation]:
-    """The operations a run covers: those named; else every one of a chosen schema folder (or --all-operations);
-    else the mission's two. ConfigurationError names unknown ones, a missing mission document, and a document that
-    lists no protocol the suite speaks."""
-    everything = load_operations(config.schema_dir)
+    """The operations a run covers (see `choose_operations`)."""
+    return choose_operations(config.schema_dir, config.operations, config.all_operations)
+
+
+def choose_operations(schema_dir: Path | None, named: tuple[str, ...] = (), all_operations: bool = False) \
+        -> list[Operation]:
+    """The operations named; else every one of a chosen schema folder (or all_operations); else the mission's two.
+    ConfigurationError names unknown ones, a missing mission document, and a document that lists no protocol the
+    suite speaks."""
+    everything = load_operations(schema_dir)
     names = {op.name for op in everything}
-    folder = config.schema_dir or default_schema_dir()
-    whole_folder = config.all_operations or config.schema_dir is not None
+    folder = schema_dir or default_schema_dir()
+    whole_folder = all_operations or schema_dir is not None
     if not everything:
         raise ConfigurationError(f"{folder}: no schema documents (derive them with `conformance schemas`)")
-    wanted = set(config.operations or (names if whole_folder else {name for _, name in MISSION_OPERATIONS}))
+    wanted = set(named or (names if whole_folder else {name for _, name in MISSION_OPERATIONS}))
     # The mission's operations must not drop out of a run (which would then conform) with their documents.
     missing = [(service, name) for service, name in MISSION_OPERATIONS if name in wanted and name not in names]
     if missing:
         files = ", ".join(str(folder / document_name(service, name)) for service, name in missing)
         raise ConfigurationError(f"{files}: no schema document for {', '.join(name for _, name in missing)}, which "
                                  "the suite tests")
-    unknown = [name for name in config.operations if name not in names]
+    unknown = [name for name in named if name not in names]
     if unknown:
         raise ConfigurationError(f"unknown operation(s) {', '.join(unknown)} (known: {', '.join(sorted(names))})")
     selected = [op for op in everything if op.name in wanted]

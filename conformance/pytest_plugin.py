@@ -15,13 +15,17 @@ import functools
 import os
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from conformance.lifecycle import LifecycleConfig
 from conformance.target import Target
 from conformance.transport import Transport
+
+if TYPE_CHECKING:
+    from conformance.model import Operation
 
 PREFIX = "conformance"
 PROTOCOLS = ("awsJson1_1", "rpcv2Cbor", "all")
@@ -46,7 +50,7 @@ def _parsers() -> dict[str, Callable[[str], Any]]:
 
     return {"endpoint-url": str, "target": _choice(*TARGETS), "region": str, "profile": str,
             "protocol": _choice(*PROTOCOLS), "rate": cli._rate, "settle-timeout": cli._seconds,
-            "max-examples": cli._whole(1, cli.MAX_EXAMPLES)}
+            "max-examples": cli._whole(1, cli.MAX_EXAMPLES), "schemas": Path}
 
 
 _HELP = {
@@ -62,6 +66,8 @@ _HELP = {
     "max-examples": f"generated cases per operation and protocol, spread over its case families (default: "
                     f"{DEFAULT_MAX_EXAMPLES}, as the CLI); ignored when a Hypothesis profile is chosen "
                     "(--hypothesis-profile), whose max_examples then applies to each family",
+    "schemas": "a folder of schema documents: test every operation they describe (the embedded reference server "
+               "serves them too; default: the bundled documents)",
 }
 
 
@@ -73,10 +79,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(f"--{PREFIX}-{name}", default=None, metavar=name.split("-")[-1].upper(),
                         type=parsers[name], help=f"{text} [ini: {_ini_key(name)}]")
         parser.addini(_ini_key(name), help=text, default=None)
-    text = "never start jobs (no success-path tests)"
-    group.addoption(f"--{PREFIX}-no-create-jobs", action="store_true", default=None,
-                    help=f"{text} [ini: {_ini_key('no-create-jobs')}]")
-    parser.addini(_ini_key("no-create-jobs"), help=text, type="bool", default=False)
+    for flag, text in (("no-create-jobs", "never start jobs (no success-path tests)"),
+                       ("all-operations", "test every operation with a schema document, not only the mission's two")):
+        group.addoption(f"--{PREFIX}-{flag}", action="store_true", default=None, help=f"{text} [ini: {_ini_key(flag)}]")
+        parser.addini(_ini_key(flag), help=text, type="bool", default=False)
+
+
+_SESSION: list[pytest.Config] = []  # the session's config, for the suite module's collection-time selection
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the config: the suite parametrizes its tests when its module is imported, before any fixture runs."""
+    _SESSION[:] = [config]
+
+
+def selected_operations() -> tuple[list[Operation], list[Operation]]:
+    """(the operations the session tests, every operation of its schema folder); a bad option is a UsageError."""
+    from conformance.model import load_operations
+    from conformance.planning import ConfigurationError, choose_operations
+
+    chosen = options(_SESSION[0]) if _SESSION else None
+    schema_dir = chosen.schema_dir if chosen else None
+    try:
+        return (choose_operations(schema_dir, all_operations=chosen.all_operations if chosen else False),
+                load_operations(schema_dir))
+    except (ConfigurationError, ValueError) as exc:
+        raise pytest.UsageError(f"--{PREFIX}-schemas: {exc}") from None
 
 
 def _ini_key(name: str) -> str:
@@ -97,6 +125,8 @@ class Options:
     settle_timeout: float
     max_examples: int
     no_create_jobs: bool
+    schema_dir: Path | None = None
+    all_operations: bool = False
 
 
 def _value(config: pytest.Config, name: str, parse: Callable[[str], Any]) -> Any:
@@ -117,7 +147,8 @@ def options(config: pytest.Config) -> Options:
     if given["endpoint-url"] and given["target"]:
         raise pytest.UsageError(f"--{PREFIX}-endpoint-url and --{PREFIX}-target exclude each other")
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)  # set in each xdist worker
-    no_jobs = config.getoption(_ini_key("no-create-jobs"))
+    flags = {flag: config.getoption(_ini_key(flag)) for flag in ("no-create-jobs", "all-operations")}
+    flags = {flag: bool(config.getini(_ini_key(flag)) if value is None else value) for flag, value in flags.items()}
     return Options(
         endpoint_url=given["endpoint-url"], target=given["target"], profile=given["profile"],
         region=given["region"] or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -125,7 +156,7 @@ def options(config: pytest.Config) -> Options:
         rate=given["rate"] / workers if given["rate"] else None,  # the rate is the whole run's: each worker's share
         settle_timeout=60.0 if given["settle-timeout"] is None else given["settle-timeout"],
         max_examples=given["max-examples"] or DEFAULT_MAX_EXAMPLES,
-        no_create_jobs=bool(config.getini(_ini_key("no-create-jobs")) if no_jobs is None else no_jobs))
+        no_create_jobs=flags["no-create-jobs"], schema_dir=given["schemas"], all_operations=flags["all-operations"])
 
 
 @pytest.fixture(scope="session")
@@ -154,9 +185,9 @@ def conformance_target(conformance_options: Options) -> Iterator[Target]:
             pytest.fail(str(exc), pytrace=False)
         return
     if settings.endpoint_url is None:
-        from conformance.reference import ReferenceServer
+        from conformance.reference import embedded_server
 
-        with ReferenceServer() as server:
+        with embedded_server(settings.schema_dir) as server:
             yield Target(server.url, region=settings.region, name="embedded reference server",
                          creates_jobs=not no_jobs)
         return
@@ -211,12 +242,11 @@ def _stop_leftover_jobs(transport: Transport) -> None:
 @pytest.fixture(scope="session")
 def conformance_served(conformance_transport: Transport) -> dict[tuple[str, str], bool]:
     """Which (operation, protocol) lanes the target serves, probed once per session."""
-    from conformance.model import load_operations
     from conformance.outcomes import LaneState
     from conformance.protocols import SUPPORTED, get_protocol
     from conformance.runner import Lane, probe_lane
 
-    lanes = [Lane(op, get_protocol(name)) for op in load_operations() for name in op.service.protocols
+    lanes = [Lane(op, get_protocol(name)) for op in selected_operations()[0] for name in op.service.protocols
              if name in SUPPORTED]
     return {lane.key: probe_lane(lane, conformance_transport) is LaneState.SERVED for lane in lanes}
 

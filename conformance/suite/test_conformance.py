@@ -24,8 +24,8 @@ from conformance.cases import Case
 from conformance.checks import severity
 from conformance.execute import CaseResult, execute
 from conformance.lifecycle import LifecycleConfig, job_flow, transport_sender
-from conformance.model import load_operations
 from conformance.protocols import SUPPORTED, get_protocol
+from conformance.pytest_plugin import selected_operations
 from conformance.report import failure_record
 from conformance.report.terminal import format_failure
 from conformance.services import job_api_for
@@ -35,9 +35,11 @@ from conformance.transport import Transport
 T = TypeVar("T")
 LaneKey = tuple[str, str]  # (operation name, protocol name)
 
-OPERATIONS = load_operations()
+# The operations under test (--conformance-schemas, --conformance-all-operations; default: the mission's two), and
+# every operation of their schema folder (the cases that name another operation draw from those).
+SELECTED, OPERATIONS = selected_operations()
 BY_NAME = {op.name: op for op in OPERATIONS}
-LANES: list[LaneKey] = [(op.name, name) for op in OPERATIONS for name in op.service.protocols if name in SUPPORTED]
+LANES: list[LaneKey] = [(op.name, name) for op in SELECTED for name in op.service.protocols if name in SUPPORTED]
 
 
 def _slug(text: str) -> str:
