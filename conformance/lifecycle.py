@@ -44,7 +44,8 @@ class LifecycleConfig:
     """How long to wait for a stopped job to settle, and how often to look (0: do not wait)."""
 
     settle_timeout: float = 60.0
-    poll_interval: float = 0.5
+    poll_interval: float = 0.5  # the longest wait between looks
+    first_poll: float = 0.05  # the first wait; each next one doubles, up to poll_interval (a quick stop is seen at once)
 
 
 class Sender(Protocol):
@@ -56,7 +57,7 @@ class Sender(Protocol):
 
 def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_setup: Any = None,
              config: LifecycleConfig = LifecycleConfig(), cancel: threading.Event | None = None,
-             pause: Callable[[float], None] = time.sleep) -> list[CaseResult]:
+             pause: Callable[[float], object] | None = None) -> list[CaseResult]:
     """Every case of one job's life, in the order sent (only the last look at a settling job is kept).
 
     The job's first Stop is sent even past the request budget and even when the run is being
@@ -66,6 +67,7 @@ def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_s
     start = botocore_model.operation(api.service, api.start)
     describe = botocore_model.operation(api.service, api.describe)
     cancel = cancel or threading.Event()
+    pause = pause or cancel.wait  # a cancellation ends a wait at once
     results: list[CaseResult] = []
 
     def step(op: Operation, case: Case, essential: bool = False, note: str = "") -> CaseResult:
@@ -124,13 +126,15 @@ def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_s
         if first.answer is None or first.answer.status != 200 or config.settle_timeout <= 0:
             return results
         deadline = time.monotonic() + config.settle_timeout
+        interval = min(config.first_poll, config.poll_interval)
         while True:
             settled = read_status("existing.settled", f"the stopped job settles within {config.settle_timeout:g} s",
                                   job_id, note="repeated until the job settles (--settle-timeout)")
             if settled in SETTLED_STATUSES or time.monotonic() >= deadline or settled is None or cancel.is_set():
                 break
             results.pop()  # only the last look at a settling job is judged
-            pause(config.poll_interval)
+            pause(interval)
+            interval = min(interval * 2, config.poll_interval)
         if settled in SETTLED_STATUSES:
             stop("existing.stop_settled", f"stop the job once it has settled ({settled})", job_id, settled,
                  note="once it has settled")
