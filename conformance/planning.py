@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,38 +133,152 @@ def required_lanes(config: RunConfig, lanes: list[Lane]) -> set[LaneKey]:
     return required
 
 
-# Drawn cases by (operation, its request schema, protocol, count, seed, the other operations): drawing is deterministic,
-# so a process that runs the suite many times (tests, benchmarks, the verdict score) draws once.
-_DRAWN: dict[tuple[object, ...], list[Case]] = {}
-_DRAWN_LOCK = threading.Lock()
+class _Stream:
+    """One lane's distinct generated cases for one seed (`strategies.distinct_cases`), drawn as they are first
+    asked for and kept: drawing is deterministic, so a process that runs the suite many times (tests, benchmarks,
+    the verdict score) draws each once, and a run asking for more cases than an earlier one extends its draws."""
+
+    def __init__(self, found: list[strategies.Family], seed: int) -> None:
+        self._drawing = strategies.distinct_cases(found, seed)
+        self._cases: list[Case] = []
+        self._lock = threading.Lock()
+
+    def get(self, index: int) -> Case | None:
+        """The stream's `index`th case, drawn now if it has not been yet; None once the families give no new one."""
+        with self._lock:
+            while len(self._cases) <= index:
+                case = next(self._drawing, None)
+                if case is None:
+                    return None
+                self._cases.append(case)
+            return self._cases[index]
 
 
-def _draw(operation: Operation, protocol: WireProtocol, all_operations: list[Operation], count: int,
-          seed: int) -> list[Case]:
-    key = (operation.schema_id, json.dumps(operation.request, sort_keys=True), protocol.name, count, seed,
-           tuple(op.schema_id for op in all_operations))
-    with _DRAWN_LOCK:
-        if key not in _DRAWN:
-            strategy = strategies.any_case(operation, protocol, all_operations)
-            _DRAWN[key] = strategies.draw_cases(strategy, count, seed)
-        return list(_DRAWN[key])
+_STREAMS: dict[tuple[object, ...], _Stream] = {}
+_STREAMS_LOCK = threading.Lock()
+
+
+def _generated(operation: Operation, protocol: WireProtocol, all_operations: list[Operation],
+               seed: int) -> Iterator[Case]:
+    """One lane's distinct generated cases, lazily, until its strategy runs out (none of today's does), the same
+    ones for the same seed; the strategy is built now, so that a schema no strategy can generate from fails here."""
+    key = (*strategies.lane_key(operation, protocol, all_operations), seed)
+    found = strategies.families(operation, protocol, all_operations)
+    with _STREAMS_LOCK:
+        stream = _STREAMS.get(key)
+        if stream is None:
+            stream = _STREAMS[key] = _Stream(found, seed)
+
+    def cases() -> Iterator[Case]:
+        index = 0
+        while (case := stream.get(index)) is not None:
+            yield case
+            index += 1
+    return cases()
+
+
+def draw_lane(config: RunConfig, lane: Lane, index: int, all_operations: list[Operation],
+              entries: list[dict[str, object]] | None = None) -> Iterator[Case]:
+    """One lane's cases in plan order, drawn as they are asked for: the catalog's cases, then generated ones
+    (`config.max_examples` of them, seeded with `config.seed + index`, `index` the lane's place among the run's
+    lanes), duplicates dropped, the first case of every category ahead of the rest (see `categories_first`).
+    `entries`: the catalog's entries (default: loaded from `config.catalog`). The catalog and the lane's
+    strategies are read and built at the call (a ValueError then), the generated cases drawn during iteration."""
+    if config.rerun is not None:  # an earlier report's failed cases, over the lanes they failed on
+        return iter([case for key, case in config.rerun if key == lane.key])
+    if entries is None:
+        entries = examples.load_entries(config.catalog)
+    catalog = examples.cases_for(lane.operation, lane.protocol.name, all_operations, entries,
+                                 lane.protocol.inexpressible)
+    generated = _generated(lane.operation, lane.protocol, all_operations, config.seed + index)
+    categories = {family.category for family in strategies.families(lane.operation, lane.protocol, all_operations)}
+    return _in_plan_order(catalog, generated, config.max_examples, categories)
+
+
+def _in_plan_order(catalog: list[Case], generated: Iterator[Case], count: int, categories: set[str]) \
+        -> Iterator[Case]:
+    """`categories_first(unique(catalog + count generated cases unlike the catalog's))`, lazily: generated cases
+    are drawn ahead only while some category of theirs (`categories`) has no case yet, which the catalog normally
+    rules out."""
+    keys: set[tuple[object, ...]] = set()
+    seen: set[str] = set()
+
+    def new(case: Case) -> bool:
+        key = case.key()
+        if key in keys:
+            return False
+        keys.add(key)
+        return True
+
+    def more() -> Iterator[Case]:  # the generated cases the catalog does not have, `count` at most
+        taken = 0
+        while taken < count:
+            case = next(generated, None)
+            if case is None:
+                return
+            if new(case):
+                taken += 1
+                yield case
+    fresh = more()
+
+    rest: list[Case] = []
+    for case in catalog:
+        if new(case):
+            if case.category in seen:
+                rest.append(case)
+            else:
+                seen.add(case.category)
+                yield case
+    drawn_rest: list[Case] = []
+    while not categories <= seen:
+        case = next(fresh, None)
+        if case is None:
+            break
+        if case.category in seen:
+            drawn_rest.append(case)
+        else:
+            seen.add(case.category)
+            yield case
+    yield from rest
+    yield from drawn_rest
+    for case in fresh:
+        if case.category not in seen:  # not one of `categories`: no family draws it, so none comes here
+            raise AssertionError(f"generated category {case.category} is no family's")
+        yield case
+
+
+def draw_lanes(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) -> dict[LaneKey, Iterator[Case]]:
+    """Every lane's cases in plan order, each lane drawn lazily and independently of the others (see `draw_lane`);
+    the catalog is read and every strategy built at the call."""
+    entries = None if config.rerun is not None else examples.load_entries(config.catalog)
+    return {lane.key: draw_lane(config, lane, index, all_operations, entries) for index, lane in enumerate(lanes)}
+
+
+def draw_interleaved(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) \
+        -> Iterator[tuple[Lane, int, Case]]:
+    """`interleaved(lanes, plan(config, lanes, all_operations))`, drawn as it is asked for: one case from each lane
+    in turn, with each case's index in its lane."""
+    drawing = draw_lanes(config, lanes, all_operations)
+
+    def turns() -> Iterator[tuple[Lane, int, Case]]:
+        active = [(lane, drawing[lane.key]) for lane in lanes]
+        index = 0
+        while active:
+            still = []
+            for lane, cases in active:
+                case = next(cases, None)
+                if case is not None:
+                    still.append((lane, cases))
+                    yield lane, index, case
+            active = still
+            index += 1
+    return turns()
 
 
 def plan(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) -> dict[LaneKey, list[Case]]:
-    """The catalog's cases, then generated ones, for each lane; duplicates dropped."""
-    if config.rerun is not None:  # an earlier report's failed cases, over the lanes they failed on
-        return {lane.key: [case for key, case in config.rerun if key == lane.key] for lane in lanes}
-    entries = examples.load_entries(config.catalog)
-    planned: dict[LaneKey, list[Case]] = {}
-    for index, lane in enumerate(lanes):
-        cases = examples.cases_for(lane.operation, lane.protocol.name, all_operations, entries,
-                                   lane.protocol.inexpressible)
-        cases += _draw(lane.operation, lane.protocol, all_operations, config.max_examples, config.seed + index)
-        unique: dict[tuple[object, ...], Case] = {}
-        for case in cases:
-            unique.setdefault(case.key(), case)  # the first of equal cases keeps its place
-        planned[lane.key] = categories_first(list(unique.values()))
-    return planned
+    """The catalog's cases, then generated ones, for each lane; duplicates dropped; the first case of every
+    category ahead of the rest (`draw_lanes`, drawn whole)."""
+    return {key: list(cases) for key, cases in draw_lanes(config, lanes, all_operations).items()}
 
 
 def categories_first(cases: list[Case]) -> list[Case]:

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
+import os
+import subprocess
+import sys
+import time
 import unicodedata
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conformance import botocore_model, examples, strategies
+from conformance import botocore_model, examples, planning, strategies
 from conformance.cases import ABSENT, Case, kind_of
 from conformance.model import Operation, load_operations
+from conformance.planning import Lane, RunConfig, lanes_for, plan, select_operations
 from conformance.protocols import get_protocol
-from conformance.strategies.alphabet import Alphabet, UnsupportedPattern
 from conformance.safety import could_be_real_job_id
+from conformance.strategies.alphabet import Alphabet, UnsupportedPattern
+from conformance.target import Target
 
 OPERATIONS = load_operations()
 PROTOCOL = get_protocol("awsJson1_1")
@@ -209,3 +218,175 @@ def test_alphabet_reads_the_job_id_pattern() -> None:
 def test_unsupported_patterns_are_named(pattern: str) -> None:
     with pytest.raises(UnsupportedPattern, match="pattern|range|property"):
         Alphabet.from_pattern(pattern)
+
+
+# --- Drawing a run's cases (issue 15): strategies built once, cases drawn cheaply, lazily, the same for a seed. ---
+
+# Every category each protocol's mission lanes planned before drawing moved off Hypothesis's test engine: none may go.
+CATEGORIES_BEFORE = {
+    "awsJson1_1": {
+        "extra.unknown_member", "invalid.body.empty", "invalid.body.invalid_utf8", "invalid.body.malformed_json",
+        "invalid.body.not_object", "invalid.char.ascii_punctuation", "invalid.char.combining_mark",
+        "invalid.char.control", "invalid.char.emoji", "invalid.char.format", "invalid.char.lone_surrogate",
+        "invalid.char.other_punctuation", "invalid.char.private_use", "invalid.char.symbol",
+        "invalid.length.far_too_long", "invalid.length.too_long", "invalid.length.too_long_astral",
+        "invalid.length.too_short", "invalid.required.missing", "invalid.type.array", "invalid.type.boolean",
+        "invalid.type.null", "invalid.type.number", "invalid.type.object", "protocol.target.missing",
+        "protocol.target.unknown", "protocol.target.wrong_prefix", "protocol.unclaimed.get",
+        "protocol.unclaimed.no_content_type", "protocol.unclaimed.other_path", "protocol.unclaimed.wrong_content_type",
+        "valid.astral", "valid.letters", "valid.mixed", "valid.numbers", "valid.punctuation", "valid.separators",
+    },
+    "rpcv2Cbor": {
+        "extra.unknown_member", "invalid.body.empty", "invalid.body.invalid_utf8", "invalid.body.malformed_cbor",
+        "invalid.body.not_object", "invalid.char.ascii_punctuation", "invalid.char.combining_mark",
+        "invalid.char.control", "invalid.char.emoji", "invalid.char.format", "invalid.char.other_punctuation",
+        "invalid.char.private_use", "invalid.char.symbol", "invalid.length.far_too_long", "invalid.length.too_long",
+        "invalid.length.too_long_astral", "invalid.length.too_short", "invalid.required.missing",
+        "invalid.required.undefined", "invalid.type.array", "invalid.type.boolean", "invalid.type.bytes",
+        "invalid.type.null", "invalid.type.number", "invalid.type.object", "invalid.type.tag",
+        "protocol.path.absolute_operation", "protocol.path.unknown_operation", "protocol.path.wrong_service",
+        "protocol.target_header", "protocol.unclaimed.get", "protocol.unclaimed.no_smithy_protocol",
+        "protocol.unclaimed.other_path", "protocol.unclaimed.wrong_content_type", "valid.absolute_service",
+        "valid.astral", "valid.cbor_indefinite", "valid.letters", "valid.mixed", "valid.numbers", "valid.punctuation",
+        "valid.separators",
+    },
+}
+
+# Prints the digest of the mission's plan for a seed, in a process of its own (after other modules than a plan
+# needs are loaded: Hypothesis collects constants from the modules a process has loaded).
+PLAN_DIGEST = """
+import hashlib, sys
+import conformance.runner, conformance.reference, conformance.report  # more than a plan needs
+from conformance import planning
+from conformance.model import load_operations
+from conformance.target import Target
+config = planning.RunConfig(Target("http://127.0.0.1:1"), max_examples=60, seed=int(sys.argv[1]))
+lanes = planning.lanes_for(config, planning.select_operations(config))
+planned = planning.plan(config, lanes, load_operations())
+print(hashlib.sha256(repr(sorted(planned.items())).encode()).hexdigest())
+"""
+
+
+def _fresh() -> None:
+    """Forget every built strategy and drawn case, as a new process would have."""
+    strategies.clear_caches()
+    with planning._STREAMS_LOCK:
+        planning._STREAMS.clear()
+
+
+def _mission(max_examples: int = 60, seed: int = 7, **options: Any) -> tuple[RunConfig, list[Lane]]:
+    config = RunConfig(Target("http://127.0.0.1:1"), max_examples=max_examples, seed=seed, **options)
+    return config, lanes_for(config, select_operations(config))
+
+
+def _digest(planned: dict[Any, list[Case]]) -> str:
+    return hashlib.sha256(repr(sorted(planned.items())).encode()).hexdigest()
+
+
+def _digest_elsewhere(seed: int, hash_seed: str) -> str:
+    result = subprocess.run([sys.executable, "-c", PLAN_DIGEST, str(seed)], capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).resolve().parents[1],
+                            env={**os.environ, "PYTHONHASHSEED": hash_seed})
+    return result.stdout.strip()
+
+
+def test_the_same_seed_plans_the_same_cases_in_this_process_and_in_others() -> None:
+    config, lanes = _mission(seed=7)
+    _fresh()
+    first = plan(config, lanes, OPERATIONS)
+    _fresh()
+    again = plan(config, lanes, OPERATIONS)
+    assert again == first and plan(config, lanes, OPERATIONS) == first  # drawn anew, then from what was drawn
+    assert _digest_elsewhere(7, "0") == _digest_elsewhere(7, "4242") == _digest(first)
+
+
+def test_another_seed_plans_other_cases() -> None:
+    config, lanes = _mission(seed=7)
+    other, _ = _mission(seed=8)
+    planned, replanned = plan(config, lanes, OPERATIONS), plan(other, lanes, OPERATIONS)
+    for lane in lanes:
+        assert planned[lane.key] != replanned[lane.key], lane.label
+        assert len(planned[lane.key]) == len(replanned[lane.key])
+
+
+def test_lazy_drawing_gives_the_plan_in_its_order() -> None:
+    config, lanes = _mission(max_examples=80, seed=3)
+    _fresh()
+    interleaved_lazily = list(planning.draw_interleaved(config, lanes, OPERATIONS))
+    _fresh()
+    planned = plan(config, lanes, OPERATIONS)
+    assert interleaved_lazily == planning.interleaved(lanes, planned)
+    _fresh()
+    for index, lane in enumerate(lanes):
+        assert list(planning.draw_lane(config, lane, index, OPERATIONS)) == planned[lane.key]
+    catalog = plan(RunConfig(config.target, max_examples=0), lanes, OPERATIONS)
+    for lane in lanes:
+        cases = planned[lane.key]
+        assert cases == planning.categories_first(cases), "the first case of each category comes first"
+        assert len({case.key() for case in cases}) == len(cases), "no case twice"
+        assert len(cases) == len(catalog[lane.key]) + 80, "max_examples generated cases beyond the catalog's"
+        assert cases[: len(catalog[lane.key])] == catalog[lane.key]
+
+
+def test_lazy_drawing_draws_only_what_is_asked_for() -> None:
+    config, lanes = _mission(max_examples=100_000, seed=11)
+    _fresh()
+    began = time.perf_counter()
+    first = list(itertools.islice(planning.draw_interleaved(config, lanes, OPERATIONS), 400))
+    assert time.perf_counter() - began < 30  # 100,000 cases a lane would take minutes
+    assert [lane.key for lane, _, _ in first[: len(lanes)]] == [lane.key for lane in lanes]
+
+
+@pytest.mark.parametrize("protocol_name", sorted(CATEGORIES_BEFORE))
+def test_every_lane_keeps_every_category_it_planned_before(protocol_name: str) -> None:
+    config, lanes = _mission(max_examples=400, seed=1, protocol=protocol_name)
+    planned = plan(config, lanes, OPERATIONS)
+    for index, lane in enumerate(lanes):
+        assert {case.category for case in planned[lane.key]} == CATEGORIES_BEFORE[protocol_name], lane.label
+        generated = itertools.islice(planning._generated(lane.operation, lane.protocol, OPERATIONS, index), 1000)
+        assert {case.category for case in generated} == CATEGORIES_BEFORE[protocol_name], lane.label
+
+
+@pytest.mark.parametrize(("operation", "protocol"), LANES[:4], ids=lambda x: getattr(x, "name", ""))
+def test_a_plans_generated_cases_are_what_their_labels_say(operation: Operation, protocol) -> None:
+    found = strategies.families(operation, protocol, OPERATIONS)
+    cases = list(itertools.islice(strategies.distinct_cases(found, seed=5), 1500))
+    assert len({case.key() for case in cases}) == len(cases) == 1500
+    wrong = [(case.category, case.document if case.document is not ABSENT else case.raw_body, problems)
+             for case in cases if (problems := violations(operation, case, protocol.name))]
+    assert not wrong, wrong[:10]
+
+
+def test_strategies_are_built_once_and_drawing_builds_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypothesis.strategies._internal.strategies import SearchStrategy
+
+    operation = OPERATIONS[0]
+    assert strategies.families(operation, PROTOCOL, OPERATIONS) == strategies.families(operation, PROTOCOL, OPERATIONS)
+    assert all(a is b for a, b in zip(strategies.families(operation, PROTOCOL, OPERATIONS),
+                                      strategies.families(operation, PROTOCOL, load_operations()), strict=True))
+    assert strategies.any_case(operation, CBOR, OPERATIONS) is strategies.any_case(operation, CBOR, load_operations())
+    built: list[str] = []
+    original = SearchStrategy.__init__
+
+    def counting(self: SearchStrategy, *args: Any, **kwargs: Any) -> None:
+        built.append(type(self).__name__)
+        original(self, *args, **kwargs)
+    for protocol in (PROTOCOL, CBOR):
+        drawing = strategies.distinct_cases(strategies.families(operation, protocol, OPERATIONS), seed=2)
+        for _ in range(3000):  # every family and length drawn once: their strategies are built
+            next(drawing)
+        monkeypatch.setattr(SearchStrategy, "__init__", counting)
+        for _ in range(500):
+            next(drawing)
+        monkeypatch.setattr(SearchStrategy, "__init__", original)
+        assert not built, Counter(built)
+
+
+def test_characters_the_patterns_engine_refuses_are_found_before_drawing() -> None:
+    from conformance.strategies.alphabet import _refused_by_class
+
+    refused = _refused_by_class(r"^([\p{L}_]*)$", ("Nd", "Pc"))  # as if \p{L} engine's Unicode had no digits
+    alphabet = Alphabet.from_pattern(r"^([\p{L}_]*)$")
+    assert set("0123456789") <= set(refused) and "_" not in refused
+    assert not any(alphabet.allows(char) for char in refused)
+    assert all(unicodedata.category(char) in ("Nd", "Pc") for char in refused)

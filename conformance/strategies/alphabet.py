@@ -2,7 +2,8 @@
 
 Hypothesis cannot read `\\p{..}` (`from_regex` fails on it), but `st.characters` takes Unicode
 categories. So a pattern of the form `^([CLASS]*)$` is read as categories plus literal
-characters, and every drawn character is checked with the same engine the oracle uses.
+characters, and every character of them is checked with the same engine the oracle uses (once,
+when the strategy is built: drawing then needs no filter).
 
 Python's `unicodedata` (which Hypothesis uses) and the `regex` package know different Unicode
 versions (PROTOCOL_NOTES §6): a character counts as valid only when both call it valid, and as
@@ -11,12 +12,17 @@ invalid only when both call it invalid and it is assigned in both.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from hypothesis import reject
 from hypothesis import strategies as st
+from hypothesis.internal import charmap
 
 from conformance import ecma_regex
 
@@ -34,6 +40,37 @@ _CATEGORY = {category for group in _GROUPS.values() for category in group}
 # `^([...]*)$`, `^[...]*$`, `^[...]+$` and the same without anchors' group.
 _CLASS_PATTERN = re.compile(r"^\^\(?\[(?P<body>(?:\\.|[^\]\\])*)\](?P<quantifier>[*+])\)?\$$")
 _PROPERTY = re.compile(r"\\p\{(?P<name>[A-Za-z]{1,2})\}")
+
+
+T = TypeVar("T")
+
+
+def kept(strategy: st.SearchStrategy[T], condition: Callable[[T], object]) -> st.SearchStrategy[T]:
+    """`strategy.filter(condition)`: a value that meets the condition, in at most three tries, else the draw is
+    rejected. Not Hypothesis's FilteredStrategy, which validates itself anew at every draw (building strategies
+    each time) once its condition cannot be rewritten into the strategy, as no condition here can be."""
+
+    @st.composite
+    def meeting(draw: st.DrawFn) -> T:
+        for _ in range(3):
+            value = draw(strategy)
+            if condition(value):
+                return value
+        reject()
+
+    return meeting()
+
+
+def joined(*parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """The parts' text one after another: what `st.from_regex` draws for a plain sequence, without the filter it
+    adds (which, as FilteredStrategy, validates itself anew at every draw)."""
+    return st.tuples(*parts).map("".join)
+
+
+def ascii_text(alphabet: str, min_size: int, max_size: int) -> st.SearchStrategy[str]:
+    """Text of those ASCII characters (one Hypothesis choice)."""
+    return st.text(alphabet=st.characters(categories=(), include_characters=alphabet), min_size=min_size,
+                   max_size=max_size)
 
 
 class UnsupportedPattern(ValueError):
@@ -85,27 +122,65 @@ class Alphabet:
         return ecma_regex.search(self.pattern, char)
 
     def valid(self, categories: tuple[str, ...] | None = None, astral: bool = False) -> st.SearchStrategy[str]:
-        """Characters both Unicode versions call allowed, optionally from some categories only."""
-        wanted = self.categories if categories is None else self.categories & set(categories)
-        return st.characters(
-            categories=sorted(wanted), min_codepoint=0x10000 if astral else None
-        ).filter(self._agreed_valid)
+        """Characters both Unicode versions call allowed, optionally from some categories only. No filter: the
+        characters the pattern's engine refuses are excluded up front, so text of them is one Hypothesis choice."""
+        wanted = tuple(sorted(self.categories if categories is None else self.categories & set(categories)))
+        low = 0x10000 if astral else 0
+        return st.characters(categories=wanted, min_codepoint=low, exclude_characters=self._refused(wanted, low))
+
+    def allowed(self) -> st.SearchStrategy[str]:
+        """Any character the class allows: of its categories (as both Unicode versions call them) or a literal."""
+        wanted = tuple(sorted(self.categories))
+        return st.characters(categories=wanted, include_characters="".join(sorted(self.literals)),
+                             exclude_characters=self._refused(wanted, 0))
 
     def literal(self) -> st.SearchStrategy[str]:
-        """One of the literal characters the class lists."""
+        """One of the literal characters the class lists, each equally likely."""
         return st.sampled_from(sorted(self.literals))
+
+    def literal_characters(self) -> st.SearchStrategy[str]:
+        """One of the literal characters the class lists, as an interval set (text of them is one choice)."""
+        return st.characters(categories=(), include_characters="".join(sorted(self.literals)))
 
     def invalid(self, categories: tuple[str, ...]) -> st.SearchStrategy[str]:
         """Assigned characters of the given categories that the pattern forbids."""
-        return st.characters(categories=sorted(set(categories) - self.categories),
-                             exclude_characters="".join(self.literals)).filter(self._agreed_invalid)
+        return kept(st.characters(categories=sorted(set(categories) - self.categories),
+                                  exclude_characters="".join(sorted(self.literals))), self._agreed_invalid)
 
     def invalid_ascii_punctuation(self) -> list[str]:
         """Every ASCII punctuation character the class does not allow."""
         return [char for char in string.punctuation if not self.allows(char)]
 
-    def _agreed_valid(self, char: str) -> bool:
-        return unicodedata.category(char) in self.categories and self.allows(char)
+    def _refused(self, categories: tuple[str, ...], low: int) -> str:
+        """The characters of those categories (as `unicodedata` has them) at or above `low` that the pattern's
+        engine refuses (its Unicode version differs): found by halving whole runs of characters, since the
+        pattern matches a run exactly when it allows each character."""
+        return _refused(self.pattern, tuple(sorted(self.categories)), categories, low)
 
     def _agreed_invalid(self, char: str) -> bool:
         return unicodedata.category(char) not in ("Cn", "Cs") and not self.allows(char)
+
+
+def _refused(pattern: str, allowed: tuple[str, ...], categories: tuple[str, ...], low: int) -> str:
+    return "".join(char for char in _refused_by_class(pattern, allowed)
+                   if unicodedata.category(char) in categories and ord(char) >= low)
+
+
+@functools.cache
+def _refused_by_class(pattern: str, categories: tuple[str, ...]) -> str:
+    """The characters of those categories the pattern refuses: one search per run of characters, halved while
+    it holds a refused one (few or none: the two Unicode versions mostly agree)."""
+    refused: list[str] = []
+
+    def split(run: str) -> None:
+        if not run or ecma_regex.search(pattern, run):
+            return
+        if len(run) == 1:
+            refused.append(run)
+            return
+        split(run[: len(run) // 2])
+        split(run[len(run) // 2:])
+
+    for first, last in charmap.query(categories=categories).intervals:
+        split("".join(map(chr, range(first, last + 1))))
+    return "".join(refused)

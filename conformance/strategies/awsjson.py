@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from string import ascii_lowercase, ascii_uppercase
+
 from hypothesis import strategies as st
 
 from conformance import botocore_model
 from conformance.model import Operation
 from conformance.protocols.awsjson import encode_document
+from conformance.strategies.alphabet import ascii_text, joined, kept
 from conformance.strategies.bodies import Family, Members, raw_family, request_family
+from conformance.strategies.strings import position
 
 MALFORMED_JSON = (
     b'{"JobId": "abc"', b'{"JobId": "abc"}}', b"{'JobId': 'abc'}", b'{JobId: "abc"}', b'{"JobId": "abc",}',
@@ -15,11 +19,13 @@ MALFORMED_JSON = (
     b'{"JobId": "\\x41"}', b'{"JobId": "\\u12"}',
 )
 INVALID_UTF8 = (b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82", b"\x80", b"\xf8\x88\x80\x80\x80")
+INVALID_UTF8_BYTES = st.sampled_from(INVALID_UTF8)
+BOOLEANS = st.booleans()
 
 
 def families(operation: Operation, all_operations: list[Operation]) -> list[Family]:
     """Empty, malformed and non-UTF-8 bodies; missing, unknown and wrong-prefix targets."""
-    members = Members(operation)
+    members = Members.of(operation)
     name = operation.name
 
     def routed(category: str, text: str, targets: st.SearchStrategy[str | None]) -> Family:
@@ -30,17 +36,17 @@ def families(operation: Operation, all_operations: list[Operation]) -> list[Fami
     @st.composite
     def invalid_utf8(draw: st.DrawFn) -> bytes:
         text = draw(valid_text)
-        at = draw(st.integers(0, len(text)))
+        at = position(draw, len(text))
         quote = text.find(b'"', text.find(b":") + 1) + 1  # inside the first member's string value
-        at = quote if quote > 0 and draw(st.booleans()) else at
-        return text[:at] + draw(st.sampled_from(INVALID_UTF8)) + text[at:]
+        at = quote if quote > 0 and draw(BOOLEANS) else at
+        return text[:at] + draw(INVALID_UTF8_BYTES) + text[at:]
 
     @st.composite
     def truncated(draw: st.DrawFn) -> bytes:
         # Cut between characters, not bytes: a cut inside one would make invalid UTF-8,
         # which is another category.
         text = draw(valid_text).decode("utf-8")
-        return text[: draw(st.integers(1, max(len(text) - 1, 1)))].encode("utf-8")
+        return text[: 1 + position(draw, max(len(text) - 2, 0))].encode("utf-8")
 
     prefix = operation.service.target_prefix
     # Every operation botocore knows for the service counts as served, so an "unknown" name
@@ -48,8 +54,9 @@ def families(operation: Operation, all_operations: list[Operation]) -> list[Fami
     served = {op.name for op in all_operations if op.service.target_prefix == prefix}
     served |= set(botocore_model.service_model(operation.service.name).operation_names)
     wrong_prefixes = [*operation.other_target_prefixes(all_operations), prefix.split("_")[0] + "_19990101", prefix + "x"]
-    unknown_names = st.from_regex(r"\A(Stop|Describe|NoSuch)[A-Z][a-z]{2,10}Job\Z").filter(
-        lambda n: n not in served)
+    # (Stop|Describe|NoSuch)[A-Z][a-z]{2,10}Job
+    unknown_names = kept(joined(st.sampled_from(["Stop", "Describe", "NoSuch"]), ascii_text(ascii_uppercase, 1, 1),
+                                ascii_text(ascii_lowercase, 2, 10), st.just("Job")), lambda n: n not in served)
     return [
         raw_family(name, "invalid.body.empty", "no body at all", st.just(b"")),
         raw_family(name, "invalid.body.malformed_json", "malformed JSON",

@@ -6,14 +6,18 @@ missing member, an extra member, or a document that is not an object at all.
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from string import ascii_letters, ascii_uppercase, digits
 from typing import Any
 
 from hypothesis import strategies as st
 
 from conformance.cases import Case, Kind, kind_of
 from conformance.model import Operation
+from conformance.strategies.alphabet import ascii_text, joined, kept
 from conformance.strategies.strings import StringSpace
 
 
@@ -32,8 +36,11 @@ WRONG_TYPES: dict[str, st.SearchStrategy[Any]] = {
     "boolean": st.booleans(),
     "null": st.none(),
     "array": st.lists(st.text(max_size=5), max_size=3),
-    "object": st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
+    # A dictionary of up to three members, as st.dictionaries draws it (less its unique-keys filter, which
+    # Hypothesis builds anew at every draw: the dict keeps the last of equal keys).
+    "object": st.lists(st.tuples(st.text(max_size=5), st.text(max_size=5)), max_size=3).map(dict),
 }
+EXTRA_VALUES = st.one_of(st.text(max_size=8), st.integers(), st.booleans())
 NOT_OBJECTS = st.one_of(
     st.lists(st.integers(), max_size=3), st.text(max_size=10), st.integers(), st.none(), st.booleans(),
 )
@@ -47,17 +54,37 @@ class Members:
         properties = schema.get("properties", {})
         self.operation = operation
         self.required = list(schema.get("required", []))
-        self.spaces = {name: StringSpace(sub) for name, sub in properties.items()
+        self.spaces = {name: StringSpace.of(sub) for name, sub in properties.items()
                        if sub.get("type") == "string" and "pattern" in sub}
         unsupported = [name for name in self.required if name not in self.spaces]
         if unsupported:
             raise ValueError(f"{operation.name}: cannot generate required members {unsupported} (only patterned strings)")
         self.known = set(properties)
+        self._bases: dict[str | None, st.SearchStrategy[dict[str, Any]]] = {}
+
+    @staticmethod
+    def of(operation: Operation) -> Members:
+        """The members of an operation, shared by every family built for an equal operation."""
+        key = (operation.name, json.dumps(operation.request, sort_keys=True))
+        with _MEMBERS_LOCK:
+            if key not in _MEMBERS:
+                _MEMBERS[key] = Members(operation)
+            return _MEMBERS[key]
 
     def base(self, replace: str | None = None) -> st.SearchStrategy[dict[str, Any]]:
-        """A valid document of the required members (less `replace`, which the caller sets)."""
-        return st.fixed_dictionaries({name: self.spaces[name].valid().map(lambda labelled: labelled[2])
-                                      for name in self.required if name != replace})
+        """A valid document of the required members (less `replace`, which the caller sets); built once."""
+        if replace not in self._bases:
+            self._bases[replace] = st.fixed_dictionaries(
+                {name: self.spaces[name].valid().map(_value) for name in self.required if name != replace})
+        return self._bases[replace]
+
+
+def _value(labelled: tuple[str, str, str]) -> str:
+    return labelled[2]
+
+
+_MEMBERS: dict[tuple[str, str], Members] = {}
+_MEMBERS_LOCK = threading.Lock()
 
 
 def raw_family(operation: str, category: str, description: str, bodies: st.SearchStrategy[bytes]) -> Family:
@@ -74,12 +101,12 @@ def request_family(operation: Operation, category: str, description: str, *,
                    headers: st.SearchStrategy[Headers] = st.just(()), paths: st.SearchStrategy[str | None] = st.none(),
                    methods: st.SearchStrategy[str | None] = st.none()) -> Family:
     """Cases that send a valid document with other headers, path or method (routing, claim rules)."""
-    members = Members(operation)
+    base = Members.of(operation).base()
     kind = kind_of(category)
 
     @st.composite
     def build(draw: st.DrawFn) -> Case:
-        document = draw(members.base())
+        document = draw(base)
         return Case(operation.name, category, kind, description, document=document, headers=draw(headers),
                     path=draw(paths), method=draw(methods), job_id=document.get("JobId"))
     return Family(category, kind, description, build())
@@ -95,7 +122,7 @@ def _case(operation: Operation, category: str, kind: Kind, description: str) -> 
 
 def families(operation: Operation) -> list[Family]:
     """Every document-level family for an operation's request schema."""
-    members = Members(operation)
+    members = Members.of(operation)
     found: list[Family] = []
     for name, space in members.spaces.items():
         for category, (text, values) in space.valid_families().items():
@@ -112,12 +139,16 @@ def families(operation: Operation) -> list[Family]:
     found.append(Family("invalid.body.not_object", Kind.SERIALIZATION, "the body is JSON but not an object",
                         NOT_OBJECTS.map(_case(operation, "invalid.body.not_object", Kind.SERIALIZATION,
                                               "the body is JSON but not an object"))))
-    extra_names = st.from_regex(r"\A[A-Z][A-Za-z0-9]{0,15}\Z").filter(lambda n: n not in members.known)
+    # [A-Z][A-Za-z0-9]{0,15}
+    extra_names = kept(joined(ascii_text(ascii_uppercase, 1, 1), ascii_text(ascii_letters + digits, 0, 15)),
+                       lambda n: n not in members.known)
+
+    base = members.base()
 
     @st.composite
     def with_extra(draw: st.DrawFn) -> dict[str, Any]:
-        document = draw(members.base())
-        document[draw(extra_names)] = draw(st.one_of(st.text(max_size=8), st.integers(), st.booleans()))
+        document = draw(base)
+        document[draw(extra_names)] = draw(EXTRA_VALUES)
         return document
 
     text = "a valid body plus a member the input does not have"
@@ -128,8 +159,10 @@ def families(operation: Operation) -> list[Family]:
 
 def _member_family(members: Members, name: str, category: str, kind: Kind, description: str,
                    values: st.SearchStrategy[Any]) -> Family:
+    base = members.base(replace=name)
+
     @st.composite
     def document(draw: st.DrawFn) -> dict[str, Any]:
-        return {**draw(members.base(replace=name)), name: draw(values)}
+        return {**draw(base), name: draw(values)}
 
     return Family(category, kind, description, document().map(_case(members.operation, category, kind, description)))

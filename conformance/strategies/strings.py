@@ -2,22 +2,63 @@
 
 Valid values cover every class the pattern allows; each invalid value breaks exactly one
 constraint (length or pattern), and its category says which.
+
+Every strategy is built once, when the space is (`StringSpace.of` shares one space per schema):
+drawing a value constructs no strategy, so Hypothesis validates each one once.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from hypothesis import strategies as st
 
 from conformance.safety import could_be_real_job_id
-from conformance.strategies.alphabet import Alphabet
+from conformance.strategies.alphabet import Alphabet, kept
 
 FAR_TOO_LONG = 10_000
 SURROGATES = (0xD800, 0xDFFF)
 
 Labelled = tuple[str, str, str]  # (category, description, value)
+Families = dict[str, tuple[str, st.SearchStrategy[str]]]
+
+
+_FRACTION_BITS = 16
+_FRACTIONS = st.integers(0, (1 << _FRACTION_BITS) - 1)
+
+
+def position(draw: st.DrawFn, length: int) -> int:
+    """An index into (or just past) a sequence of that length, from one strategy for every length (a fraction of
+    it, 0 at the simplest): no strategy is built per length or per draw."""
+    return (draw(_FRACTIONS) * (length + 1)) >> _FRACTION_BITS
+
+
+def _length(low: int, high: int) -> st.SearchStrategy[int]:
+    """A length in [low, high], with both ends drawn often."""
+    return st.one_of(st.just(low), st.just(high), st.integers(low, high))
+
+
+def sized_text(chars: st.SearchStrategy[str], low: int, high: int, *, each: bool = False) -> st.SearchStrategy[str]:
+    """Text of `chars` whose length is in [low, high], both ends drawn often. The length is drawn, then text of
+    exactly that length from a strategy built for it beforehand (none is built per draw, as `flatmap` would): of a
+    `st.characters` alphabet, that text is one Hypothesis choice. `each`: draw every character from `chars` itself
+    instead (`st.text` would merge a `one_of` of character strategies into one alphabet, losing its weights)."""
+    lengths = _length(low, high)
+    if each:
+        @st.composite
+        def chars_each(draw: st.DrawFn) -> str:
+            return "".join([draw(chars) for _ in range(draw(lengths))])
+        return chars_each()
+    by_length = {n: st.text(alphabet=chars, min_size=n, max_size=n) for n in range(low, high + 1)}
+
+    @st.composite
+    def text(draw: st.DrawFn) -> str:
+        return draw(by_length[draw(lengths)])
+
+    return text()
 
 
 class StringSpace:
@@ -29,30 +70,45 @@ class StringSpace:
         self.alphabet = Alphabet.from_pattern(schema["pattern"]) if "pattern" in schema else None
         if self.alphabet is None:
             raise ValueError("a string member needs a pattern to generate from")
+        self._valid_families: Families | None = None
+        self._invalid_families: Families | None = None
+        self._valid: st.SearchStrategy[Labelled] | None = None
 
-    def _length(self, low: int, high: int) -> st.SearchStrategy[int]:
-        """A length in [low, high], with both ends drawn often."""
-        return st.one_of(st.just(low), st.just(high), st.integers(low, high))
+    @staticmethod
+    def of(schema: Mapping[str, Any]) -> StringSpace:
+        """The space of a schema, shared by every caller with an equal schema (its strategies built once)."""
+        return _space(json.dumps(schema, sort_keys=True))
 
-    def _text(self, chars: st.SearchStrategy[str], low: int, high: int) -> st.SearchStrategy[str]:
-        return self._length(low, high).flatmap(lambda n: st.text(alphabet=chars, min_size=n, max_size=n))
+    def _text(self, chars: st.SearchStrategy[str], low: int, high: int, each: bool = False) \
+            -> st.SearchStrategy[str]:
+        return sized_text(chars, low, high, each=each)
 
-    def valid_families(self) -> dict[str, tuple[str, st.SearchStrategy[str]]]:
+    def valid_families(self) -> Families:
         """Valid-value strategies by category, each with a description."""
+        if self._valid_families is None:
+            self._valid_families = self._build_valid_families()
+        return self._valid_families
+
+    def _build_valid_families(self) -> Families:
         a = self.alphabet
         assert a is not None
         low, high = max(self.min_length, 1), self.max_length
-        families = {
-            "valid.letters": ("letters of any script", self._text(a.valid(("Lu", "Ll", "Lt", "Lm", "Lo")), low, high)),
-            "valid.numbers": ("numbers, decimal and not", self._text(a.valid(("Nd", "Nl", "No")), low, high)),
-            "valid.separators": ("space separators, U+2028, U+2029", self._text(a.valid(("Zs", "Zl", "Zp")), low, high)),
-            "valid.astral": ("characters beyond the BMP", self._text(a.valid(astral=True), low, high)),
-            "valid.mixed": ("every allowed class mixed", self._text(st.one_of(a.valid(), a.literal()), low, high)),
+        wanted = {
+            "valid.letters": ("letters of any script", lambda: self._text(a.valid(("Lu", "Ll", "Lt", "Lm", "Lo")),
+                                                                           low, high)),
+            "valid.numbers": ("numbers, decimal and not", lambda: self._text(a.valid(("Nd", "Nl", "No")), low, high)),
+            "valid.separators": ("space separators, U+2028, U+2029",
+                                 lambda: self._text(a.valid(("Zs", "Zl", "Zp")), low, high)),
+            "valid.astral": ("characters beyond the BMP", lambda: self._text(a.valid(astral=True), low, high)),
+            # Each character a class's or a literal, evenly: literals are few among the classes' characters.
+            "valid.mixed": ("every allowed class mixed", lambda: self._text(st.one_of(a.valid(), a.literal()),
+                                                                             low, high, each=True)),
         }
         if a.literals:
-            families["valid.punctuation"] = ("the punctuation the pattern lists", self._text(a.literal(), low, high))
-        return {name: (text, strategy.filter(lambda v: not could_be_real_job_id(v)))
-                for name, (text, strategy) in families.items() if self._has_categories(name)}
+            wanted["valid.punctuation"] = ("the punctuation the pattern lists",
+                                            lambda: self._text(a.literal_characters(), low, high))
+        return {name: (text, kept(build(), _not_a_real_job_id))
+                for name, (text, build) in wanted.items() if self._has_categories(name)}
 
     def _has_categories(self, name: str) -> bool:
         wanted = {"valid.letters": "L", "valid.numbers": "N", "valid.separators": "Z"}.get(name)
@@ -61,14 +117,22 @@ class StringSpace:
 
     def valid(self) -> st.SearchStrategy[Labelled]:
         """Any valid value, labelled with its family."""
-        return st.one_of([s.map(lambda v, n=name, d=text: (n, d, v)) for name, (text, s) in self.valid_families().items()])
+        if self._valid is None:
+            self._valid = st.one_of([s.map(lambda v, n=name, d=text: (n, d, v))
+                                     for name, (text, s) in self.valid_families().items()])
+        return self._valid
 
-    def invalid_families(self) -> dict[str, tuple[str, st.SearchStrategy[str]]]:
+    def invalid_families(self) -> Families:
         """Invalid-value strategies by category; each value breaks exactly one constraint."""
+        if self._invalid_families is None:
+            self._invalid_families = self._build_invalid_families()
+        return self._invalid_families
+
+    def _build_invalid_families(self) -> Families:
         a = self.alphabet
         assert a is not None
-        chars = st.one_of(a.valid(), a.literal())
-        families: dict[str, tuple[str, st.SearchStrategy[str]]] = {}
+        chars = a.allowed()
+        families: Families = {}
         if self.min_length > 0:
             families["invalid.length.too_short"] = (f"shorter than {self.min_length}",
                                                     self._text(chars, 0, self.min_length - 1))
@@ -76,7 +140,7 @@ class StringSpace:
                                                self._text(chars, self.max_length + 1, self.max_length + 3))
         families["invalid.length.too_long_astral"] = (
             f"{self.max_length + 1} characters beyond the BMP",
-            st.text(alphabet=a.valid(astral=True), min_size=self.max_length + 1, max_size=self.max_length + 1))
+            self._text(a.valid(astral=True), self.max_length + 1, self.max_length + 1))
         families["invalid.length.far_too_long"] = (f"{FAR_TOO_LONG} characters",
                                                    st.just("a" * FAR_TOO_LONG))
         one_bad = {
@@ -84,8 +148,8 @@ class StringSpace:
             "invalid.char.combining_mark": ("one combining mark", a.invalid(("Mn", "Mc", "Me"))),
             "invalid.char.format": ("one format character", a.invalid(("Cf",))),
             "invalid.char.symbol": ("one symbol", a.invalid(("Sm", "Sc", "Sk", "So"))),
-            "invalid.char.emoji": ("one emoji", st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF,
-                                                             categories=["So"]).filter(lambda c: not a.allows(c))),
+            "invalid.char.emoji": ("one emoji", kept(st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF,
+                                                                  categories=["So"]), lambda c: not a.allows(c))),
             "invalid.char.private_use": ("one private-use character", a.invalid(("Co",))),
             "invalid.char.other_punctuation": ("one punctuation character the pattern does not list",
                                                a.invalid(("Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"))),
@@ -94,18 +158,29 @@ class StringSpace:
             "invalid.char.lone_surrogate": ("one lone surrogate (a \\uD800-style JSON escape)",
                                             st.integers(*SURROGATES).map(chr)),
         }
-        for name, (text, bad) in one_bad.items():
-            families[name] = (text, self._with_one(chars, bad))
+        text = self._text(chars, max(self.min_length - 1, 0), self.max_length - 1)
+        for name, (description, bad) in one_bad.items():
+            families[name] = (description, _with_one(text, bad))
         return families
 
-    def _with_one(self, chars: st.SearchStrategy[str], bad: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-        """A value of allowed length with exactly one forbidden character at any position."""
-        low, high = max(self.min_length - 1, 0), self.max_length - 1
 
-        @st.composite
-        def build(draw: st.DrawFn) -> str:
-            text = draw(self._text(chars, low, high))
-            at = draw(st.integers(0, len(text)))
-            return text[:at] + draw(bad) + text[at:]
+def _with_one(text: st.SearchStrategy[str], bad: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """A value of allowed length (one less than `text`'s bounds allow) with exactly one forbidden character at any
+    position."""
 
-        return build()
+    @st.composite
+    def build(draw: st.DrawFn) -> str:
+        value = draw(text)
+        at = position(draw, len(value))
+        return value[:at] + draw(bad) + value[at:]
+
+    return build()
+
+
+def _not_a_real_job_id(value: str) -> bool:
+    return not could_be_real_job_id(value)
+
+
+@functools.cache
+def _space(schema_json: str) -> StringSpace:
+    return StringSpace(json.loads(schema_json))
