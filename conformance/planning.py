@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -322,14 +322,70 @@ def allocate(left: int | None, lanes: list[Lane], flow_requests: int, auth_reque
                       {lane.key: share + (1 if index < extra else 0) for index, lane in enumerate(lanes)})
 
 
+class LazyPlan(Mapping[LaneKey, list[Case]]):
+    """Every lane's planned cases, drawn when asked for: a lane whole (`plan[key]`), or case by case in send order
+    (`interleaved`), so that a run sends its first cases while the rest are still being drawn. Thread-safe."""
+
+    def __init__(self, drawing: dict[LaneKey, Iterator[Case]]) -> None:
+        self._drawing = drawing
+        self._drawn: dict[LaneKey, list[Case]] = {key: [] for key in drawing}
+        self._done: set[LaneKey] = set()
+        self._lock = threading.Lock()
+
+    def __getitem__(self, key: LaneKey) -> list[Case]:
+        with self._lock:
+            if key not in self._done:
+                self._drawn[key].extend(self._drawing[key])
+                self._done.add(key)
+            return self._drawn[key]
+
+    def __iter__(self) -> Iterator[LaneKey]:
+        return iter(self._drawing)
+
+    def __len__(self) -> int:
+        return len(self._drawing)
+
+    def drawn(self, key: LaneKey) -> int:
+        """How many of a lane's cases are drawn so far."""
+        with self._lock:
+            return len(self._drawn[key])
+
+    def _case(self, key: LaneKey, index: int) -> Case | None:
+        """Case `index` of a lane, drawn now if need be; None past its last."""
+        with self._lock:
+            drawn = self._drawn[key]
+            while index >= len(drawn) and key not in self._done:
+                case = next(self._drawing[key], None)
+                if case is None:
+                    self._done.add(key)
+                else:
+                    drawn.append(case)
+            return drawn[index] if index < len(drawn) else None
+
+    def interleaved(self, lanes: list[Lane]) -> Iterator[tuple[Lane, int, Case]]:
+        """`interleaved(lanes, self)`, drawn as it is asked for."""
+        active = list(lanes)
+        index = 0
+        while active:
+            still = []
+            for lane in active:
+                case = self._case(lane.key, index)
+                if case is not None:
+                    still.append(lane)
+                    yield lane, index, case
+            active = still
+            index += 1
+
+
 @dataclass
 class Prepared:
-    """A run's plan before anything is sent: its lanes, which must be served, every case each would send."""
+    """A run's plan before anything is sent: its lanes, which must be served, every case each would send (drawn
+    as they are first asked for)."""
 
     operations: list[Operation]
     lanes: list[Lane]
     required: set[LaneKey]
-    planned: dict[LaneKey, list[Case]]
+    planned: Mapping[LaneKey, list[Case]]
 
 
 def prepare(config: RunConfig) -> Prepared:
@@ -338,7 +394,7 @@ def prepare(config: RunConfig) -> Prepared:
         all_operations = load_operations(config.schema_dir)
         operations = select_operations(config)
         lanes = lanes_for(config, operations)
-        planned = plan(config, lanes, all_operations)
+        planned = LazyPlan(draw_lanes(config, lanes, all_operations))  # strategies built here, cases drawn later
     except ValueError as exc:  # an unreadable catalog or schema, an unknown protocol or operation,
         raise ConfigurationError(str(exc)) from None  # a pattern no strategy can generate from
     if not lanes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from conformance.cases import Case
@@ -11,7 +12,7 @@ from conformance.execute import CaseResult, execute
 from conformance.outcomes import LaneKey, Skip, SkipReason
 from conformance.phases import PhaseOutcome, RunContext
 from conformance.phases.budget import cut_skips
-from conformance.planning import Lane, PlannedRequest, interleaved
+from conformance.planning import LazyPlan, Lane, PlannedRequest, interleaved
 from conformance.transport import BudgetExhausted
 
 
@@ -19,6 +20,18 @@ class CasesPhase:
     """Every lane's planned cases, within its share of the budget."""
 
     name = "cases"
+
+    def sequence(self, ctx: RunContext) -> tuple[Callable[[LaneKey], int], Iterable[tuple[Lane, int, Case]],
+                                                  list[tuple[LaneKey, Case]]]:
+        """(each lane's count of cases to send: so far as drawn, while they are drawn; the cases in send order; the
+        (lane, case) pairs the budget cut off). With no budget share the cases are drawn while earlier ones are in
+        flight."""
+        planned = ctx.prepared.planned
+        if isinstance(planned, LazyPlan) and all(ctx.allocation is None or ctx.allocation.cases_per_lane.get(lane.key)
+                                                 is None for lane in ctx.live):
+            return planned.drawn, planned.interleaved(ctx.live), []
+        kept, cut = self.kept(ctx)
+        return lambda key: len(kept[key]), interleaved(ctx.live, kept), cut
 
     def kept(self, ctx: RunContext) -> tuple[dict[LaneKey, list[Case]], list[tuple[LaneKey, Case]]]:
         """Each live lane's cases cut to its share, and the (lane, case) pairs cut off."""
@@ -44,9 +57,9 @@ class CasesPhase:
         """Send and judge; a case the budget or a cancellation stopped is a skip, not a result."""
         assert ctx.transport is not None
         transport = ctx.transport
-        kept, cut = self.kept(ctx)
-        slots: dict[LaneKey, list[CaseResult | None]] = {key: [None] * len(cases) for key, cases in kept.items()}
-        done = dict.fromkeys(kept, 0)
+        total, sequence, cut = self.sequence(ctx)
+        slots: dict[LaneKey, dict[int, CaseResult]] = {lane.key: {} for lane in ctx.live}
+        done = dict.fromkeys(slots, 0)
         unsent: list[tuple[LaneKey, str]] = [(lane, case.category) for lane, case in cut]
         lock = threading.Lock()
         stopped = threading.Event()  # --fail-fast: an error-severity check failed, so send no further case
@@ -71,12 +84,14 @@ class CasesPhase:
                 if ctx.config.fail_fast and _fails(result):
                     stopped.set()
                 if ctx.progress:
-                    ctx.progress(lane.label, done[lane.key], len(kept[lane.key]))
+                    ctx.progress(lane.label, done[lane.key], total(lane.key))
 
         pool = ThreadPoolExecutor(max_workers=max(ctx.config.workers, 1))
         futures: list[Future[None]] = []
-        try:  # submitting is inside: a Ctrl-C while the queue fills must still empty it
-            futures = [pool.submit(one, lane, i, case) for lane, i, case in interleaved(ctx.live, kept)]
+        try:  # drawing and submitting are inside: a Ctrl-C meanwhile must still empty the queue
+            for lane, index, case in sequence:  # the workers send the first cases while the rest are drawn
+                futures.append(pool.submit(one, lane, index, case))
+                ctx.interruption.check()
             while futures:  # until all are done; a budget spent ends nothing but the case it stopped
                 ctx.interruption.settle(futures, stop_on_exception=True)
                 finished = [f for f in futures if f.done()]
@@ -96,9 +111,9 @@ class CasesPhase:
         return outcome
 
     @staticmethod
-    def _judged(ctx: RunContext, slots: dict[LaneKey, list[CaseResult | None]]) -> list[CaseResult]:
+    def _judged(ctx: RunContext, slots: dict[LaneKey, dict[int, CaseResult]]) -> list[CaseResult]:
         """The results so far, lane by lane in plan order."""
-        return [result for lane in ctx.live for result in list(slots.get(lane.key, [])) if result is not None]
+        return [result for lane in ctx.live for _, result in sorted(dict(slots.get(lane.key, {})).items())]
 
 
 def _fails(result: CaseResult) -> bool:
