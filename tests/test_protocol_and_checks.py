@@ -15,7 +15,8 @@ from conformance.protocols import get_protocol, sanitise_error_type
 from conformance.protocols.awsjson import encode_document
 from conformance.wire import HttpResponse
 
-PII, PHI = load_operations()
+PII, PHI = (next(op for op in load_operations() if op.name == name)
+            for name in ("StopPiiEntitiesDetectionJob", "StopPHIDetectionJob"))
 JSON = get_protocol("awsJson1_1")
 GOOD_HEADERS = {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "r-1"}
 
