@@ -30,6 +30,7 @@ class _SigV4(SigV4Auth):
         super().__init__(credentials, service, region)
         self._timestamp = timestamp
         self._signed_headers = signed_headers
+        self._keys: dict[tuple[str, str], bytes] = {}  # the signing key of the current date
 
     def add_auth(self, request: AWSRequest) -> None:
         if self._timestamp is None:
@@ -40,9 +41,24 @@ class _SigV4(SigV4Auth):
         canonical = self.canonical_request(request)
         self._inject_signature_to_request(request, self.signature(self.string_to_sign(request, canonical), request))
 
+    def signature(self, string_to_sign: str, request: AWSRequest) -> str:
+        # botocore derives the signing key (four HMACs) for every request; it changes only with the date.
+        scope = (self.credentials.secret_key, request.context["timestamp"][0:8])
+        key = self._keys.get(scope)
+        if key is None:
+            key = self._sign(f"AWS4{scope[0]}".encode(), scope[1])
+            for part in (self._region_name, self._service_name, "aws4_request"):
+                key = self._sign(key, part)
+            self._keys = {scope: key}  # one date at a time: the cache never grows
+        return self._sign(key, string_to_sign, hex=True)
+
     def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
         if self._signed_headers is None:
-            return super().headers_to_sign(request)
+            # Asked twice per signature (canonical request, signed header list): computed once per request.
+            chosen = request.context.get("conformance_headers_to_sign")
+            if chosen is None:
+                chosen = request.context["conformance_headers_to_sign"] = super().headers_to_sign(request)
+            return chosen
         chosen = HTTPHeaders()
         for name, value in request.headers.items():
             if name.lower() in self._signed_headers:
@@ -54,9 +70,25 @@ def sign(method: str, url: str, headers: Mapping[str, str], body: bytes, credent
          region: str, at: datetime.datetime | None = None) -> dict[str, str]:
     """The headers with a SigV4 signature added (X-Amz-Date, Authorization, a session token if any)."""
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
-    timestamp = at.strftime(SIGV4_TIMESTAMP) if at is not None else None
-    _SigV4(credentials, service, region, timestamp).add_auth(request)
+    if at is not None:
+        _SigV4(credentials, service, region, at.strftime(SIGV4_TIMESTAMP)).add_auth(request)
+    else:
+        _signer(credentials, service, region).add_auth(request)
     return dict(request.headers.items())
+
+
+_SIGNERS: dict[tuple[int, str, str, str], _SigV4] = {}
+
+
+def _signer(credentials: Credentials, service: str, region: str) -> _SigV4:
+    """One signer per credential scope, reused: building one per request cost as much as signing."""
+    key = (id(credentials), credentials.access_key, service, region)
+    signer = _SIGNERS.get(key)
+    if signer is None or signer.credentials is not credentials:
+        if len(_SIGNERS) > 64:  # a long-lived process that signs with many credentials: start afresh
+            _SIGNERS.clear()
+        signer = _SIGNERS[key] = _SigV4(credentials, service, region)
+    return signer
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,12 @@ import random
 import threading
 import time
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib.request
+from urllib.parse import urlsplit
+
+import urllib3
+from botocore.httpsession import get_cert_path
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from conformance import sigv4
 from conformance.model import ServiceMeta
@@ -144,15 +148,24 @@ class Transport:
         self.limiter = RateLimiter(rate)
         self.budget = Budget(budget)
         self.jobs = JobLedger()
-        self.session = requests.Session()
-        # Proxies from the environment are resolved once: with trust_env, requests rescans the
-        # environment (and ~/.netrc) on every request, which costs more than sending it.
-        self._proxies = {url: requests.utils.get_environ_proxies(url) for url in target.urls()}
-        self.session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        # urllib3's pool directly, not `requests`: requests' per-request work (merging settings, preparing,
+        # hooks) cost more than sending the request. Proxies from the environment are resolved once.
+        self._managers: list[urllib3.PoolManager] = []
+        # endpoint -> (pool, the length of the URL prefix the pool takes off: 0 for a proxy, which takes whole URLs)
+        self._pools: dict[str, tuple[urllib3.PoolManager | urllib3.HTTPConnectionPool, int]] = {}
+        for url in target.urls():
+            proxy = _environ_proxy(url)
+            options = {"maxsize": pool_size, "block": False, "retries": False,
+                       "cert_reqs": "CERT_REQUIRED", "ca_certs": get_cert_path(True)}
+            manager = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+            self._managers.append(manager)
+            # Without a proxy, the endpoint's own pool takes the path: no URL parsing and pool lookup per request.
+            origin = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
+            self._pools[url] = (manager, 0) if proxy else (manager.connection_from_url(url), len(origin))
+        self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self.sent = 0
+        self.first_sent_at: float | None = None  # monotonic: when the first request went out
+        self.last_answer_at: float | None = None  # monotonic: when the last answer was read
         self._count_lock = threading.Lock()
 
     def url_for(self, request: HttpRequest, service: ServiceMeta) -> str:
@@ -187,7 +200,8 @@ class Transport:
         if not starts_job:
             self.jobs.check(request.body, request.header("Content-Type"))
         url = self.url_for(request, service)
-        proxies = self._proxies.get(self.target.endpoint(service.name))
+        pool, origin = self._pools[self.target.endpoint(service.name)]
+        address = url[origin:]
         last_error: Exception | None = None
         for attempt in range(self.connection_retries + 1):
             if attempt:
@@ -197,42 +211,55 @@ class Transport:
             headers = self.prepare(request, service, signing)  # re-signed per attempt: the date moves
             began = time.monotonic()
             try:
-                response = self.session.request(request.method, url, data=request.body, headers=headers,
-                                                timeout=self.timeout, allow_redirects=False, proxies=proxies,
-                                                stream=True)
-            except requests.RequestException as exc:  # refused, reset, closed before a status line, timed out
+                response = pool.urlopen(request.method, address, body=request.body, headers=headers, retries=False,
+                                        redirect=False, timeout=self._timeout, preload_content=False,
+                                        decode_content=True)
+            except (Urllib3Error, OSError) as exc:  # refused, reset, closed before a status line, timed out
                 last_error = exc
                 continue
             with self._count_lock:
                 self.sent += 1
+                self.first_sent_at = self.first_sent_at if self.first_sent_at is not None else began
             # A status line came and then the body broke or overflowed: still an answer, and it is judged.
             body, read_error = _read_bounded(response)
+            self.last_answer_at = time.monotonic()
+            answer_headers = {name.lower(): value for name, value in response.headers.items()}
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("%s %s %s %r -> %s %s %r", request.method, url, redact_headers(headers), request.body[:200],
-                          response.status_code, redact_headers(response.headers), body[:200])
-            return HttpResponse(response.status_code, {k.lower(): v for k, v in response.headers.items()}, body,
-                                time.monotonic() - began, body_error=read_error)
+                          response.status, redact_headers(answer_headers), body[:200])
+            return HttpResponse(response.status, answer_headers, body, time.monotonic() - began, body_error=read_error)
         raise Unanswered(f"{url} gave no answer ({self.connection_retries + 1} attempts): {_reason(last_error)}")
 
     def close(self) -> None:
         """Close pooled connections."""
-        self.session.close()
+        for manager in self._managers:
+            manager.clear()
 
 
-def _read_bounded(response: requests.Response) -> tuple[bytes, str | None]:
+def _environ_proxy(url: str) -> str | None:
+    """The proxy the environment names for a URL (HTTP(S)_PROXY, NO_PROXY), as requests resolved it."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    if not proxies or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
+def _read_bounded(response: urllib3.BaseHTTPResponse) -> tuple[bytes, str | None]:
     """The body, at most MAX_ANSWER_BYTES of it (decompressed), and why it is incomplete if it is."""
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_content(chunk_size=65536):
+        for chunk in response.stream(65536, decode_content=True):
             chunks.append(chunk)
             size += len(chunk)
             if size > MAX_ANSWER_BYTES:
                 response.close()  # the rest is never read: this connection is not reused
                 return b"".join(chunks)[:MAX_ANSWER_BYTES], f"the body is longer than {MAX_ANSWER_BYTES} bytes"
-    except (requests.RequestException, OSError, ValueError) as exc:  # bad chunking, cut short, bad gzip
+    except (Urllib3Error, OSError, ValueError) as exc:  # bad chunking, cut short, bad gzip
         response.close()
         return b"".join(chunks), f"the body could not be read: {_reason(exc)}"
+    response.release_conn()
     return b"".join(chunks), None
 
 
