@@ -101,7 +101,7 @@ def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_s
     job_id = job_member(started.answer.document, "JobId") if started.answer else None
     if started.answer is None or started.answer.status != 200 or not isinstance(job_id, str):
         return results
-    ledger.started(api.service, job_id)
+    ledger.started(api.service, job_id, api.stop)
     if len(job_id) > MAX_FOLLOWED_JOB_ID:  # an absurd id from the target: stop that job, send nothing else with it
         stop("existing.stop", f"stop the job the suite started (its JobId is {len(job_id)} characters)", job_id, None,
              essential=True)
@@ -200,7 +200,7 @@ class PlanningSender:
 class NoLedger:
     """The ledger of a dry run: nothing is started, so nothing is recorded."""
 
-    def started(self, service: str, job_id: str) -> None:
+    def started(self, service: str, job_id: str, stop_operation: str = "") -> None:
         """Record nothing."""
 
     def stopped(self, service: str, job_id: str) -> None:
@@ -233,12 +233,14 @@ def stop_leftover(operation: Operation, protocol: WireProtocol, transport: Trans
 
 
 def stop_leftovers(transport: Transport, stoppers: Mapping[str, tuple[Operation, WireProtocol]]) -> list[CaseResult]:
-    """Stop every job the ledger holds as started and not seen stopped, with each service's (Stop operation,
-    protocol); any still running afterwards stays in `transport.jobs.unstopped()` for the caller to name."""
+    """Stop every job the ledger holds as started and not seen stopped, each with the (Stop operation, protocol)
+    of its kind, `stoppers` keyed by Stop operation name (a job of another kind would not be found); any still
+    running afterwards stays in `transport.jobs.unstopped()` for the caller to name."""
     results = []
     for service, job_id in transport.jobs.unstopped():
-        if service in stoppers:
-            operation, protocol = stoppers[service]
+        name = transport.jobs.stopper(service, job_id)
+        if name in stoppers:
+            operation, protocol = stoppers[name]
             try:
                 results.append(stop_leftover(operation, protocol, transport, service, job_id))
             except Exception:  # noqa: BLE001 - budget, a safety refusal...: the job stays listed as running

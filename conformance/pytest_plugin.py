@@ -230,10 +230,9 @@ def _stop_leftover_jobs(transport: Transport) -> None:
     import warnings
 
     from conformance.lifecycle import stop_leftovers
-    from conformance.model import load_operations
     from conformance.protocols import get_protocol
 
-    stop_leftovers(transport, {op.service.name: (op, get_protocol("awsJson1_1")) for op in load_operations()})
+    stop_leftovers(transport, {op.name: (op, get_protocol("awsJson1_1")) for op in selected_operations()[1]})
     for service, job_id in transport.jobs.unstopped():
         warnings.warn(f"JOB LEFT RUNNING: {service} job {job_id} was started by this session and could not be "
                       "stopped; stop it by hand", stacklevel=1)

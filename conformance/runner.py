@@ -42,6 +42,7 @@ class RunResult:
     phases: list[str] = field(default_factory=list)  # the phases that ran, in order
     requests_sent: int = 0
     elapsed: float = 0.0
+    sending_window: float = 0.0  # seconds from the first request out to the last answer in
     jobs_started: list[tuple[str, str]] = field(default_factory=list)  # (service, job id)
     jobs_left_running: list[tuple[str, str]] = field(default_factory=list)  # started, and no Stop took
     throttles: int = 0
@@ -105,6 +106,8 @@ def _finish(result: RunResult, ctx: RunContext, all_stages: list[list[Phase]], b
     result.states = dict(ctx.states)
     result.promised = _promises(ctx, all_stages)
     result.requests_sent = transport.sent
+    if transport.first_sent_at is not None and transport.last_answer_at is not None:
+        result.sending_window = transport.last_answer_at - transport.first_sent_at
     result.jobs_started = transport.jobs.all_started()
     result.jobs_left_running = transport.jobs.unstopped()
     result.throttles, result.lowest_rate = transport.limiter.throttles, transport.limiter.lowest

@@ -83,12 +83,20 @@ class JobLedger:
 
     def __init__(self) -> None:
         self._started: dict[tuple[str, str], bool] = {}  # (service, job id) -> known to be stopped
+        self._stoppers: dict[tuple[str, str], str] = {}  # (service, job id) -> the Stop operation of its kind
         self._lock = threading.Lock()
 
-    def started(self, service: str, job_id: str) -> None:
-        """Record a job the suite's own Start created."""
+    def started(self, service: str, job_id: str, stop_operation: str = "") -> None:
+        """Record a job the suite's own Start created, and the operation that stops a job of its kind."""
         with self._lock:
             self._started.setdefault((service, job_id), False)
+            if stop_operation:
+                self._stoppers[(service, job_id)] = stop_operation
+
+    def stopper(self, service: str, job_id: str) -> str | None:
+        """The Stop operation of a started job's kind, if it was recorded."""
+        with self._lock:
+            return self._stoppers.get((service, job_id))
 
     def stopped(self, service: str, job_id: str) -> None:
         """Record that a started job was stopped (or had ended)."""

@@ -284,9 +284,9 @@ def test_a_job_whose_stop_fails_is_stopped_at_the_end_or_named(capsys: pytest.Ca
     with ok.server:
         transport = Transport(Target(ok.url))
         job_id = ok.app.jobs.start("comprehendmedical/PHIDetectionJob", {"JobName": "left"}, None).job_id
-        transport.jobs.started("comprehendmedical", job_id)
+        transport.jobs.started("comprehendmedical", job_id, PHI)
         operation = next(op for op in load_operations() if op.name == PHI)
-        stop_leftovers(transport, {"comprehendmedical": (operation, get_protocol("awsJson1_1"))})
+        stop_leftovers(transport, {PHI: (operation, get_protocol("awsJson1_1"))})
         assert transport.jobs.unstopped() == []
         assert ok.app.jobs.get("comprehendmedical/PHIDetectionJob", job_id).status(ok.app.jobs.clock.now()) == "STOP_REQUESTED"
 

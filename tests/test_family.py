@@ -99,3 +99,28 @@ def test_moto_is_run_over_the_whole_family_and_judged(tmp_path: Path) -> None:
         {name for names in FAMILY.values() for name in names}
     failing = {failure["operation"].split(" over ")[0] for failure in report["failures"]}
     assert {"StopPHIDetectionJob", "StopEntitiesDetectionJob"} <= failing
+
+
+def test_a_leftover_job_is_stopped_by_the_stop_of_its_own_kind() -> None:
+    """Seven Stop operations share the comprehend service: clean-up sends each job its own kind's Stop."""
+    from conformance.lifecycle import stop_leftovers
+    from conformance.protocols import get_protocol
+    from conformance.reference import ReferenceServer
+    from conformance.services import job_api_for
+    from conformance.target import Target
+    from conformance.transport import Transport
+
+    stop = "StopKeyPhrasesDetectionJob"
+    api = job_api_for("comprehend", stop)
+    assert api is not None
+    with ReferenceServer() as server:
+        job_id = server.jobs.start(api.kind, {}, None).job_id
+        transport = Transport(Target(server.url))
+        transport.jobs.started("comprehend", job_id, stop)
+        stoppers = {op.name: (op, get_protocol("awsJson1_1")) for op in load_operations()
+                    if op.service.name == "comprehend"}
+        results = stop_leftovers(transport, stoppers)
+        assert [result.case.operation for result in results] == [stop]
+        assert transport.jobs.unstopped() == []
+        assert server.jobs.get(api.kind, job_id).status(server.jobs.clock.now()) == "STOP_REQUESTED"
+        transport.close()

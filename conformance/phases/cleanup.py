@@ -9,8 +9,8 @@ from conformance.planning import PlannedRequest
 
 
 class CleanupPhase:
-    """Each service's leftover jobs, stopped over awsJson1_1 where the run has such a lane: every endpoint of
-    these services speaks it."""
+    """Each leftover job, stopped by the Stop operation of its kind, over awsJson1_1 where the run has such a lane:
+    every endpoint of these services speaks it."""
 
     name = "clean-up"
 
@@ -25,6 +25,6 @@ class CleanupPhase:
     def run(self, ctx: RunContext) -> PhaseOutcome:
         """Stop the leftovers; the ledger keeps any that still could not be stopped."""
         assert ctx.transport is not None
-        stoppers = {lane.operation.service.name: (lane.operation, lane.protocol)
+        stoppers = {lane.operation.name: (lane.operation, lane.protocol)
                     for lane in sorted(ctx.lanes, key=lambda lane: lane.protocol.name == "awsJson1_1")}
         return PhaseOutcome(self.name, stop_leftovers(ctx.transport, stoppers))
