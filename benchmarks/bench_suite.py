@@ -1,30 +1,48 @@
-"""Requests/s the suite sustains against the reference server, beside a raw keep-alive loop.
+"""The suite's speed, as the figures and ratios of issue 15, measured in one run.
 
-The server runs as its own process; the raw loop sends one fixed Stop request over one
-http.client connection, the suite runs its full pipeline (generate, sign, send, decode, judge).
-Also prints the wall time of the default `conformance run` (embedded server, 100 examples).
+1. Request rate: a bare `http.client` keep-alive loop against the reference server (its own
+   process), beside `conformance run --max-examples 400` against the same server, counted from the
+   run's first request to its last answer (the same window for the bare loop: a fixed Stop).
+2. First request: how long after `conformance run` starts (a new process, imports included) the
+   first request reaches the endpoint, and the run's wall time beside its sending window.
+3. The default run (embedded server) and `--max-examples 6400`: wall time.
+4. Optionally, Schemathesis on the same target (awsJson1_1 Stop operations, `--max-examples` 50
+   and 100): wall time and requests, beside the suite's default verdict. Pass `--schemathesis
+   PATH/TO/st` or have `st` on PATH; skipped otherwise.
 
-    python benchmarks/bench_suite.py [--seconds 5] [--max-examples 400]
+    python benchmarks/bench_suite.py [--max-examples 400] [--schemathesis /path/to/st]
+
+Prints figures only; nothing here asserts a timing.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from pathlib import Path
 
 from _server import server_process
 
 from conformance.lifecycle import LifecycleConfig
+from conformance.model import load_operations
+from conformance.reference import EMBEDDED_TIMINGS, JobStore, ReferenceApp, ReferenceServer, SystemClock
 from conformance.runner import RunConfig, run
 from conformance.target import Target
+from conformance.wire import HttpRequest
 
 STOP = "Comprehend_20171127.StopPiiEntitiesDetectionJob"
 
 
-def raw_rate(host: str, port: int, seconds: float) -> float:
+def bare_rate(host: str, port: int, seconds: float) -> float:
+    """Requests/s of one keep-alive connection sending a fixed Stop, answer read in full."""
     connection = http.client.HTTPConnection(host, port)
     sent = 0
     began = time.perf_counter()
@@ -37,32 +55,117 @@ def raw_rate(host: str, port: int, seconds: float) -> float:
     return sent / (time.perf_counter() - began)
 
 
-def suite_rate(url: str, max_examples: int, workers: int) -> tuple[float, int, float]:
+def suite_window(url: str, max_examples: int, workers: int) -> tuple[float, int, float, float]:
+    """(requests/s from first request to last answer, requests, that window, wall time of the whole run)."""
     began = time.perf_counter()
-    # Throughput of the cases themselves: no waiting for stopped jobs to settle (the default run
-    # below includes that wait).
     result = run(RunConfig(Target(url), max_examples=max_examples, seed=1, workers=workers,
                            lifecycle=LifecycleConfig(settle_timeout=0)))
-    elapsed = time.perf_counter() - began
-    return result.requests_sent / result.elapsed, result.requests_sent, elapsed
+    wall = time.perf_counter() - began
+    window = max(result.sending_window, 1e-9)
+    return result.requests_sent / window, result.requests_sent, window, wall
+
+
+class RecordingApp(ReferenceApp):
+    """The reference app with the embedded target's quick jobs, noting when each request arrives."""
+
+    def __init__(self) -> None:
+        super().__init__(JobStore(SystemClock(), EMBEDDED_TIMINGS))
+        self.arrivals: list[float] = []
+        self._lock = threading.Lock()
+
+    def handle(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        with self._lock:
+            self.arrivals.append(time.perf_counter())
+        return super().handle(request)
+
+
+def timed_process(argv: list[str], url: str | None = None) -> tuple[float, float | None, float | None, int]:
+    """Run `conformance ARGV` as a new process; (wall, first request after start, last request after start,
+    requests) as seen by an in-process recording reference server when `url` is None, else wall only."""
+    app = RecordingApp()
+    with ReferenceServer(app=app) as server:
+        endpoint = ["--endpoint-url", server.url] if url is None else []
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "conformance", *argv, *endpoint], capture_output=True, check=False)
+        wall = time.perf_counter() - began
+    if not app.arrivals:
+        return wall, None, None, 0
+    return wall, app.arrivals[0] - began, app.arrivals[-1] - began, len(app.arrivals)
+
+
+def openapi_document() -> dict:
+    """An OpenAPI 3.1 description of the awsJson1_1 Stop operations at `/`, for Schemathesis."""
+    operations = [op for op in load_operations() if op.name in ("StopPiiEntitiesDetectionJob", "StopPHIDetectionJob")]
+    request = operations[0].request  # both take the same JobId
+    errors = {"description": "an error", "content": {"application/x-amz-json-1.1": {"schema": {"type": "object"}}}}
+    return {
+        "openapi": "3.1.0", "info": {"title": "Stop-job operations over awsJson1_1", "version": "1"},
+        "paths": {"/": {"post": {
+            "operationId": "StopJob",
+            "parameters": [{"name": "X-Amz-Target", "in": "header", "required": True,
+                            "schema": {"type": "string", "enum": [op.target for op in operations]}}],
+            "requestBody": {"required": True, "content": {"application/x-amz-json-1.1": {"schema": request}}},
+            "responses": {"200": {"description": "stopped", "content": {"application/x-amz-json-1.1": {
+                "schema": operations[0].response}}}, "400": errors, "500": errors},
+        }}},
+    }
+
+
+def schemathesis_runs(st: str) -> None:
+    """Schemathesis against a recording reference server, beside the suite's default verdict on one."""
+    with tempfile.TemporaryDirectory() as folder:
+        spec = Path(folder) / "openapi.json"
+        spec.write_text(json.dumps(openapi_document()))
+        hooks = Path(folder) / "awsjson_hooks.py"
+        hooks.write_text("import schemathesis\n"
+                         "schemathesis.serializer.alias('application/x-amz-json-1.1', 'application/json')\n")
+        env = {**os.environ, "SCHEMATHESIS_HOOKS": "awsjson_hooks", "PYTHONPATH": folder}
+        for examples in (50, 100):
+            app = RecordingApp()
+            with ReferenceServer(app=app) as server:
+                began = time.perf_counter()
+                subprocess.run([st, "run", str(spec), "--url", server.url, "--max-examples", str(examples),
+                                "--checks", "not_a_server_error"], capture_output=True, check=False, env=env)
+                wall = time.perf_counter() - began
+            print(f"Schemathesis --max-examples {examples}: {wall:6.2f} s wall, {len(app.arrivals)} requests")
+    wall, _, _, sent = timed_process(["run", "--seed", "1"])
+    print(f"suite, default verdict on the same kind of target: {wall:6.2f} s wall, {sent} requests")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=3.0, help="how long the bare loop runs")
     parser.add_argument("--max-examples", type=int, default=400)
+    parser.add_argument("--schemathesis", default=shutil.which("st"), metavar="PATH", help="Schemathesis's `st`")
     args = parser.parse_args()
+
+    print("1. request rate, against `conformance serve` in its own process")
     with server_process() as (host, port):
-        raw = raw_rate(host, port, args.seconds)
-        print(f"raw http.client keep-alive loop, 1 connection: {raw:8.0f} requests/s")
+        bare = bare_rate(host, port, args.seconds)
+        print(f"   bare http.client keep-alive loop, 1 connection: {bare:7.0f} requests/s")
         for workers in (1, 4):
-            rate, sent, wall = suite_rate(f"http://{host}:{port}", args.max_examples, workers)
-            print(f"suite, {workers} worker(s): {rate:8.0f} requests/s while sending ({sent} requests; "
-                  f"{wall:.1f} s with planning)   ratio to raw: {rate / raw:.2f}")
-    began = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "conformance", "run", "--seed", "1"], capture_output=True, check=False)
-    print(f"default `conformance run` (embedded server, 100 examples per operation): "
-          f"{time.perf_counter() - began:.1f} s wall time")
+            rate, sent, window, wall = suite_window(f"http://{host}:{port}", args.max_examples, workers)
+            print(f"   suite --max-examples {args.max_examples}, {workers} worker(s): {rate:7.0f} requests/s from first "
+                  f"request to last answer ({sent} requests in {window:.2f} s; {wall:.2f} s in all)   "
+                  f"ratio to bare: {rate / bare:.2f}")
+
+    print("2. first request, as a new process sees it (imports included)")
+    wall, first, last, sent = timed_process(["run", "--seed", "1"])
+    assert first is not None and last is not None
+    print(f"   `conformance run --endpoint-url`: first request after {first:.2f} s, last after {last:.2f} s, "
+          f"{sent} requests, {wall:.2f} s wall   (sending window {last - first:.2f} s)")
+
+    print("3. whole runs (embedded reference server)")
+    for argv in (["run", "--seed", "1"], ["run", "--seed", "1", "--all-operations"],
+                 ["run", "--seed", "1", "--max-examples", "6400"]):
+        wall, *_ = timed_process(argv, url="embedded")
+        print(f"   conformance {' '.join(argv)}: {wall:6.2f} s wall")
+
+    print("4. Schemathesis (optional)")
+    if args.schemathesis:
+        schemathesis_runs(args.schemathesis)
+    else:
+        print("   skipped: no `st` on PATH (pass --schemathesis PATH)")
 
 
 if __name__ == "__main__":
