@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance import examples
+from conformance.model import default_schema_dir
 from conformance.reference import ReferenceServer
 from conformance.reference.variants import build_app
 from conformance.suite import test_conformance as suite
@@ -133,3 +135,17 @@ def test_target_moto_starts_moto_and_tests_it(tmp_path: Path) -> None:
                      "--conformance-settle-timeout", "1", "-k", "catalog_example and StopPii and awsJson1_1")
     assert " passed" in result.stdout or " failed" in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
     assert " error" not in result.stdout.splitlines()[-1]  # moto started: the tests ran, none errored in setup
+
+
+def test_the_plugin_tests_the_mission_by_default_and_the_family_or_a_folder_when_asked(tmp_path: Path) -> None:
+    def operations(*flags: str) -> set[str]:
+        result = _pytest(tmp_path, "--pyargs", "conformance.suite", "--collect-only", *flags)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return set(re.findall(r"\[(Stop\w+)-", result.stdout))
+
+    assert operations() == {"StopPiiEntitiesDetectionJob", "StopPHIDetectionJob"}
+    assert len(operations("--conformance-all-operations")) == 12
+    folder = tmp_path / "schemas"
+    folder.mkdir()
+    shutil.copy(default_schema_dir() / "comprehend.StopSentimentDetectionJob.json", folder)
+    assert operations("--conformance-schemas", str(folder)) == {"StopSentimentDetectionJob"}
