@@ -257,22 +257,8 @@ def draw_lanes(config: RunConfig, lanes: list[Lane], all_operations: list[Operat
 def draw_interleaved(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) \
         -> Iterator[tuple[Lane, int, Case]]:
     """`interleaved(lanes, plan(config, lanes, all_operations))`, drawn as it is asked for: one case from each lane
-    in turn, with each case's index in its lane."""
-    drawing = draw_lanes(config, lanes, all_operations)
-
-    def turns() -> Iterator[tuple[Lane, int, Case]]:
-        active = [(lane, drawing[lane.key]) for lane in lanes]
-        index = 0
-        while active:
-            still = []
-            for lane, cases in active:
-                case = next(cases, None)
-                if case is not None:
-                    still.append((lane, cases))
-                    yield lane, index, case
-            active = still
-            index += 1
-    return turns()
+    in turn, with each case's index in its lane (`LazyPlan.interleaved`)."""
+    return LazyPlan(draw_lanes(config, lanes, all_operations)).interleaved(lanes)
 
 
 def plan(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) -> dict[LaneKey, list[Case]]:
