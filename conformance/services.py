@@ -10,6 +10,8 @@ naming, and `PREFERRED_VALUES`, for members whose valid values are not all equal
 
 from __future__ import annotations
 
+import copy
+
 import functools
 import re
 from collections.abc import Iterable, Mapping
@@ -192,17 +194,9 @@ def start_request(api: JobApi, setup: JobSetup | None) -> dict[str, Any]:
     gets its bucket and key (the key left out when the URI names none), a role ARN gets the role.
     """
     if setup is None:
-        return _copy(api.start_example)
+        return copy.deepcopy(api.start_example)
     shape = service_model(api.service).operation_model(api.start).input_shape
-    return _fill(shape, _copy(api.start_example), (), setup)
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value
+    return _fill(shape, copy.deepcopy(api.start_example), (), setup)
 
 
 def _fill(shape: Shape, value: dict[str, Any], path: tuple[str, ...], setup: JobSetup) -> dict[str, Any]:
@@ -252,14 +246,14 @@ def _value(shape: Shape, name: str, path: tuple[str, ...], setup: JobSetup) -> A
     if known is not _UNKNOWN and known is not None:
         return _checked(shape, known, ".".join(path))
     if name in PREFERRED_VALUES and _satisfies(shape, PREFERRED_VALUES[name]):
-        return _copy(PREFERRED_VALUES[name])
+        return copy.deepcopy(PREFERRED_VALUES[name])
     kind, meta, where = shape.type_name, shape.metadata, ".".join(path) or shape.name
     if kind == "structure":
         return {member: _value(shape.members[member], member, (*path, member), setup)
                 for member in shape.members if member in shape.required_members}
     if kind == "list":
         item = _value(shape.member, name, (*path, "member"), setup)
-        return [_copy(item) for _ in range(max(1, int(meta.get("min", 1))))]
+        return [copy.deepcopy(item) for _ in range(max(1, int(meta.get("min", 1))))]
     if kind == "map":
         count = int(meta.get("min", 0))
         key = _value(shape.key, "", (*path, "key"), setup)

@@ -179,11 +179,10 @@ class ReferenceApp:
 
     def _job_properties(self, route: Route) -> Mapping[str, Any]:
         """The schema of what the route's API's Describe reports of a job (nothing, if that Describe is not served)."""
-        for candidate in self.routes.values():
-            if candidate.role is Role.DESCRIBE and candidate.api.service == route.api.service \
-                    and candidate.operation.name == route.api.describe:
-                return candidate.operation.response["properties"][candidate.describe_member]
-        return {"properties": {}}
+        describe = self.routes.get(f"{route.operation.service.target_prefix}.{route.api.describe}")
+        if describe is None or describe.role is not Role.DESCRIBE:
+            return {"properties": {}}
+        return describe.operation.response["properties"][describe.describe_member]
 
     def _describe(self, route: Route, job_id: str) -> dict[str, Any]:
         return {route.describe_member: self._record(self._job(route, job_id))}
