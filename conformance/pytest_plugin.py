@@ -89,8 +89,11 @@ _SESSION: list[pytest.Config] = []  # the session's config, for the suite module
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Keep the config: the suite parametrizes its tests when its module is imported, before any fixture runs."""
+    """Keep the config: the suite parametrizes its tests when its module is imported, before any fixture runs.
+    A bad --conformance-schemas is a usage error here, not a collection error with a traceback."""
     _SESSION[:] = [config]
+    if config.getoption(_ini_key("schemas"), None) is not None or config.getini(_ini_key("schemas")):
+        selected_operations()
 
 
 def selected_operations() -> tuple[list[Operation], list[Operation]]:

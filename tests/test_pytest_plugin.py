@@ -149,3 +149,10 @@ def test_the_plugin_tests_the_mission_by_default_and_the_family_or_a_folder_when
     folder.mkdir()
     shutil.copy(default_schema_dir() / "comprehend.StopSentimentDetectionJob.json", folder)
     assert operations("--conformance-schemas", str(folder)) == {"StopSentimentDetectionJob"}
+
+
+def test_a_missing_schemas_folder_is_a_usage_error_without_a_traceback(tmp_path: Path) -> None:
+    result = _pytest(tmp_path, "--pyargs", "conformance.suite", "--conformance-schemas", str(tmp_path / "none"))
+    assert result.returncode == 4  # pytest's usage error
+    assert f"--conformance-schemas: {tmp_path / 'none'}: no such folder" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
