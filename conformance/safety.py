@@ -22,6 +22,13 @@ import cbor2
 REAL_JOB_ID = re.compile(r"[0-9a-fA-F]{32}")
 # In bytes that do not decode, a run of 32 hex digits not joined to other JobId characters.
 _EMBEDDED_JOB_ID = re.compile(rb"(?<![\w.:/=+%@-])[0-9a-fA-F]{32}(?![\w.:/=+%@-])")
+# Any run of 32 or more hex digits in the raw bytes (the candidates of `literal_candidates`).
+_HEX_RUN = re.compile(rb"[0-9a-fA-F]{32,}")
+# Bytes through which a decoded string can hold hex digits its raw bytes do not show in one run: a JSON
+# `\u` escape, the NULs of UTF-16/32 JSON (json.loads detects those encodings), and 0x7f, the start of an
+# indefinite-length CBOR text string (its chunks' headers sit between the digits).
+_HIDDEN_TEXT = (b"\\u", b"\x00", b"\x7f")
+MAX_CANDIDATES = 8  # more candidate windows than this and the body is decoded instead
 
 
 def could_be_real_job_id(value: object) -> bool:
@@ -56,6 +63,25 @@ def job_ids_in(body: bytes, content_type: str | None = None) -> set[str]:
     return {text for text in _strings(document) if could_be_real_job_id(text)}
 
 
+def literal_candidates(body: bytes) -> set[str] | None:
+    """Every 32-character window of a hex-digit run in the raw bytes, a superset of `job_ids_in(body)`; or None
+    when the bytes cannot tell (a JSON escape, UTF-16/32 NULs, an indefinite CBOR text string, too many runs).
+
+    Whatever the content type: JSON strings without `\\u` escapes in UTF-8, CBOR definite-length text strings
+    (string references and shared values only repeat one of those) and the undecodable-body scan all read
+    hex digits straight from the bytes, so a job-id-form string in the document is one of these windows.
+    """
+    if any(marker in body for marker in _HIDDEN_TEXT):
+        return None
+    found: set[str] = set()
+    for run in _HEX_RUN.findall(body):
+        if len(found) + len(run) - 31 > MAX_CANDIDATES:
+            return None
+        text = run.decode("ascii")
+        found.update(text[start:start + 32] for start in range(len(text) - 31))
+    return found
+
+
 def _decode(body: bytes, content_type: str) -> Any:
     if "cbor" not in content_type:
         return json.loads(body)
@@ -84,12 +110,15 @@ class JobLedger:
     def __init__(self) -> None:
         self._started: dict[tuple[str, str], bool] = {}  # (service, job id) -> known to be stopped
         self._stoppers: dict[tuple[str, str], str] = {}  # (service, job id) -> the Stop operation of its kind
+        self._allowed: set[str] = set()  # the started jobs' ids and their near misses
         self._lock = threading.Lock()
 
     def started(self, service: str, job_id: str, stop_operation: str = "") -> None:
         """Record a job the suite's own Start created, and the operation that stops a job of its kind."""
         with self._lock:
             self._started.setdefault((service, job_id), False)
+            self._allowed.add(job_id)
+            self._allowed.update(value for _, value in near_misses(job_id))
             if stop_operation:
                 self._stoppers[(service, job_id)] = stop_operation
 
@@ -107,7 +136,7 @@ class JobLedger:
     def created(self, job_id: str) -> bool:
         """Whether this run started a job with this id, or it is one of the near misses of such a job."""
         with self._lock:
-            return any(job_id == known or job_id in dict(near_misses(known)).values() for _, known in self._started)
+            return job_id in self._allowed
 
     def unstopped(self) -> list[tuple[str, str]]:
         """(service, job id) of every started job not yet known to be stopped."""
@@ -120,7 +149,17 @@ class JobLedger:
             return list(self._started)
 
     def check(self, body: bytes, content_type: str | None = None) -> None:
-        """Raise UnsafeRequest if the body names a job id of the real form that this run did not create."""
+        """Raise UnsafeRequest if the body names a job id of the real form that this run did not create.
+
+        Called on every request body, so the bytes are read first (`literal_candidates`): a body with no
+        run of 32 hex digits, or whose every such run the run created, needs no decoding. Otherwise the
+        body is decoded and its exact strings judged, as before.
+        """
+        candidates = literal_candidates(body)
+        if candidates is not None:
+            with self._lock:
+                if candidates <= self._allowed:
+                    return
         foreign = sorted(job_id for job_id in job_ids_in(body, content_type) if not self.created(job_id))
         if foreign:
             raise UnsafeRequest(f"not sent: the body carries {foreign[0]!r}, which has the form of a real job id "
