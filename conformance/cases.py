@@ -69,6 +69,9 @@ class _Absent:
     def __repr__(self) -> str:
         return "ABSENT"
 
+    def __reduce__(self) -> str:
+        return "ABSENT"  # unpickled as the module's one ABSENT (compared with `is`), not a copy
+
 
 ABSENT: Any = _Absent()  # "no document": the case sends `raw_body` instead
 

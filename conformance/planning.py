@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance import botocore_model, examples, strategies
+from conformance import botocore_model, drawing_process, examples, strategies
 from conformance.cases import Case
 from conformance.lifecycle import LifecycleConfig
 from conformance.model import Operation, default_schema_dir, document_name, load_operations
@@ -38,6 +39,7 @@ class RunConfig:
     read_timeout: float = 30.0  # seconds an answer may take before the request counts as unanswered
     fail_fast: bool = False  # send no further case once an error-severity check has failed
     rerun: tuple[tuple[LaneKey, Case], ...] | None = None  # only these cases (an earlier report's failures)
+    drawing_process: bool = True  # draw cases ahead in a forked process where the platform forks (same cases)
 
 
 # The operations of the project's mission: what a run tests unless told otherwise.
@@ -136,22 +138,49 @@ def required_lanes(config: RunConfig, lanes: list[Lane]) -> set[LaneKey]:
 class _Stream:
     """One lane's distinct generated cases for one seed (`strategies.distinct_cases`), drawn as they are first
     asked for and kept: drawing is deterministic, so a process that runs the suite many times (tests, benchmarks,
-    the verdict score) draws each once, and a run asking for more cases than an earlier one extends its draws."""
+    the verdict score) draws each once, and a run asking for more cases than an earlier one extends its draws.
+    While a run's `feed` is attached, a drawing process draws them ahead (`conformance.drawing_process`)."""
 
     def __init__(self, found: list[strategies.Family], seed: int) -> None:
         self._drawing = strategies.distinct_cases(found, seed)
+        self._made = 0  # cases `_drawing` has produced here; the rest of `_cases` came from a drawing process
         self._cases: list[Case] = []
         self._lock = threading.Lock()
+        self.feed: drawing_process.Feed | None = None
 
     def get(self, index: int) -> Case | None:
         """The stream's `index`th case, drawn now if it has not been yet; None once the families give no new one."""
         with self._lock:
             while len(self._cases) <= index:
-                case = next(self._drawing, None)
+                case = self._next()
                 if case is None:
                     return None
                 self._cases.append(case)
             return self._cases[index]
+
+    def held(self) -> int:
+        """How many cases the stream holds."""
+        with self._lock:
+            return len(self._cases)
+
+    def position(self) -> tuple[Iterator[Case], int, int]:
+        """(the in-process generator, cases it has produced, cases the stream holds): where a drawing process
+        starts (called under no lock: a feed is made before the run reads the stream)."""
+        return self._drawing, self._made, len(self._cases)
+
+    def _next(self) -> Case | None:
+        feed = self.feed
+        if feed is not None:
+            try:
+                return feed.next(self)
+            except drawing_process.FeedLost:
+                self.feed = None  # drawn here from now on: the same cases
+        while self._made < len(self._cases):  # catch up with what a drawing process drew
+            next(self._drawing, None)
+            self._made += 1
+        case = next(self._drawing, None)
+        self._made += case is not None
+        return case
 
 
 _STREAMS: dict[tuple[object, ...], _Stream] = {}
@@ -162,12 +191,7 @@ def _generated(operation: Operation, protocol: WireProtocol, all_operations: lis
                seed: int) -> Iterator[Case]:
     """One lane's distinct generated cases, lazily, until its strategy runs out (none of today's does), the same
     ones for the same seed; the strategy is built now, so that a schema no strategy can generate from fails here."""
-    key = (*strategies.lane_key(operation, protocol, all_operations), seed)
-    found = strategies.families(operation, protocol, all_operations)
-    with _STREAMS_LOCK:
-        stream = _STREAMS.get(key)
-        if stream is None:
-            stream = _STREAMS[key] = _Stream(found, seed)
+    stream = _stream(operation, protocol, all_operations, seed)
 
     def cases() -> Iterator[Case]:
         index = 0
@@ -175,6 +199,39 @@ def _generated(operation: Operation, protocol: WireProtocol, all_operations: lis
             yield case
             index += 1
     return cases()
+
+
+def _stream(operation: Operation, protocol: WireProtocol, all_operations: list[Operation], seed: int) -> _Stream:
+    """The process's stream of one lane's generated cases for a seed (its strategies built at the first call)."""
+    key = (*strategies.lane_key(operation, protocol, all_operations), seed)
+    found = strategies.families(operation, protocol, all_operations)
+    with _STREAMS_LOCK:
+        stream = _STREAMS.get(key)
+        if stream is None:
+            stream = _STREAMS[key] = _Stream(found, seed)
+    return stream
+
+
+def start_drawing_process(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) \
+        -> drawing_process.Feed | None:
+    """A process that draws the lanes' generated cases ahead (see `conformance.drawing_process`), or None where
+    it would not pay: drawing in-process asked for, no fork here, or every stream already holds its cases."""
+    if not config.drawing_process or config.rerun is not None or not drawing_process.available():
+        return None
+    streams = sorted({id(stream): stream for stream in (_stream(lane.operation, lane.protocol, all_operations,
+                                                                config.seed + index)
+                                                        for index, lane in enumerate(lanes))}.items())
+    wanted = [stream for _, stream in streams if stream.held() < max(config.max_examples, 1)
+              and (stream.feed is None or stream.feed.lost)]
+    if not wanted:
+        return None
+    with contextlib.ExitStack() as still:  # no stream is being drawn while the child forks with its generator
+        for stream in wanted:
+            still.enter_context(stream._lock)
+        feed = drawing_process.Feed(wanted)
+        for stream in wanted:
+            stream.feed = feed
+    return feed
 
 
 def draw_lane(config: RunConfig, lane: Lane, index: int, all_operations: list[Operation],
@@ -372,6 +429,12 @@ class Prepared:
     lanes: list[Lane]
     required: set[LaneKey]
     planned: Mapping[LaneKey, list[Case]]
+    feed: drawing_process.Feed | None = None  # the process drawing `planned` ahead, if any
+
+    def close(self) -> None:
+        """Stop drawing ahead (what is still to be drawn is then drawn in-process)."""
+        if self.feed is not None:
+            self.feed.close()
 
 
 def prepare(config: RunConfig) -> Prepared:
@@ -388,4 +451,5 @@ def prepare(config: RunConfig) -> Prepared:
     if config.budget is not None and config.budget < len(lanes):
         raise ConfigurationError(f"--budget {config.budget} is below the {len(lanes)} requests that probe which "
                                  "lanes (operation and protocol) the endpoint serves")
-    return Prepared(operations, lanes, required_lanes(config, lanes), planned)
+    return Prepared(operations, lanes, required_lanes(config, lanes), planned,
+                    start_drawing_process(config, lanes, all_operations))

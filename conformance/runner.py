@@ -74,25 +74,28 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
     result = RunResult(config, prepared.operations, prepared.lanes, prepared.required)
     all_stages = stages()
     began = time.monotonic()
-    try:
-        with ctx.interruption.handled():
-            for stage in all_stages[:-1]:
-                _absorb(result, _run_stage(ctx, stage))
-                ctx.interruption.check()  # a Ctrl-C whose exception Python dropped
-    except KeyboardInterrupt:  # Ctrl-C: keep what was judged, stop every job a flow left running
-        ctx.cancel.set()
-        _absorb(result, ctx.partial + [phase.run(ctx) for phase in all_stages[-1]])
-        result.interrupted = True
-        _finish(result, ctx, all_stages, began)
-        raise RunInterrupted(result) from None
-    except BaseException:
-        ctx.cancel.set()
+    try:  # the drawing process is stopped however the run ends
+        try:
+            with ctx.interruption.handled():
+                for stage in all_stages[:-1]:
+                    _absorb(result, _run_stage(ctx, stage))
+                    ctx.interruption.check()  # a Ctrl-C whose exception Python dropped
+        except KeyboardInterrupt:  # Ctrl-C: keep what was judged, stop every job a flow left running
+            ctx.cancel.set()
+            _absorb(result, ctx.partial + [phase.run(ctx) for phase in all_stages[-1]])
+            result.interrupted = True
+            _finish(result, ctx, all_stages, began)
+            raise RunInterrupted(result) from None
+        except BaseException:
+            ctx.cancel.set()
+            _absorb(result, [phase.run(ctx) for phase in all_stages[-1]])
+            transport.close()
+            raise
         _absorb(result, [phase.run(ctx) for phase in all_stages[-1]])
-        transport.close()
-        raise
-    _absorb(result, [phase.run(ctx) for phase in all_stages[-1]])
-    _finish(result, ctx, all_stages, began)
-    return result
+        _finish(result, ctx, all_stages, began)
+        return result
+    finally:
+        prepared.close()
 
 
 def _finish(result: RunResult, ctx: RunContext, all_stages: list[list[Phase]], began: float) -> None:
@@ -156,11 +159,14 @@ def planned_requests(config: RunConfig) -> list[PlannedRequest]:
     the budget; sends none (job ids a Start would return are placeholders)."""
     ctx = RunContext(config, prepare(config), None)
     found: list[PlannedRequest] = []
-    for stage in stages():
-        for phase in stage:
-            found += phase.plan(ctx)
-            if phase.name == "budget":
-                phase.run(ctx)
+    try:
+        for stage in stages():
+            for phase in stage:
+                found += phase.plan(ctx)
+                if phase.name == "budget":
+                    phase.run(ctx)
+    finally:
+        ctx.prepared.close()
     return found
 
 
