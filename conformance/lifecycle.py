@@ -45,7 +45,8 @@ class LifecycleConfig:
 
     settle_timeout: float = 60.0
     poll_interval: float = 0.5  # the longest wait between looks
-    first_poll: float = 0.05  # the first wait; each next one doubles, up to poll_interval (a quick stop is seen at once)
+    first_poll: float = 0.05  # the first wait; each next one half as long again, up to poll_interval
+    poll_growth: float = 1.5  # a stop that settles in t is seen within about 1.5 t (doubling: 2 t), in a few looks
 
 
 class Sender(Protocol):
@@ -134,7 +135,7 @@ def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_s
                 break
             results.pop()  # only the last look at a settling job is judged
             pause(interval)
-            interval = min(interval * 2, config.poll_interval)
+            interval = min(interval * config.poll_growth, config.poll_interval)
         if settled in SETTLED_STATUSES:
             stop("existing.stop_settled", f"stop the job once it has settled ({settled})", job_id, settled,
                  note="once it has settled")
