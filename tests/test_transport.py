@@ -73,6 +73,7 @@ def test_only_amazonaws_hosts_count_as_aws() -> None:
     ({"content-type": "application/cbor", "Smithy-Protocol": "rpc-v2-cbor", "Authorization": "stale",
       "X-Amz-Date": "19990101T000000Z"}, b"\xa1\x65JobId\x65job-1", "session-token"),
     ({"X-Amz-Security-Token": "old", "User-Agent": "ua", "Expect": "100-continue"}, b"\x00\xff", "session-token"),
+    ({"X-Custom": "a  b", "x-custom": " c ", "Host": "elsewhere.example"}, b"{}", None),  # repeated, folded, own host
 ])
 def test_the_light_signing_request_signs_as_botocores_own(monkeypatch: pytest.MonkeyPatch, headers: dict[str, str],
                                                           body: bytes, token: str | None) -> None:
