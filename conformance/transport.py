@@ -10,6 +10,7 @@ import ipaddress
 import logging
 import random
 import re
+import socket
 import ssl
 import threading
 import time
@@ -349,6 +350,9 @@ class _Pool:
             if connection.sock is None:  # new, or closed after a `Connection: close` answer
                 connection.connect()  # within the connect timeout; then each read within the read timeout
                 connection.sock.settimeout(self.read_timeout)
+                # http.client writes the head and the body apart: without this, Nagle's algorithm may hold the
+                # body until the head is acknowledged (urllib3 sets it too).
+                connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             connection.request(method, self.base_path + path, body=body, headers=headers)
             response = connection.getresponse()
         except (http.client.HTTPException, OSError) as exc:
