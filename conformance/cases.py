@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +96,11 @@ class Case:
 
     def key(self) -> tuple[Any, ...]:
         """Identity for de-duplication: the same bytes and headers are the same case."""
+        return self._identity
+
+    @functools.cached_property
+    def _identity(self) -> tuple[Any, ...]:
+        # Kept with the case (and pickled with it): a drawing process computes it, not the process that sends.
         body = self.raw_body if self.document is ABSENT else json.dumps(jsonable(self.document), sort_keys=True)
         return (self.operation, self.category, body, self.headers, self.path, self.method, self.signing)
 

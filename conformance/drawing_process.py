@@ -147,6 +147,8 @@ def _child(starts: list[tuple[Iterator[Case], int, int]], write_end: int) -> Non
                 batch.append((number, case))
                 if case is END:
                     live.remove((number, generator))
+                else:
+                    case.key()  # computed here, kept with the case: the parent de-duplicates by it
             if len(batch) >= size or not live:
                 writer.send_bytes(_dumps(batch))
                 batch, size = [], min(size * 2, LARGEST_BATCH)
