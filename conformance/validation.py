@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -36,9 +37,23 @@ SchemaValidator = jsonschema.validators.extend(
 )
 
 
+_CHECKED: set[str] = set()  # schemas (as canonical JSON) found valid: checking one costs a hundred times this key
+_CHECKED_LIMIT = 4096
+
+
 def check_schema(schema: Mapping[str, Any]) -> None:
     """Raise `jsonschema.SchemaError` unless schema is valid 2020-12 with ECMA-262 patterns."""
+    try:
+        key = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError):  # not JSON-like: checked every time
+        key = None
+    if key is not None and key in _CHECKED:
+        return
     SchemaValidator.check_schema(schema, format_checker=_FORMAT_CHECKER)
+    if key is not None:
+        if len(_CHECKED) >= _CHECKED_LIMIT:
+            _CHECKED.clear()
+        _CHECKED.add(key)
 
 
 def validator_for(schema: Mapping[str, Any]) -> Any:
