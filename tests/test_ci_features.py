@@ -170,3 +170,17 @@ def test_rerun_sends_each_failed_case_exactly_as_it_was_first_sent(tmp_path: Pat
     first = bodies(tmp_path / "first.json")
     assert first and bodies(tmp_path / "again.json") == first
     assert all(length > 10_000 for length, _ in first.values())
+
+
+def test_junit_spells_out_what_xml_cannot_carry(tmp_path: Path) -> None:
+    from conformance.report.junit import xml_safe
+    tree = ET.Element("testsuites", name="a\x00b")
+    case = ET.SubElement(tree, "failure", message="status \x1b[31m")
+    case.text = "body: \x01\x7f\ud800\ufffe fine: é 𝄞 \t\n"
+    path = tmp_path / "r.xml"
+    ET.ElementTree(xml_safe(tree)).write(path, encoding="utf-8", xml_declaration=True)
+    parsed = ET.parse(path).getroot()  # well-formed
+    assert parsed.get("name") == "a\\x00b"
+    failure = parsed.find("failure")
+    assert failure is not None and failure.get("message") == "status \\x1b[31m"
+    assert failure.text == "body: \\x01\x7f\\ud800\\ufffe fine: é 𝄞 \t\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
@@ -95,8 +96,30 @@ def _coverage(suites: ET.Element, summary: Summary) -> None:
         ET.SubElement(case, "system-out").text = f"judged: {', '.join(lane.judged)}"
 
 
+# Characters XML 1.0 cannot carry, even escaped (control characters, lone surrogates, U+FFFE/U+FFFF): a target's
+# text and the cases' bodies can hold them, and one of them makes the whole file unreadable to a CI server.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def xml_safe(element: ET.Element) -> ET.Element:
+    """The tree with every character XML cannot carry spelled out (`\\x01`, `\\ud800`), in place."""
+    for node in element.iter():
+        if node.text:
+            node.text = _NOT_XML.sub(_visible, node.text)
+        if node.tail:
+            node.tail = _NOT_XML.sub(_visible, node.tail)
+        for name, value in node.attrib.items():
+            node.attrib[name] = _NOT_XML.sub(_visible, value)
+    return element
+
+
 def write(summary: Summary, path: Path) -> None:
     """Write the report to a file."""
-    tree = ET.ElementTree(build(summary))
+    tree = ET.ElementTree(xml_safe(build(summary)))
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)
