@@ -489,9 +489,10 @@ def _target(args: argparse.Namespace, region: str, stack: object) -> Target:
         return _aws_target(args, region)
     if args.endpoint_url is None:
         from conformance.reference import embedded_server
+        from conformance.reference.apart import serving_apart
 
-        server = stack.enter_context(embedded_server(args.schemas))  # type: ignore[attr-defined]
-        return Target(server.url, region=region, name="embedded reference server")
+        url = stack.enter_context(serving_apart(embedded_server(args.schemas)))  # type: ignore[attr-defined]
+        return Target(url, region=region, name="embedded reference server")
     target = _credentials_target(args.endpoint_url, region, args.profile, args.allow_credentials_to_custom_endpoint,
                                  required=not args.dry_run)
     if args.create_jobs and target.is_aws:
