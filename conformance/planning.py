@@ -165,7 +165,7 @@ class _Stream:
 
     def position(self) -> tuple[Iterator[Case], int, int]:
         """(the in-process generator, cases it has produced, cases the stream holds): where a drawing process
-        starts (called under no lock: a feed is made before the run reads the stream)."""
+        starts (`start_drawing_process` holds the stream's lock while it forks)."""
         return self._drawing, self._made, len(self._cases)
 
     def _next(self) -> Case | None:

@@ -19,8 +19,8 @@ from conformance.phases.cases import CasesPhase
 from conformance.phases.cleanup import CleanupPhase
 from conformance.phases.jobs import JobsPhase
 from conformance.phases.probe import ProbePhase, lane_state, probe_case
-from conformance.planning import (ConfigurationError, Lane, PlannedRequest, RunConfig, interleaved, lanes_for, plan,
-                                  prepare, select_operations)
+from conformance.planning import (ConfigurationError, Lane, PlannedRequest, Prepared, RunConfig, interleaved, lanes_for,
+                                  plan, prepare, select_operations)
 from conformance.transport import Transport
 
 __all__ = ["ConfigurationError", "Lane", "PlannedRequest", "RunConfig", "RunInterrupted", "RunResult", "interleaved",
@@ -68,34 +68,38 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
     """Plan, then run each stage's phases; ConfigurationError when the configuration cannot work, RunInterrupted
     (with the partial result) on Ctrl-C."""
     prepared = prepare(config)
+    try:
+        return _run_prepared(config, prepared, progress)
+    finally:
+        prepared.close()  # the drawing process is stopped however the run ends
+
+
+def _run_prepared(config: RunConfig, prepared: Prepared, progress: Progress | None) -> RunResult:
     transport = Transport(config.target, rate=config.rate, pool_size=max(config.workers, 1), budget=config.budget,
                           read_timeout=config.read_timeout)
     ctx = RunContext(config, prepared, transport, progress)
     result = RunResult(config, prepared.operations, prepared.lanes, prepared.required)
     all_stages = stages()
     began = time.monotonic()
-    try:  # the drawing process is stopped however the run ends
-        try:
-            with ctx.interruption.handled():
-                for stage in all_stages[:-1]:
-                    _absorb(result, _run_stage(ctx, stage))
-                    ctx.interruption.check()  # a Ctrl-C whose exception Python dropped
-        except KeyboardInterrupt:  # Ctrl-C: keep what was judged, stop every job a flow left running
-            ctx.cancel.set()
-            _absorb(result, ctx.partial + [phase.run(ctx) for phase in all_stages[-1]])
-            result.interrupted = True
-            _finish(result, ctx, all_stages, began)
-            raise RunInterrupted(result) from None
-        except BaseException:
-            ctx.cancel.set()
-            _absorb(result, [phase.run(ctx) for phase in all_stages[-1]])
-            transport.close()
-            raise
-        _absorb(result, [phase.run(ctx) for phase in all_stages[-1]])
+    try:
+        with ctx.interruption.handled():
+            for stage in all_stages[:-1]:
+                _absorb(result, _run_stage(ctx, stage))
+                ctx.interruption.check()  # a Ctrl-C whose exception Python dropped
+    except KeyboardInterrupt:  # Ctrl-C: keep what was judged, stop every job a flow left running
+        ctx.cancel.set()
+        _absorb(result, ctx.partial + [phase.run(ctx) for phase in all_stages[-1]])
+        result.interrupted = True
         _finish(result, ctx, all_stages, began)
-        return result
-    finally:
-        prepared.close()
+        raise RunInterrupted(result) from None
+    except BaseException:
+        ctx.cancel.set()
+        _absorb(result, [phase.run(ctx) for phase in all_stages[-1]])
+        transport.close()
+        raise
+    _absorb(result, [phase.run(ctx) for phase in all_stages[-1]])
+    _finish(result, ctx, all_stages, began)
+    return result
 
 
 def _finish(result: RunResult, ctx: RunContext, all_stages: list[list[Phase]], began: float) -> None:
