@@ -101,15 +101,34 @@ def request_family(operation: Operation, category: str, description: str, *,
                    headers: st.SearchStrategy[Headers] = st.just(()), paths: st.SearchStrategy[str | None] = st.none(),
                    methods: st.SearchStrategy[str | None] = st.none()) -> Family:
     """Cases that send a valid document with other headers, path or method (routing, claim rules)."""
-    base = Members.of(operation).base()
     kind = kind_of(category)
+    cases = _request_case(Case(operation.name, category, kind, description), Members.of(operation).base(), headers,
+                          paths, methods)
+    return Family(category, kind, description, cases)
 
-    @st.composite
-    def build(draw: st.DrawFn) -> Case:
-        document = draw(base)
-        return Case(operation.name, category, kind, description, document=document, headers=draw(headers),
-                    path=draw(paths), method=draw(methods), job_id=document.get("JobId"))
-    return Family(category, kind, description, build())
+
+# Composites are defined once and given their parts as arguments (see `alphabet._meeting`).
+@st.composite
+def _request_case(draw: st.DrawFn, like: Case, base: st.SearchStrategy[dict[str, Any]],
+                  headers: st.SearchStrategy[Headers], paths: st.SearchStrategy[str | None],
+                  methods: st.SearchStrategy[str | None]) -> Case:
+    document = draw(base)
+    return Case(like.operation, like.category, like.kind, like.description, document=document, headers=draw(headers),
+                path=draw(paths), method=draw(methods), job_id=document.get("JobId"))
+
+
+@st.composite
+def _with_extra(draw: st.DrawFn, base: st.SearchStrategy[dict[str, Any]], names: st.SearchStrategy[str],
+                values: st.SearchStrategy[Any]) -> dict[str, Any]:
+    document = draw(base)
+    document[draw(names)] = draw(values)
+    return document
+
+
+@st.composite
+def _with_member(draw: st.DrawFn, base: st.SearchStrategy[dict[str, Any]], name: str,
+                 values: st.SearchStrategy[Any]) -> dict[str, Any]:
+    return {**draw(base), name: draw(values)}
 
 
 def _case(operation: Operation, category: str, kind: Kind, description: str) -> Callable[[Any], Case]:
@@ -143,26 +162,14 @@ def families(operation: Operation) -> list[Family]:
     extra_names = kept(joined(ascii_text(ascii_uppercase, 1, 1), ascii_text(ascii_letters + digits, 0, 15)),
                        lambda n: n not in members.known)
 
-    base = members.base()
-
-    @st.composite
-    def with_extra(draw: st.DrawFn) -> dict[str, Any]:
-        document = draw(base)
-        document[draw(extra_names)] = draw(EXTRA_VALUES)
-        return document
-
     text = "a valid body plus a member the input does not have"
     found.append(Family("extra.unknown_member", Kind.EXTRA_MEMBER, text,
-                        with_extra().map(_case(operation, "extra.unknown_member", Kind.EXTRA_MEMBER, text))))
+                        _with_extra(members.base(), extra_names, EXTRA_VALUES).map(
+                            _case(operation, "extra.unknown_member", Kind.EXTRA_MEMBER, text))))
     return found
 
 
 def _member_family(members: Members, name: str, category: str, kind: Kind, description: str,
                    values: st.SearchStrategy[Any]) -> Family:
-    base = members.base(replace=name)
-
-    @st.composite
-    def document(draw: st.DrawFn) -> dict[str, Any]:
-        return {**draw(base), name: draw(values)}
-
-    return Family(category, kind, description, document().map(_case(members.operation, category, kind, description)))
+    return Family(category, kind, description, _with_member(members.base(replace=name), name, values).map(
+        _case(members.operation, category, kind, description)))

@@ -48,17 +48,20 @@ def sized_text(chars: st.SearchStrategy[str], low: int, high: int, *, each: bool
     instead (`st.text` would merge a `one_of` of character strategies into one alphabet, losing its weights)."""
     lengths = _length(low, high)
     if each:
-        @st.composite
-        def chars_each(draw: st.DrawFn) -> str:
-            return "".join([draw(chars) for _ in range(draw(lengths))])
-        return chars_each()
-    by_length = {n: st.text(alphabet=chars, min_size=n, max_size=n) for n in range(low, high + 1)}
+        return _chars_each(chars, lengths)
+    return _text_of_length(lengths, {n: st.text(alphabet=chars, min_size=n, max_size=n) for n in range(low, high + 1)})
 
-    @st.composite
-    def text(draw: st.DrawFn) -> str:
-        return draw(by_length[draw(lengths)])
 
-    return text()
+# Composites are defined once and given their parts as arguments (see `alphabet._meeting`).
+@st.composite
+def _chars_each(draw: st.DrawFn, chars: st.SearchStrategy[str], lengths: st.SearchStrategy[int]) -> str:
+    return "".join([draw(chars) for _ in range(draw(lengths))])
+
+
+@st.composite
+def _text_of_length(draw: st.DrawFn, lengths: st.SearchStrategy[int],
+                    by_length: dict[int, st.SearchStrategy[str]]) -> str:
+    return draw(by_length[draw(lengths)])
 
 
 class StringSpace:
@@ -164,17 +167,13 @@ class StringSpace:
         return families
 
 
-def _with_one(text: st.SearchStrategy[str], bad: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+@st.composite
+def _with_one(draw: st.DrawFn, text: st.SearchStrategy[str], bad: st.SearchStrategy[str]) -> str:
     """A value of allowed length (one less than `text`'s bounds allow) with exactly one forbidden character at any
     position."""
-
-    @st.composite
-    def build(draw: st.DrawFn) -> str:
-        value = draw(text)
-        at = position(draw, len(value))
-        return value[:at] + draw(bad) + value[at:]
-
-    return build()
+    value = draw(text)
+    at = position(draw, len(value))
+    return value[:at] + draw(bad) + value[at:]
 
 
 def _not_a_real_job_id(value: str) -> bool:
