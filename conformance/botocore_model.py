@@ -31,10 +31,17 @@ _SMITHY_PROTOCOLS = {
 
 
 @functools.cache
+def _session() -> botocore.session.Session:
+    """One botocore session for every model: a session, and the scan of botocore's data that its loader does
+    once, cost more than loading a model."""
+    return botocore.session.get_session()
+
+
+@functools.cache
 def service_model(service_name: str) -> ServiceModel:
     """botocore's model of a service, loaded once."""
     try:
-        return botocore.session.get_session().get_service_model(service_name)
+        return _session().get_service_model(service_name)
     except botocore.exceptions.UnknownServiceError:
         raise BotocoreModelError(f"botocore has no service named {service_name!r}") from None
 
