@@ -68,7 +68,12 @@ class Feed:
         read_end, write_end = os.pipe()
         # os.fork, not multiprocessing: the child must inherit the built strategies and generators (which do not
         # pickle), and it closes every inherited descriptor, which multiprocessing's own bookkeeping relies on.
-        self._pid = os.fork()
+        try:
+            self._pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            raise
         if self._pid == 0:
             os.close(read_end)
             try:

@@ -228,7 +228,10 @@ def start_drawing_process(config: RunConfig, lanes: list[Lane], all_operations: 
     with contextlib.ExitStack() as still:  # no stream is being drawn while the child forks with its generator
         for stream in wanted:
             still.enter_context(stream._lock)
-        feed = drawing_process.Feed(wanted)
+        try:
+            feed = drawing_process.Feed(wanted)
+        except OSError:  # no fork to be had (a process limit, no memory): the run draws in-process
+            return None
         for stream in wanted:
             stream.feed = feed
     return feed

@@ -109,3 +109,16 @@ def test_what_cases_hold_crosses_the_pipe_unchanged() -> None:
     values = [cbor2.CBORTag(1, [cbor2.undefined, cbor2.CBORSimpleValue(99)]), ABSENT, {"JobId": b"\x00"}]
     back = pickle.loads(drawing_process._dumps(values))
     assert back[0] == values[0] and back[0].value[0] is cbor2.undefined and back[1] is ABSENT and back[2] == values[2]
+
+
+def test_a_run_that_cannot_fork_draws_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = planned_cases(RunConfig(NOWHERE, max_examples=30, seed=8, drawing_process=False))
+    planning._STREAMS.clear()
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    prepared = prepare(RunConfig(NOWHERE, max_examples=30, seed=8))
+    assert prepared.feed is None
+    assert {key: [repr(case) for case in prepared.planned[key]] for key in prepared.planned} == expected

@@ -104,3 +104,15 @@ def test_where_it_cannot_fork_safely_it_serves_from_a_thread() -> None:
     finally:
         stop.set()
         other.join()
+
+
+def test_where_fork_fails_it_serves_from_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    import conformance.reference.apart as apart
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(apart, "can_serve_apart", lambda: True)
+    monkeypatch.setattr(os, "fork", no_fork)
+    with serving_apart(embedded_server()) as url:
+        assert health(url) == 200

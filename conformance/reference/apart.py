@@ -33,7 +33,14 @@ def serving_apart(server: ReferenceServer) -> Iterator[str]:
             yield server.url
         return
     lifeline, keep_alive = os.pipe()  # the child ends when this process does, however it ends
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no fork to be had (a process limit, no memory): served from a thread, as where none exists
+        os.close(lifeline)
+        os.close(keep_alive)
+        with server:
+            yield server.url
+        return
     if pid == 0:  # the child: serve until told to stop, or until the run's process is gone
         try:
             os.close(keep_alive)
