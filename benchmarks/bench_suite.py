@@ -175,6 +175,9 @@ def main() -> None:
                   f"{', '.join(f'{r:.2f}' for r in ratios)})")
 
     print("2. first request, as a new process sees it (imports included; was after every case was drawn)")
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print("   (PYTHONDONTWRITEBYTECODE is set: unless the package was byte-compiled at install, each new process "
+              "compiles its modules anew, ~0.04 s more than a usual install)")
     wall, first, last, sent = timed_process(["run", "--seed", "1"])
     assert first is not None and last is not None
     print(f"   `conformance run --endpoint-url`: first request after {first:.2f} s, last after {last:.2f} s, "
