@@ -96,8 +96,8 @@ def send(url: str, method: str, path: str, headers: dict[str, str],
     import json
     from urllib.parse import urlsplit
 
-    from conformance import cbor_codec
-    from conformance.wire import media_type
+    from conformance.wire import cbor
+    from conformance.wire.http import media_type
 
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
@@ -108,7 +108,7 @@ def send(url: str, method: str, path: str, headers: dict[str, str],
         answer_headers = {k.lower(): v for k, v in response.getheaders()}
         if not raw:
             return response.status, answer_headers, None
-        is_cbor = media_type(answer_headers.get("content-type")) == cbor_codec.CONTENT_TYPE
-        return response.status, answer_headers, cbor_codec.decode(raw) if is_cbor else json.loads(raw)
+        is_cbor = media_type(answer_headers.get("content-type")) == cbor.CONTENT_TYPE
+        return response.status, answer_headers, cbor.decode(raw) if is_cbor else json.loads(raw)
     finally:
         connection.close()

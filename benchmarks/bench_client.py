@@ -25,11 +25,12 @@ from contextlib import contextmanager
 
 from _server import server_process
 
-from conformance import sigv4
-from conformance.model import load_operations
-from conformance.target import DUMMY_CREDENTIALS, Target
-from conformance.transport import Transport
-from conformance.wire import HttpRequest
+from conformance.engine.transport import Transport
+from conformance.model.operations import load_operations
+from conformance.targets.target import Target
+from conformance.wire import sigv4
+from conformance.wire.credentials import DUMMY_CREDENTIALS
+from conformance.wire.http import HttpRequest
 
 SERVICE = next(op.service for op in load_operations() if op.service.name == "comprehend")
 STOP = "Comprehend_20171127.StopPiiEntitiesDetectionJob"

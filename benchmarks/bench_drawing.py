@@ -1,10 +1,10 @@
 """How long planning a run takes: drawing every case of every lane before the first request is sent.
 
-Times `planning.plan` (what `conformance run` and `--dry-run` do before sending) for the default run
+Times `engine.plan.plan` (what `conformance run` and `--dry-run` do before sending) for the default run
 (the mission's lanes, --max-examples 100) and for --max-examples 6400, each from cold (strategies not
 yet built, nothing drawn); prints cases per second and the cost per generated case, the time the lazy
-API (`planning.draw_interleaved`) takes to give its first case, and the ratio to drawing the same
-number of cases through Hypothesis's test engine (`@given`, as the suite drew before `strategies.Drawer`;
+API (`engine.plan.draw_interleaved`) takes to give its first case, and the ratio to drawing the same
+number of cases through Hypothesis's test engine (`@given`, as the suite drew before `generation.drawer.Drawer`;
 its strategies are today's, built once). Prints only; asserts nothing.
 
     python benchmarks/bench_drawing.py [--max-examples 6400] [--engine-examples 100] [--seed 1]
@@ -15,17 +15,18 @@ from __future__ import annotations
 import argparse
 import time
 
-from conformance import planning, strategies
-from conformance.model import load_operations
-from conformance.planning import RunConfig, lanes_for, plan, select_operations
-from conformance.target import Target
+from conformance.engine.config import RunConfig
+from conformance.engine.lanes import lanes_for, select_operations
+from conformance.engine.plan import draw_interleaved, plan
+from conformance.generation import drawer, strategies
+from conformance.generation.cache import clear_caches
+from conformance.model.operations import load_operations
+from conformance.targets.target import Target
 
 
 def cold() -> None:
     """Forget every built strategy and every drawn case."""
-    strategies.clear_caches()
-    with planning._STREAMS_LOCK:
-        planning._STREAMS.clear()
+    clear_caches()
 
 
 def time_plan(max_examples: int, seed: int) -> tuple[float, int, int]:
@@ -49,7 +50,7 @@ def time_first_case(max_examples: int, seed: int) -> float:
     lanes = lanes_for(config, select_operations(config))
     cold()
     began = time.perf_counter()
-    next(planning.draw_interleaved(config, lanes, operations))
+    next(draw_interleaved(config, lanes, operations))
     return time.perf_counter() - began
 
 
@@ -59,7 +60,7 @@ def time_drawing(count: int, seed: int, engine: bool) -> tuple[float, int]:
     operations = load_operations()
     lanes = lanes_for(config, select_operations(config))
     built = [strategies.any_case(lane.operation, lane.protocol, operations) for lane in lanes]
-    draw = strategies.draw_cases_with_engine if engine else strategies.draw_cases
+    draw = drawer.draw_cases_with_engine if engine else drawer.draw_cases
     began = time.perf_counter()
     drawn = sum(len(draw(strategy, count, seed + index)) for index, strategy in enumerate(built))
     return time.perf_counter() - began, drawn

@@ -47,7 +47,7 @@ from test_reference_fuzz import (
     raw_answer,
 )
 
-from conformance.services import job_api_for
+from conformance.model.job_apis import job_api_for
 
 Address = tuple[str, int]
 PROTOCOLS = ("awsJson1_1", "rpcv2Cbor")

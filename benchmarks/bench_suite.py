@@ -41,13 +41,13 @@ from pathlib import Path
 
 from _server import server_process
 
-from conformance import planning
-from conformance.lifecycle import LifecycleConfig
-from conformance.model import load_operations
+from conformance.engine.config import LifecycleConfig, RunConfig
+from conformance.engine.runner import run
+from conformance.generation import streams
+from conformance.model.operations import load_operations
 from conformance.reference import EMBEDDED_TIMINGS, JobStore, ReferenceApp, ReferenceServer, SystemClock
-from conformance.runner import RunConfig, run
-from conformance.target import Target
-from conformance.wire import HttpRequest
+from conformance.targets.target import Target
+from conformance.wire.http import HttpRequest
 
 STOP = "Comprehend_20171127.StopPiiEntitiesDetectionJob"
 
@@ -70,7 +70,7 @@ def suite_window(url: str, max_examples: int, workers: int, drawing_process: boo
         -> tuple[float, int, float, float]:
     """(requests/s from first request to last answer, requests, that window, wall time of the whole run), drawn
     from the start (no case kept from an earlier run in this process)."""
-    planning._STREAMS.clear()
+    streams.stream.cache_clear()
     began = time.perf_counter()
     result = run(RunConfig(Target(url), max_examples=max_examples, seed=1, workers=workers,
                            lifecycle=LifecycleConfig(settle_timeout=0), drawing_process=drawing_process))

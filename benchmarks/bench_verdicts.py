@@ -12,16 +12,16 @@ import argparse
 import logging
 import time
 
-from conformance.checks import severity
-from conformance.examples import cases_for, load_entries
-from conformance.lifecycle import LifecycleConfig
-from conformance.model import load_operations
+from conformance.engine.config import LifecycleConfig, RunConfig
+from conformance.engine.runner import run
+from conformance.engine.verdict import BreachKind, decide
+from conformance.generation.catalog import cases_for, load_entries
+from conformance.judging.checks import SERVED, severity
+from conformance.model.operations import load_operations
 from conformance.protocols import SUPPORTED, get_protocol
 from conformance.reference import ReferenceServer, Timings
 from conformance.reference.variants import VARIANTS, build_app
-from conformance.runner import RunConfig, run
-from conformance.target import Target
-from conformance.verdict import SERVED, BreachKind, decide
+from conformance.targets.target import Target
 
 FAST_JOBS = Timings(queued=0.05, running=600.0, stopping=0.2)
 

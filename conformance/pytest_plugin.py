@@ -11,6 +11,7 @@ conftest.py (for example `conformance_target`, to point at a server it starts it
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 from collections.abc import Callable, Generator, Iterator
@@ -20,16 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.lifecycle import LifecycleConfig
-from conformance.target import Target
-from conformance.transport import Transport
+from conformance.engine.config import LifecycleConfig
+from conformance.engine.transport import Transport
+from conformance.protocols import SUPPORTED, ProtocolName
+from conformance.targets.target import Target
 
 if TYPE_CHECKING:
-    from conformance.model import Operation
+    from conformance.model.operations import Operation
 
 PREFIX = "conformance"
-PROTOCOLS = ("awsJson1_1", "rpcv2Cbor", "all")
-TARGETS = ("reference", "moto")
+PROTOCOLS = (*SUPPORTED, "all")
+TARGETS = ("reference", "moto")  # the CLI also has aws (`targets.resolve.TARGETS`)
 DEFAULT_MAX_EXAMPLES = 100  # as the CLI's --max-examples: generated cases per operation and protocol
 
 
@@ -46,11 +48,11 @@ def _choice(*allowed: str) -> Callable[[str], str]:
 
 def _parsers() -> dict[str, Callable[[str], Any]]:
     """The value parsers of the options that take one, shared with the CLI so both accept the same values."""
-    from conformance import cli
+    from conformance.cli import arguments
 
     return {"endpoint-url": str, "target": _choice(*TARGETS), "region": str, "profile": str,
-            "protocol": _choice(*PROTOCOLS), "rate": cli._rate, "settle-timeout": cli._seconds,
-            "max-examples": cli._whole(1, cli.MAX_EXAMPLES), "schemas": Path}
+            "protocol": _choice(*PROTOCOLS), "rate": arguments.rate, "settle-timeout": arguments.seconds,
+            "max-examples": arguments.whole(1, arguments.MAX_EXAMPLES), "schemas": Path}
 
 
 _HELP = {
@@ -98,8 +100,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def selected_operations() -> tuple[list[Operation], list[Operation]]:
     """(the operations the session tests, every operation of its schema folder); a bad option is a UsageError."""
-    from conformance.model import load_operations
-    from conformance.planning import ConfigurationError, choose_operations
+    from conformance.engine.config import ConfigurationError
+    from conformance.engine.lanes import choose_operations
+    from conformance.model.operations import load_operations
 
     chosen = options(_SESSION[0]) if _SESSION else None
     schema_dir = chosen.schema_dir if chosen else None
@@ -173,30 +176,21 @@ def conformance_options(pytestconfig: pytest.Config) -> Options:
 
 @pytest.fixture(scope="session")
 def conformance_target(conformance_options: Options) -> Iterator[Target]:
-    """The endpoint under test: --conformance-endpoint-url, moto, or the embedded reference server."""
-    from conformance.cli import _credentials_target
+    """The endpoint under test: --conformance-endpoint-url, moto, or the embedded reference server (resolved as the
+    CLI resolves its own options, `targets.resolve`)."""
+    from conformance.targets.moto import MotoUnavailable
+    from conformance.targets.resolve import TargetChoice, open_target
 
     settings = conformance_options
-    no_jobs = settings.no_create_jobs
-    if settings.target == "moto":
-        from conformance.targets.moto import MotoUnavailable, moto_server
-
+    choice = TargetChoice(endpoint_url=settings.endpoint_url, target=settings.target, region=settings.region,
+                          profile=settings.profile, schema_dir=settings.schema_dir,
+                          no_create_jobs=settings.no_create_jobs, serve_apart=False)
+    with contextlib.ExitStack() as stack:
         try:
-            with moto_server() as url:
-                yield Target(url, region=settings.region, name="moto", creates_jobs=not no_jobs)
+            target = open_target(choice, stack)
         except MotoUnavailable as exc:
             pytest.fail(str(exc), pytrace=False)
-        return
-    if settings.endpoint_url is None:
-        from conformance.reference import embedded_server
-
-        with embedded_server(settings.schema_dir) as server:
-            yield Target(server.url, region=settings.region, name="embedded reference server",
-                         creates_jobs=not no_jobs)
-        return
-    target = _credentials_target(settings.endpoint_url, settings.region, settings.profile)
-    # Jobs on AWS cost money and need real S3 data: the CLI's `--target aws --create-jobs` starts them.
-    yield target.with_changes(creates_jobs=not (no_jobs or target.is_aws))
+        yield target
 
 
 @pytest.fixture(scope="session")
@@ -232,10 +226,10 @@ def _stop_leftover_jobs(transport: Transport) -> None:
     """Stop every job the session started and did not see stopped (a test ended early): never leave one running."""
     import warnings
 
-    from conformance.lifecycle import stop_leftovers
+    from conformance.engine.job_flow import stop_leftovers
     from conformance.protocols import get_protocol
 
-    stop_leftovers(transport, {op.name: (op, get_protocol("awsJson1_1")) for op in selected_operations()[1]})
+    stop_leftovers(transport, {op.name: (op, get_protocol(ProtocolName.AWS_JSON_1_1)) for op in selected_operations()[1]})
     for service, job_id in transport.jobs.unstopped():
         warnings.warn(f"JOB LEFT RUNNING: {service} job {job_id} was started by this session and could not be "
                       "stopped; stop it by hand", stacklevel=1)
@@ -244,9 +238,10 @@ def _stop_leftover_jobs(transport: Transport) -> None:
 @pytest.fixture(scope="session")
 def conformance_served(conformance_transport: Transport) -> dict[tuple[str, str], bool]:
     """Which (operation, protocol) lanes the target serves, probed once per session."""
-    from conformance.outcomes import LaneState
+    from conformance.engine.lanes import Lane
+    from conformance.engine.results import LaneState
+    from conformance.engine.runner import probe_lane
     from conformance.protocols import SUPPORTED, get_protocol
-    from conformance.runner import Lane, probe_lane
 
     lanes = [Lane(op, get_protocol(name)) for op in selected_operations()[0] for name in op.service.protocols
              if name in SUPPORTED]
@@ -270,8 +265,8 @@ def pytest_runtest_makereport(item: pytest.Item,
 @functools.cache
 def _sdk_protocols() -> dict[str, str]:
     """The protocol AWS SDKs send each operation over, by operation name (read once: tests ask per case)."""
-    from conformance.botocore_model import sdk_protocol
-    from conformance.model import load_operations
+    from conformance.model.botocore_model import sdk_protocol
+    from conformance.model.operations import load_operations
 
     return {op.name: sdk_protocol(op.service.protocols) for op in load_operations()}
 

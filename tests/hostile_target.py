@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Sequence
 
 from conformance.reference import ReferenceApp
-from conformance.wire import HttpRequest
+from conformance.wire.http import HttpRequest
 
 HONEST = "honest"
 JSON_TYPE = "application/x-amz-json-1.1"

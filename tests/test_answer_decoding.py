@@ -19,9 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance import cbor_codec
-from conformance.protocols import get_protocol
-from conformance.wire import MAX_ANSWER_DEPTH, Answer, HttpResponse, nested_deeper_than
+from conformance.protocols import Answer, get_protocol
+from conformance.wire import cbor
+from conformance.wire.http import HttpResponse
+from conformance.wire.json_text import MAX_ANSWER_DEPTH, nested_deeper_than
 
 JSON = get_protocol("awsJson1_1")
 CBOR = get_protocol("rpcv2Cbor")
@@ -162,16 +163,16 @@ def test_hostile_bodies_decode_or_are_decode_errors(name: str, protocol_name: st
 
 def test_hostile_bodies_read_as_intended() -> None:
     """A few hostile bodies decode to what they mean, not only to 'no error'."""
-    cbor = {"smithy-protocol": "rpc-v2-cbor"}  # without it, an rpcv2Cbor answer is judged on its status alone
+    cbor_headers = {"smithy-protocol": "rpc-v2-cbor"}  # without it, an rpcv2Cbor answer is judged on its status alone
 
     def document(protocol_name: str, name: str) -> Any:
-        return decode_in_time(protocol_name, HttpResponse(200, dict(cbor), HOSTILE[name][0])).document
+        return decode_in_time(protocol_name, HttpResponse(200, dict(cbor_headers), HOSTILE[name][0])).document
 
     assert document("awsJson1_1", "json_lone_surrogate_escape")["Message"] == "Value '\ud800'"
     assert document("awsJson1_1", "json_int_155_digits") == {"n": int("9" * 155)}
     assert document("rpcv2Cbor", "cbor_bignum_64_bytes") == {"n": (1 << 512) - 1}
-    assert cbor_codec.decode(HOSTILE["cbor_undefined"][0]) == {"message": None}  # rpcv2Cbor: undefined reads as null
-    decoded = decode_in_time("rpcv2Cbor", HttpResponse(400, dict(cbor), HOSTILE["cbor_self_reference"][0]))
+    assert cbor.decode(HOSTILE["cbor_undefined"][0]) == {"message": None}  # rpcv2Cbor: undefined reads as null
+    decoded = decode_in_time("rpcv2Cbor", HttpResponse(400, dict(cbor_headers), HOSTILE["cbor_self_reference"][0]))
     assert "tag 28" in (decoded.decode_error or "") and decoded.error_type is None
     deep = JSON.decode(HttpResponse(400, {}, HOSTILE["json_deep_900"][0]))
     assert f"nested deeper than {MAX_ANSWER_DEPTH}" in (deep.decode_error or "")
@@ -254,7 +255,7 @@ def encoded(value: Any, rng: random.Random) -> bytes:
 
 
 def read_as(value: Any) -> Any:
-    """What `cbor_codec.decode` gives for `value`: tag-1 timestamps as float epoch seconds."""
+    """What `cbor.decode` gives for `value`: tag-1 timestamps as float epoch seconds."""
     if isinstance(value, cbor2.CBORTag):
         return float(value.value)
     if isinstance(value, dict):
@@ -276,7 +277,7 @@ cbor_values = st.recursive(
 def test_cbor_decode_agrees_with_cbor2_on_valid_items(value: Any, seed: int) -> None:
     data = encoded(value, random.Random(seed))
     assert cbor2_reading(data)[0]
-    assert cbor_codec.decode(data) == read_as(value)
+    assert cbor.decode(data) == read_as(value)
 
 
 @settings(max_examples=3000, deadline=None)
@@ -284,8 +285,8 @@ def test_cbor_decode_agrees_with_cbor2_on_valid_items(value: Any, seed: int) -> 
 def test_cbor_decode_refuses_only_what_cbor2_refuses_or_the_limits_exclude(data: bytes) -> None:
     accepted, _ = cbor2_reading(data)
     try:
-        cbor_codec.decode(data)
-    except cbor_codec.CborError as exc:
+        cbor.decode(data)
+    except cbor.CborError as exc:
         assert not accepted or str(exc).startswith("not acceptable CBOR"), (data.hex(), str(exc))
     else:
         assert accepted, data.hex()

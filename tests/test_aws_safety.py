@@ -17,23 +17,27 @@ from pathlib import Path
 import pytest
 from botocore.credentials import Credentials
 
-import conformance.execute
-from conformance.cli import aws_endpoints, main
-from conformance.lifecycle import LifecycleConfig, stop_leftovers
-from conformance.model import load_operations
+from conformance.engine import execute
+from conformance.cli import main
+from conformance.engine.config import LifecycleConfig, RunConfig
+from conformance.engine.job_flow import stop_leftovers
+from conformance.engine.lanes import Lane
+from conformance.engine.plan import plan
+from conformance.engine.results import SkipReason
+from conformance.engine.runner import run
+from conformance.engine.safety import UnsafeRequest, job_ids_in
+from conformance.engine.transport import Transport
+from conformance.engine.verdict import Verdict
+from conformance.model.operations import load_operations
 from conformance.protocols import SUPPORTED, get_protocol
 from conformance.reference import JobStore, ReferenceApp, ReferenceServer, SystemClock, Timings
 from conformance.reference.aws_mode import TEST_SESSION_CREDENTIALS, SigV4Verifier, Throttle
 from conformance.report import json_report, summarise
 from conformance.report.reproduce import curl_command
-from conformance.outcomes import SkipReason
-from conformance.runner import Lane, RunConfig, plan, run
-from conformance.verdict import Verdict
-from conformance.safety import UnsafeRequest, job_ids_in
-from conformance.sigv4 import parse_authorization
-from conformance.target import Target, TargetError
-from conformance.transport import Transport
-from conformance.wire import HttpRequest
+from conformance.targets.resolve import aws_endpoints
+from conformance.targets.target import Target, TargetError
+from conformance.wire.http import HttpRequest
+from conformance.wire.sigv4 import parse_authorization
 
 PII, PHI = "StopPiiEntitiesDetectionJob", "StopPHIDetectionJob"
 REAL_FORM_ID = "0123456789abcdef0123456789abcdef"
@@ -57,9 +61,10 @@ class AwsLikeServer:
             with self._lock:
                 self.requests.append(request)
             if fail_stops and "Stop" in (request.header("X-Amz-Target") or request.path):
-                from conformance.reference.awsjson import ApiError, failure, new_request_id
+                from conformance.reference.answers import ApiError, new_request_id
+                from conformance.reference.protocols import AWS_JSON
 
-                return failure(ApiError("InternalServerException", 500, "cannot stop now"), new_request_id())
+                return AWS_JSON.failure(ApiError("InternalServerException", 500, "cannot stop now"), new_request_id())
             return handle(request)
 
         app.handle = spy  # type: ignore[method-assign]
@@ -131,7 +136,7 @@ def test_a_run_against_aws_leaks_no_secret_into_any_artefact(aws_like: AwsLikeSe
     signatures = aws_like.signatures()
     assert len(signatures) > 100 and TEST_SESSION_CREDENTIALS.access_key in aws_like.requests[0].header("Authorization")
     artefacts = {"stdout": out, "stderr": err, "json": report.read_text(), "junit": junit.read_text()}
-    assert "conformance.transport" in err and "<redacted>" in err  # the log was written, and redacted
+    assert "conformance.engine.transport" in err and "<redacted>" in err  # the log was written, and redacted
     for name, text in artefacts.items():
         for secret in (*SECRETS, *signatures):
             assert secret not in text, f"{name} shows a secret"
@@ -335,17 +340,17 @@ def test_a_throttling_target_slows_the_run_and_is_never_failed_for_it() -> None:
 def test_retry_after_is_honoured_and_a_case_throttled_past_its_bound_is_not_judged(
         monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(conformance.execute.time, "sleep", slept.append)
-    monkeypatch.setattr(conformance.execute, "MAX_THROTTLE_RETRIES", 2)
+    monkeypatch.setattr(execute.time, "sleep", slept.append)
+    monkeypatch.setattr(execute, "MAX_THROTTLE_RETRIES", 2)
     server = AwsLikeServer(throttle=Throttle(0.001, retry_after=2))
     operation = next(op for op in load_operations() if op.name == PII)
     with server.server:
         transport = Transport(Target(server.url))
-        from conformance.phases.probe import probe_case
+        from conformance.engine.phases.probe import probe_case
 
         lane = Lane(operation, get_protocol("awsJson1_1"))
-        first = conformance.execute.execute(operation, probe_case(lane), lane.protocol, transport)
-        second = conformance.execute.execute(operation, probe_case(lane), lane.protocol, transport)
+        first = execute.execute(operation, probe_case(lane), lane.protocol, transport)
+        second = execute.execute(operation, probe_case(lane), lane.protocol, transport)
     assert first.not_judged is None and first.verdicts
     assert second.not_judged is SkipReason.THROTTLED and not second.verdicts
     assert second.not_judged_detail == "throttled 3 times (400 ThrottlingException)"
@@ -364,7 +369,7 @@ def test_authentication_checks_catch_a_target_that_accepts_bad_signatures() -> N
     with server.server:
         summary = summarise(run(RunConfig(Target(server.url), max_examples=0, seed=7, operations=(PII,),
                                           protocol="awsJson1_1", create_jobs=False)))
-    failed = {record["case"]["category"] for record in summary.failures}
+    failed = {record.category for record in summary.failures}
     assert failed == {"auth.bad_signature", "auth.expired_date"}
 
 
@@ -379,7 +384,8 @@ def test_where_sigv4_is_not_enforced_only_the_unsigned_request_is_judged(live_re
 
 
 def test_the_guard_allows_exactly_the_near_misses_of_the_runs_own_jobs() -> None:
-    from conformance.safety import JobLedger, near_misses
+    from conformance.engine.safety import JobLedger
+    from conformance.model.job_ids import near_misses
 
     ledger = JobLedger()
     ledger.started("comprehend", REAL_FORM_ID)
@@ -397,7 +403,7 @@ def test_the_guard_allows_exactly_the_near_misses_of_the_runs_own_jobs() -> None
 
 
 def test_the_dry_run_lists_the_job_flow_the_run_sends(live_reference_server: ReferenceServer) -> None:
-    from conformance.runner import planned_requests
+    from conformance.engine.runner import planned_requests
 
     config = RunConfig(Target(live_reference_server.url), max_examples=0, seed=9, operations=(PII,),
                        protocol="awsJson1_1", lifecycle=LifecycleConfig(settle_timeout=5, poll_interval=0.05))

@@ -16,15 +16,18 @@ from typing import Any
 import pytest
 from test_aws_safety import aws_environment  # noqa: F401 - a fixture: test credentials, nothing else to find
 
-from conformance import examples
 from conformance.cli import build_parser, main
-from conformance.model import default_schema_dir, load_operations
-from conformance.planning import ConfigurationError, RunConfig, prepare, select_operations
+from conformance.engine.config import ConfigurationError, RunConfig
+from conformance.engine.lanes import select_operations
+from conformance.engine.plan import prepare
+from conformance.generation import catalog
+from conformance.model.operations import default_schema_dir, load_operations
 from conformance.protocols import SUPPORTED
 from conformance.reference import ReferenceServer
 from conformance.reference.aws_mode import TEST_SESSION_CREDENTIALS
-from conformance.target import DUMMY_CREDENTIALS, Target, TargetError
-from conformance.wire import HttpRequest
+from conformance.targets.target import Target, TargetError
+from conformance.wire.credentials import DUMMY_CREDENTIALS
+from conformance.wire.http import HttpRequest
 
 PASSWORD = "s3cr3t"
 PII, PHI = "StopPiiEntitiesDetectionJob", "StopPHIDetectionJob"
@@ -242,21 +245,21 @@ def test_a_malformed_schema_document_is_named(text: str, schema_dir: Path) -> No
 # 6. The example catalog: checked against fixtures/examples.schema.json when loaded.
 
 def test_the_bundled_catalog_passes_its_schema() -> None:
-    entries = examples.load_entries()
-    assert entries and examples.catalog_schema_path().is_file()
-    schema = json.loads(examples.catalog_schema_path().read_text())
+    entries = catalog.load_entries()
+    assert entries and catalog.catalog_schema_path().is_file()
+    schema = json.loads(catalog.catalog_schema_path().read_text())
     assert schema["$defs"]["example"]["properties"]["protocol"]["enum"] == list(SUPPORTED)
 
 
 def test_every_placeholder_is_filled_in_for_every_operation(tmp_path: Path) -> None:
-    template = "/" + "/".join(f"{{{name}}}" for name in examples.PLACEHOLDERS)
-    catalog = tmp_path / "catalog.json"
-    catalog.write_text(json.dumps({"examples": [{"category": "protocol.unclaimed.other_path", "protocol": "awsJson1_1",
+    template = "/" + "/".join(f"{{{name}}}" for name in catalog.PLACEHOLDERS)
+    catalog_file = tmp_path / "catalog.json"
+    catalog_file.write_text(json.dumps({"examples": [{"category": "protocol.unclaimed.other_path", "protocol": "awsJson1_1",
                                                  "path": template, "headers": {"X-Test": template},
                                                  "document": {}}]}))
     operations = load_operations()
     for operation in operations:
-        (case,) = examples.cases_for(operation, "awsJson1_1", operations, examples.load_entries(catalog))
+        (case,) = catalog.cases_for(operation, "awsJson1_1", operations, catalog.load_entries(catalog_file))
         assert "{" not in case.path and operation.name in case.path
 
 
@@ -291,16 +294,16 @@ RAW = {"category": "invalid.body.malformed_json", "protocol": "awsJson1_1", "raw
 ])
 def test_a_malformed_catalog_entry_is_refused_naming_it(entry: dict[str, Any], expected: str,
                                                         tmp_path: Path) -> None:
-    catalog = tmp_path / "catalog.json"
-    catalog.write_text(json.dumps({"examples": [GOOD, entry]}))
+    catalog_file = tmp_path / "catalog.json"
+    catalog_file.write_text(json.dumps({"examples": [GOOD, entry]}))
     category = entry["category"]
-    with pytest.raises(examples.CatalogError) as caught:
-        examples.load_entries(catalog)
+    with pytest.raises(catalog.CatalogError) as caught:
+        catalog.load_entries(catalog_file)
     message = str(caught.value)
-    assert message.startswith(f"{catalog}: example 1 ({category}): ") and expected in message, message
+    assert message.startswith(f"{catalog_file}: example 1 ({category}): ") and expected in message, message
     assert len(message) < 400
     # A run given that catalog stops there, before anything is sent.
-    assert expected in _prepare_error(default_schema_dir(), catalog=catalog)
+    assert expected in _prepare_error(default_schema_dir(), catalog=catalog_file)
 
 
 @pytest.mark.parametrize("data, expected", [
@@ -311,15 +314,15 @@ def test_a_malformed_catalog_entry_is_refused_naming_it(entry: dict[str, Any], e
     ({"examples": [], "extra": 1}, "at (top level): Additional properties are not allowed"),
 ])
 def test_a_malformed_catalog_is_refused_naming_where(data: object, expected: str, tmp_path: Path) -> None:
-    catalog = tmp_path / "catalog.json"
-    catalog.write_text(json.dumps(data))
-    with pytest.raises(examples.CatalogError, match="^" + re.escape(str(catalog))) as caught:
-        examples.load_entries(catalog)
+    catalog_file = tmp_path / "catalog.json"
+    catalog_file.write_text(json.dumps(data))
+    with pytest.raises(catalog.CatalogError, match="^" + re.escape(str(catalog_file))) as caught:
+        catalog.load_entries(catalog_file)
     assert expected in str(caught.value)
 
 
 def test_a_catalog_nested_past_what_json_reads_is_refused(tmp_path: Path) -> None:
-    catalog = tmp_path / "catalog.json"
-    catalog.write_text("[" * 100_000 + "]" * 100_000)
-    with pytest.raises(examples.CatalogError, match="not valid JSON"):
-        examples.load_entries(catalog)
+    catalog_file = tmp_path / "catalog.json"
+    catalog_file.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(catalog.CatalogError, match="not valid JSON"):
+        catalog.load_entries(catalog_file)

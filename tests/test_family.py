@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
-from conformance.model import default_schema_dir, load_operations
-from conformance.planning import MISSION_OPERATIONS
+from conformance.engine.lanes import MISSION_OPERATIONS
+from conformance.model.operations import default_schema_dir, load_operations
 from conftest import REPO
 
 PAGES = REPO / "api-reference-pages"
@@ -103,12 +103,12 @@ def test_moto_is_run_over_the_whole_family_and_judged(tmp_path: Path) -> None:
 
 def test_a_leftover_job_is_stopped_by_the_stop_of_its_own_kind() -> None:
     """Seven Stop operations share the comprehend service: clean-up sends each job its own kind's Stop."""
-    from conformance.lifecycle import stop_leftovers
+    from conformance.engine.job_flow import stop_leftovers
+    from conformance.engine.transport import Transport
+    from conformance.model.job_apis import job_api_for
     from conformance.protocols import get_protocol
     from conformance.reference import ReferenceServer
-    from conformance.services import job_api_for
-    from conformance.target import Target
-    from conformance.transport import Transport
+    from conformance.targets.target import Target
 
     stop = "StopKeyPhrasesDetectionJob"
     api = job_api_for("comprehend", stop)

@@ -7,10 +7,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hostile_target import HOSTILE_KINDS, HostileTarget
 
 from conformance.cli import main
-from conformance.verdict import EXIT_STATUS, Verdict
-from hostile_target import HOSTILE_KINDS, HostileTarget
+from conformance.engine.verdict import EXIT_STATUS, Verdict
 
 SEEDS = range(6)
 ARGS = ["--max-examples", "4", "--settle-timeout", "1", "--read-timeout", "4", "--workers", "4"]

@@ -14,10 +14,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-
-from conformance.protocols import get_protocol
-from conformance.reference import ReferenceApp
-from conformance.wire import HttpRequest, HttpResponse
 from hostile_target import (
     BIG_BODY_BYTES,
     BOMB_INFLATED_BYTES,
@@ -28,6 +24,10 @@ from hostile_target import (
     HUGE_HEADER_BYTES,
     HostileTarget,
 )
+
+from conformance.protocols import get_protocol
+from conformance.reference import ReferenceApp
+from conformance.wire.http import HttpRequest, HttpResponse
 
 JSON_TYPE = "application/x-amz-json-1.1"
 JSON_STOP = {"Content-Type": JSON_TYPE, "X-Amz-Target": "ComprehendMedical_20181030.StopPHIDetectionJob"}

@@ -11,21 +11,15 @@ import pytest
 from botocore.model import ShapeResolver
 from botocore.validate import validate_parameters
 
-from conformance import botocore_model, services
-from conformance.lifecycle import member_at, planned_flow
-from conformance.model import document_filename, render_document
+from conformance.engine.job_flow import member_at, planned_flow
+from conformance.model import botocore_model, job_apis
+from conformance.model.job_apis import JobSetup, build_start_example, job_api_for, job_apis_of, start_request
+from conformance.model.operations import document_filename, render_document
 from conformance.protocols import get_protocol
 from conformance.reference import ReferenceServer
 from conformance.reference.app import ReferenceApp
 from conformance.reference.catalog import Role, build_routes
-from conformance.reference.jobs import JobStore, ManualClock, Timings
-from conformance.services import (
-    JobSetup,
-    build_start_example,
-    job_api_for,
-    job_apis,
-    start_request,
-)
+from conformance.reference.job_store import JobStore, ManualClock, Timings
 from conftest import post
 
 COMPREHEND = ("DominantLanguageDetection", "EntitiesDetection", "EventsDetection", "KeyPhrasesDetection",
@@ -44,7 +38,7 @@ ARN_RESOURCES = {
 }
 
 
-def _start_shape(api: services.JobApi):
+def _start_shape(api: job_apis.JobApi):
     return botocore_model.service_model(api.service).operation_model(api.start).input_shape
 
 
@@ -68,7 +62,7 @@ def test_other_operations_have_no_job_api(service: str, name: str) -> None:
 
 
 def test_an_override_takes_effect(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(services.OVERRIDES, ("comprehend", "StopSentimentDetectionJob"),
+    monkeypatch.setitem(job_apis.OVERRIDES, ("comprehend", "StopSentimentDetectionJob"),
                         {"start": "StartTargetedSentimentDetectionJob",
                          "describe": "DescribeTargetedSentimentDetectionJob"})
     api = job_api_for("comprehend", "StopSentimentDetectionJob")
@@ -77,12 +71,12 @@ def test_an_override_takes_effect(monkeypatch: pytest.MonkeyPatch) -> None:
                                                     "DescribeTargetedSentimentDetectionJob",
                                                     "StopSentimentDetectionJob")
     assert api.status_path == ("TargetedSentimentDetectionJobProperties", "JobStatus")
-    monkeypatch.setitem(services.OVERRIDES, ("comprehend", "StopSentimentDetectionJob"), {"arn_resource": "custom"})
+    monkeypatch.setitem(job_apis.OVERRIDES, ("comprehend", "StopSentimentDetectionJob"), {"arn_resource": "custom"})
     assert job_api_for("comprehend", "StopSentimentDetectionJob").arn_resource == "custom"  # type: ignore[union-attr]
-    monkeypatch.setitem(services.OVERRIDES, ("comprehend", "StopSentimentDetectionJob"), {"start": "StartNoSuchJob"})
+    monkeypatch.setitem(job_apis.OVERRIDES, ("comprehend", "StopSentimentDetectionJob"), {"start": "StartNoSuchJob"})
     with pytest.raises(ValueError, match="StartNoSuchJob"):
         job_api_for("comprehend", "StopSentimentDetectionJob")
-    monkeypatch.delitem(services.OVERRIDES, ("comprehend", "StopSentimentDetectionJob"))
+    monkeypatch.delitem(job_apis.OVERRIDES, ("comprehend", "StopSentimentDetectionJob"))
     assert job_api_for("comprehend", "StopSentimentDetectionJob").start == "StartSentimentDetectionJob"  # type: ignore[union-attr]
 
 
@@ -91,7 +85,7 @@ def test_the_start_example_passes_botocores_validation(service: str, stop: str) 
     api = job_api_for(service, stop)
     assert api is not None
     validate_parameters(api.start_example, _start_shape(api))  # raises ParamValidationError on any problem
-    assert api.start_example["DataAccessRoleArn"] == services.EXAMPLE_ROLE_ARN
+    assert api.start_example["DataAccessRoleArn"] == job_apis.EXAMPLE_ROLE_ARN
     assert api.start_example["JobName"] == "conformance-suite"
     assert api.start_example.get("LanguageCode", "en") == "en"  # DominantLanguageDetection takes none
     if service == "comprehend":
@@ -123,7 +117,7 @@ def test_start_request_puts_the_users_setup_in_place(service: str, stop: str, in
     if service == "comprehend":
         assert (request["InputDataConfig"], request["OutputDataConfig"]) == ({"S3Uri": input_uri}, {"S3Uri": output_uri})
     else:
-        (in_bucket, in_key), (out_bucket, out_key) = services.split_s3_uri(input_uri), services.split_s3_uri(output_uri)
+        (in_bucket, in_key), (out_bucket, out_key) = job_apis.split_s3_uri(input_uri), job_apis.split_s3_uri(output_uri)
         assert request["InputDataConfig"] == {"S3Bucket": in_bucket, **({"S3Key": in_key} if in_key else {})}
         assert request["OutputDataConfig"] == {"S3Bucket": out_bucket, **({"S3Key": out_key} if out_key else {})}
     assert start_request(api, None) == api.start_example
@@ -193,7 +187,7 @@ def test_routes_cover_every_job_stop_and_only_those(family_dir: Path) -> None:
     routes = build_routes(family_dir)
     served = {(route.operation.service.name, route.operation.name, route.role) for route in routes.values()}
     expected = set()
-    for api in job_apis(botocore_model.operation(service, stop) for service, stop in STOPS):
+    for api in job_apis_of(botocore_model.operation(service, stop) for service, stop in STOPS):
         expected |= {(api.service, api.start, Role.START), (api.service, api.describe, Role.DESCRIBE),
                      (api.service, api.stop, Role.STOP)}
     assert served == expected  # StopTrainingEntityRecognizer stops no job: not served

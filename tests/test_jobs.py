@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.reference.jobs import (
+from conformance.reference.job_store import (
     JobLimitReached,
     JobNotFound,
     JobNotStoppable,

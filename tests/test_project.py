@@ -118,7 +118,7 @@ def test_the_github_actions_example_gates_releases_on_aws_and_pull_requests_on_l
 def test_the_exit_statuses_in_readme_and_docs_match_the_code() -> None:
     import re
 
-    from conformance.verdict import EXIT_INTERRUPTED, EXIT_STATUS, EXIT_USAGE, Verdict
+    from conformance.engine.verdict import EXIT_INTERRUPTED, EXIT_STATUS, EXIT_USAGE, Verdict
 
     expected = {code: verdict.value.replace("_", " ") for verdict, code in EXIT_STATUS.items()}
     expected |= {EXIT_USAGE: "a usage", EXIT_INTERRUPTED: "interrupted"}
@@ -135,7 +135,7 @@ def test_the_exit_statuses_in_readme_and_docs_match_the_code() -> None:
 
 
 def test_the_readme_shows_the_oracle_table_as_the_code_has_it() -> None:
-    from conformance.oracle import RULES, readme_table
+    from conformance.judging.oracle import RULES, readme_table
 
     assert readme_table() in (REPO / "README.md").read_text(encoding="utf-8")
     assert len({(rule.kind, rule.category) for rule in RULES}) == len(RULES)  # no row shadows another
@@ -161,7 +161,7 @@ def test_a_ctrl_c_while_the_run_waits_on_workers_ends_the_wait_and_leaves_no_loc
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from conformance.phases import Interruption
+    from conformance.engine.phases import Interruption
 
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         __import__("pytest").skip("this session handles Ctrl-C itself")

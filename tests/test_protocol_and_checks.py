@@ -7,13 +7,13 @@ import json
 import pytest
 
 from conformance.cases import Case, Kind
-from conformance.checks import REGISTRY, CheckContext, run_checks
-from conformance.model import load_operations
-from conformance.oracle import expect, observe
-from conformance.outcomes import NOT_APPLICABLE, PASSED, CheckVerdict, Failed
+from conformance.judging.check_results import NOT_APPLICABLE, PASSED, CheckVerdict, Failed
+from conformance.judging.checks import REGISTRY, CheckContext, run_checks
+from conformance.judging.oracle import expect, observe
+from conformance.model.operations import load_operations
 from conformance.protocols import get_protocol, sanitise_error_type
 from conformance.protocols.awsjson import encode_document
-from conformance.wire import HttpResponse
+from conformance.wire.http import HttpResponse
 
 PII, PHI = (next(op for op in load_operations() if op.name == name)
             for name in ("StopPiiEntitiesDetectionJob", "StopPHIDetectionJob"))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import examples
-from conformance.model import default_schema_dir
+from conformance.generation import catalog
+from conformance.model.operations import default_schema_dir
 from conformance.reference import ReferenceServer
 from conformance.reference.variants import build_app
 from conformance.suite import test_conformance as suite
@@ -78,21 +78,21 @@ def test_endpoint_url_and_target_exclude_each_other(tmp_path: Path) -> None:
 
 def test_test_ids_are_unique() -> None:
     families = [f"{op}-{protocol}-{name}" for op, protocol, name in suite.FAMILIES]
-    catalog = [f"{op}-{protocol}-{name}" for op, protocol, name in suite.CATALOG]
-    assert len(set(families)) == len(families) and len(set(catalog)) == len(catalog)
-    expected = sum(len(examples.cases_for(suite.BY_NAME[op], protocol, suite.OPERATIONS, examples.load_entries(),
+    listed = [f"{op}-{protocol}-{name}" for op, protocol, name in suite.CATALOG]
+    assert len(set(families)) == len(families) and len(set(listed)) == len(listed)
+    expected = sum(len(catalog.cases_for(suite.BY_NAME[op], protocol, suite.OPERATIONS, catalog.load_entries(),
                                           suite.get_protocol(protocol).inexpressible)) for op, protocol in suite.LANES)
-    assert len(catalog) == expected  # one test per case: none lost to a shared id
+    assert len(listed) == expected  # one test per case: none lost to a shared id
 
 
 def test_catalog_ids_do_not_depend_on_an_examples_position(tmp_path: Path) -> None:
-    data = json.loads(examples.default_catalog_path().read_text(encoding="utf-8"))
-    before = suite.catalog(examples.load_entries())
+    data = json.loads(catalog.default_catalog_path().read_text(encoding="utf-8"))
+    before = suite.catalog_cases(catalog.load_entries())
     data["examples"].insert(0, {**data["examples"][0], "description": "an entry inserted at the front"})
     data["examples"].reverse()
-    moved = tmp_path / "examples.json"
+    moved = tmp_path / "catalog.json"
     moved.write_text(json.dumps(data), encoding="utf-8")
-    after = suite.catalog(examples.load_entries(moved))
+    after = suite.catalog_cases(catalog.load_entries(moved))
     assert set(before) < set(after)
     assert all(after[key] == case for key, case in before.items())
 

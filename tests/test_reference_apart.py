@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conformance.reference import embedded_server
-from conformance.reference.apart import can_serve_apart, serving_apart
+from conformance.reference.child_process import can_serve_in_child_process, serving_in_child_process
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin", reason="no fork here")
 
@@ -23,9 +23,9 @@ CLIENT = textwrap.dedent("""
     import http.client, os, sys, threading
     from urllib.parse import urlsplit
     from conformance.reference import embedded_server
-    from conformance.reference.apart import can_serve_apart, serving_apart
-    assert can_serve_apart()
-    with serving_apart(embedded_server()) as url:
+    from conformance.reference.child_process import can_serve_in_child_process, serving_in_child_process
+    assert can_serve_in_child_process()
+    with serving_in_child_process(embedded_server()) as url:
         parts = urlsplit(url)
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
         connection.request("GET", "/health")
@@ -98,8 +98,8 @@ def test_where_it_cannot_fork_safely_it_serves_from_a_thread() -> None:
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert not can_serve_apart()  # another thread: a fork could copy a held lock
-        with serving_apart(embedded_server()) as url:
+        assert not can_serve_in_child_process()  # another thread: a fork could copy a held lock
+        with serving_in_child_process(embedded_server()) as url:
             assert health(url) == 200
     finally:
         stop.set()
@@ -107,12 +107,12 @@ def test_where_it_cannot_fork_safely_it_serves_from_a_thread() -> None:
 
 
 def test_where_fork_fails_it_serves_from_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    import conformance.reference.apart as apart
+    import conformance.reference.child_process as apart
 
     def no_fork() -> int:
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(apart, "can_serve_apart", lambda: True)
+    monkeypatch.setattr(apart, "can_serve_in_child_process", lambda: True)
     monkeypatch.setattr(os, "fork", no_fork)
-    with serving_apart(embedded_server()) as url:
+    with serving_in_child_process(embedded_server()) as url:
         assert health(url) == 200

@@ -16,7 +16,6 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conformance import cbor_codec, sigv4
 from conformance.cli import build_parser
 from conformance.reference import JobStore, ManualClock, ReferenceApp, ReferenceServer, Timings, variants
 from conformance.reference.aws_mode import (
@@ -26,8 +25,9 @@ from conformance.reference.aws_mode import (
     SigV4Verifier,
     Throttle,
 )
-from conformance.target import DUMMY_CREDENTIALS
-from conformance.wire import HttpRequest
+from conformance.wire import cbor, sigv4
+from conformance.wire.credentials import DUMMY_CREDENTIALS
+from conformance.wire.http import HttpRequest
 
 PII_STOP = "Comprehend_20171127.StopPiiEntitiesDetectionJob"
 PHI_STOP = "ComprehendMedical_20181030.StopPHIDetectionJob"
@@ -60,7 +60,7 @@ class WireRequest:
     def body(self, job_id: str = UNKNOWN_JOB) -> bytes:
         """The input document in the protocol's encoding."""
         document = {"JobId": job_id}
-        return json.dumps(document).encode() if self.protocol == "awsJson1_1" else cbor_codec.encode(document)
+        return json.dumps(document).encode() if self.protocol == "awsJson1_1" else cbor.encode(document)
 
 
 WIRES = [
@@ -89,7 +89,7 @@ def send(url: str, wire: WireRequest, headers: dict[str, str], body: bytes) -> t
     else:
         assert answer_headers["content-type"] == "application/cbor"
         assert answer_headers["smithy-protocol"] == "rpc-v2-cbor"
-        document = cbor_codec.decode(raw) if raw else {}
+        document = cbor.decode(raw) if raw else {}
     error_type = str(document.get("__type", "")).split("#")[-1]
     message = document.get("Message") or document.get("message") or ""
     return response.status, answer_headers, error_type, message

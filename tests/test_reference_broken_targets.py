@@ -16,9 +16,9 @@ import cbor2
 import pytest
 import requests
 
-from conformance import cbor_codec
 from conformance.reference import ReferenceApp, ReferenceServer
 from conformance.reference.variants import VARIANTS, build_app
+from conformance.wire import cbor
 from conftest import post
 
 PII = "Comprehend_20171127"
@@ -73,7 +73,7 @@ def described(answer: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize(("method", "path", "headers", "body"), [
     ("POST", "/", {**JSON_HEADERS, **SIGNED, "X-Amz-Target": PII_STOP}, b'{"JobId": "x"}'),
     ("POST", "/", {**JSON_HEADERS, **SIGNED, "X-Amz-Target": PII_START}, json.dumps(PII_START_BODY).encode()),
-    ("POST", cbor_path(PHI_STOP), {**CBOR_HEADERS, **SIGNED}, cbor_codec.encode({"JobId": "x"})),
+    ("POST", cbor_path(PHI_STOP), {**CBOR_HEADERS, **SIGNED}, cbor.encode({"JobId": "x"})),
     ("GET", "/", {}, b""),
     ("PUT", "/anything/at/all?x=1", {"Content-Type": "text/plain"}, b"hello"),
 ])
@@ -131,7 +131,7 @@ def test_lone_surrogate_gets_no_answer_while_others_are_answered(target: str, bo
         with pytest.raises(requests.ConnectionError):
             send(server, target, body)
         # The same server answers everything else, on the same wire.
-        normal = b'{"JobId": "x"}' if body[:1] == b"{" else cbor_codec.encode({"JobId": "x"})
+        normal = b'{"JobId": "x"}' if body[:1] == b"{" else cbor.encode({"JobId": "x"})
         assert send(server, target, normal).status_code == 400
 
 
@@ -139,7 +139,7 @@ def test_lone_surrogate_gets_no_answer_while_others_are_answered(target: str, bo
     pytest.param(b'{"JobId": "\\ud83d\\ude00"}', id="json-pair"),
     pytest.param(b'{"JobId": "\\\\ud800"}', id="json-escaped-backslash"),
     pytest.param(b'{"JobId": "\xed\xa0\x80"}', id="json-raw-surrogate-bytes"),  # bad UTF-8, not an escape
-    pytest.param(cbor_codec.encode({"JobId": "\U0001f600"}), id="cbor-astral"),
+    pytest.param(cbor.encode({"JobId": "\U0001f600"}), id="cbor-astral"),
     pytest.param(b"\xa1\x65JobId\x43\xed\xa0\x80", id="cbor-byte-string"),
 ])
 def test_bodies_without_a_lone_surrogate_are_answered(body: bytes) -> None:
@@ -164,7 +164,7 @@ def test_lone_surrogate_connection_closes_without_a_status_line() -> None:
 def test_cbor_answers_are_maps_that_contain_themselves() -> None:
     with serving("cbor_shared_references") as server:
         job_id = start(server)
-        response = requests.post(server.url + cbor_path(PII_STOP), data=cbor_codec.encode({"JobId": job_id}),
+        response = requests.post(server.url + cbor_path(PII_STOP), data=cbor.encode({"JobId": job_id}),
                                  headers={**CBOR_HEADERS, **SIGNED}, timeout=10)
         assert response.status_code == 200
         body = response.content
@@ -179,7 +179,7 @@ def test_cbor_answers_are_maps_that_contain_themselves() -> None:
         assert body == cbor2.dumps(expected, value_sharing=True)
 
         # Error answers too; awsJson answers are left alone.
-        error = requests.post(server.url + cbor_path(PHI_STOP), data=cbor_codec.encode({"JobId": "x"}),
+        error = requests.post(server.url + cbor_path(PHI_STOP), data=cbor.encode({"JobId": "x"}),
                               headers={**CBOR_HEADERS, **SIGNED}, timeout=10)
         assert error.status_code == 400 and error.content[:2] == b"\xd8\x1c" and b"\xd8\x1d\x00" in error.content
         code, _, answer = post(server.url, PII_STOP, json.dumps({"JobId": "x"}), headers=SIGNED)
@@ -200,7 +200,7 @@ def test_unsigned_requests_are_answered_by_s3_and_signed_ones_normally() -> None
         job_id = start(server)
         for path, headers, body in (
             ("/", {**JSON_HEADERS, "X-Amz-Target": PII_STOP}, json.dumps({"JobId": job_id}).encode()),
-            (cbor_path(PHI_STOP), CBOR_HEADERS, cbor_codec.encode({"JobId": "x"})),
+            (cbor_path(PHI_STOP), CBOR_HEADERS, cbor.encode({"JobId": "x"})),
             ("/", {**JSON_HEADERS, "X-Amz-Target": PII_STOP, "Authorization": ""}, b'{"JobId": "x"}'),
         ):
             response = requests.post(server.url + path, data=body, headers=headers, timeout=10)

@@ -2,7 +2,7 @@
 
 Seeded and bounded in time; the seed is in the failure message, and CONFORMANCE_FUZZ_SEED repeats a run.
 A fuzz test that cannot fail proves nothing: when changing one, plant a bug once (say, let
-`cbor_codec.check_item` pass tag 28, or answer `_Rejected` in JSON on every path) and see it fail.
+`cbor.check_item` pass tag 28, or answer `_Rejected` in JSON on every path) and see it fail.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from typing import Any
 
 import cbor2
 
-from conformance import cbor_codec
 from conformance.reference import ReferenceApp, ReferenceServer
 from conformance.reference.server import HttpOptions
-from conformance.wire import (
+from conformance.wire import cbor
+from conformance.wire.protocol_facts import (
     AWS_JSON_1_1_CONTENT_TYPE,
     CBOR_CONTENT_TYPE,
     RPC_V2_CBOR,
@@ -385,8 +385,8 @@ def answer_problems(protocol: str, stop: tuple[str, str, str], response: http.cl
             smithy_protocol = response.getheader(SMITHY_PROTOCOL_HEADER)
             return [*problems, f"not rpcv2Cbor: Content-Type {content_type!r}, Smithy-Protocol {smithy_protocol!r}"]
         try:
-            answer = cbor_codec.decode(raw)
-        except cbor_codec.CborError as exc:
+            answer = cbor.decode(raw)
+        except cbor.CborError as exc:
             return [*problems, f"answer body is not CBOR: {exc}"]
         error_type = answer.get("__type") if isinstance(answer, dict) else None
         if response.status >= 400 and not (isinstance(error_type, str) and ABSOLUTE_SHAPE_ID.match(error_type)

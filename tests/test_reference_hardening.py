@@ -52,7 +52,8 @@ from conformance.reference import (
     Timings,
 )
 from conformance.reference.server import FD_LIMIT_BACKOFF, HttpOptions
-from conformance.wire import AWS_JSON_1_1_CONTENT_TYPE, HttpRequest
+from conformance.wire.http import HttpRequest
+from conformance.wire.protocol_facts import AWS_JSON_1_1_CONTENT_TYPE
 from conftest import post
 
 REPO = Path(__file__).resolve().parent.parent

@@ -18,9 +18,9 @@ import cbor2
 import pytest
 from test_reference_http import raw_exchange
 
-from conformance import cbor_codec
 from conformance.reference import ReferenceApp, ReferenceServer
-from conformance.wire import (
+from conformance.wire import cbor
+from conformance.wire.protocol_facts import (
     AWS_JSON_1_1_CONTENT_TYPE,
     CBOR_CONTENT_TYPE,
     RPC_V2_CBOR,
@@ -87,7 +87,7 @@ def assert_json_form(headers: dict[str, str], answer: Any, error_type: str) -> N
     (b"\xf7", None),
 ])
 def test_cbor_undefined_decodes_as_null(data: bytes, value: Any) -> None:
-    assert cbor_codec.decode(data) == value
+    assert cbor.decode(data) == value
 
 
 @pytest.mark.parametrize("stop", STOPS)
@@ -101,7 +101,7 @@ def test_undefined_job_id_is_a_missing_job_id(reference_server: ReferenceServer,
 @pytest.mark.parametrize("stop", STOPS)
 def test_undefined_in_an_unknown_member_is_ignored_like_any_null(reference_server: ReferenceServer,
                                                                  stop: tuple[str, ...]) -> None:
-    body = b"\xa2\x65JobId" + cbor_codec.encode(UNKNOWN_JOB) + b"\x65Extra\x82\xf7\xf7"
+    body = b"\xa2\x65JobId" + cbor.encode(UNKNOWN_JOB) + b"\x65Extra\x82\xf7\xf7"
     status, headers, answer = cbor_stop(reference_server, stop, body)
     assert status == 400
     assert_cbor_form(headers, answer, stop[2], stop[3])
@@ -138,7 +138,7 @@ def test_framing_errors_on_the_rpcv2_path_are_rpcv2_answers(reference_server: Re
     code, headers, body = raw_answer(reference_server, request_line + b"Host: x\r\nSmithy-Protocol: rpc-v2-cbor\r\n"
                                      + fault)
     assert code == status
-    assert_cbor_form(headers, cbor_codec.decode(body), stop[2], "RequestEntityTooLargeException" if status == 413
+    assert_cbor_form(headers, cbor.decode(body), stop[2], "RequestEntityTooLargeException" if status == 413
                      else "BadRequestException")
 
 
@@ -154,12 +154,12 @@ def test_framing_errors_on_the_awsjson_path_stay_json(reference_server: Referenc
 def test_a_bad_http_version_on_the_rpcv2_path_is_an_rpcv2_answer(reference_server: ReferenceServer) -> None:
     code, headers, body = raw_answer(reference_server, f"POST {rpcv2_path(PHI[0], PHI[1])} HTTP/9.9\r\n\r\n".encode())
     assert code == 400
-    assert_cbor_form(headers, cbor_codec.decode(body), PHI[2], "BadRequestException")
+    assert_cbor_form(headers, cbor.decode(body), PHI[2], "BadRequestException")
 
 
 def test_the_size_limit_on_the_rpcv2_path_is_an_rpcv2_answer(reference_app: ReferenceApp) -> None:
     with ReferenceServer(app=reference_app, max_body_bytes=64) as server:
-        status, headers, answer = cbor_stop(server, PHI, cbor_codec.encode({"JobId": "a" * 100}))
+        status, headers, answer = cbor_stop(server, PHI, cbor.encode({"JobId": "a" * 100}))
     assert status == 413
     assert_cbor_form(headers, answer, PHI[2], "RequestEntityTooLargeException")
     assert "64 bytes" in answer["message"]
@@ -168,7 +168,7 @@ def test_the_size_limit_on_the_rpcv2_path_is_an_rpcv2_answer(reference_app: Refe
 def test_an_unreadable_request_line_after_an_rpcv2_request_is_not_taken_for_it(
         reference_server: ReferenceServer) -> None:
     """The path of the previous request on a keep-alive connection does not decide the next answer's form."""
-    body = cbor_codec.encode({"JobId": UNKNOWN_JOB})
+    body = cbor.encode({"JobId": UNKNOWN_JOB})
     first = (f"POST {rpcv2_path(PII[0], PII[1])} HTTP/1.1\r\nHost: x\r\nSmithy-Protocol: rpc-v2-cbor\r\n"
              f"Content-Type: application/cbor\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
     received = raw_exchange(reference_server, first + b"GARBAGE\r\n\r\n")
@@ -230,7 +230,7 @@ def test_awsjson_without_a_known_target_names_no_operation(reference_server: Ref
 @pytest.mark.parametrize("value", [None, "", "rpc-v2-json", "RPC-V2-CBOR", "rpc-v2-cbor-x", "awsJson1_1"])
 def test_rpcv2_without_smithy_protocol_names_no_operation(reference_server: ReferenceServer, stop: tuple[str, ...],
                                                           value: str | None) -> None:
-    status, headers, answer = cbor_stop(reference_server, stop, cbor_codec.encode({"JobId": UNKNOWN_JOB}),
+    status, headers, answer = cbor_stop(reference_server, stop, cbor.encode({"JobId": UNKNOWN_JOB}),
                                         Smithy_Protocol=value)
     assert status == 404
     assert_cbor_form(headers, answer, stop[2], "UnknownOperationException")
@@ -241,7 +241,7 @@ def test_rpcv2_without_smithy_protocol_names_no_operation(reference_server: Refe
 @pytest.mark.parametrize("content_type", [None, "application/json", "application/x-amz-json-1.1", "text/plain", ""])
 def test_rpcv2_body_without_the_cbor_content_type_is_unsupported(
         reference_server: ReferenceServer, stop: tuple[str, ...], content_type: str | None) -> None:
-    status, headers, answer = cbor_stop(reference_server, stop, cbor_codec.encode({"JobId": UNKNOWN_JOB}),
+    status, headers, answer = cbor_stop(reference_server, stop, cbor.encode({"JobId": UNKNOWN_JOB}),
                                         Content_Type=content_type)
     assert status == 415
     assert_cbor_form(headers, answer, stop[2], "UnsupportedMediaTypeException")
@@ -251,7 +251,7 @@ def test_rpcv2_body_without_the_cbor_content_type_is_unsupported(
 @pytest.mark.parametrize("content_type", ["application/cbor; foo=bar", "APPLICATION/CBOR"])
 def test_rpcv2_claims_the_cbor_content_type_with_any_parameters(reference_server: ReferenceServer,
                                                                 stop: tuple[str, ...], content_type: str) -> None:
-    status, headers, answer = cbor_stop(reference_server, stop, cbor_codec.encode({"JobId": UNKNOWN_JOB}),
+    status, headers, answer = cbor_stop(reference_server, stop, cbor.encode({"JobId": UNKNOWN_JOB}),
                                         Content_Type=content_type)
     assert status == 400
     assert_cbor_form(headers, answer, stop[2], stop[3])
@@ -275,7 +275,7 @@ def test_rpcv2_empty_body_is_the_empty_input(reference_server: ReferenceServer, 
 ])
 def test_rpcv2_other_refusals_are_rpcv2_answers(reference_server: ReferenceServer, stop: tuple[str, ...], method: str,
                                                 changes: dict[str, str], status: int, error_type: str) -> None:
-    code, headers, answer = cbor_stop(reference_server, stop, cbor_codec.encode({"JobId": UNKNOWN_JOB}),
+    code, headers, answer = cbor_stop(reference_server, stop, cbor.encode({"JobId": UNKNOWN_JOB}),
                                       method=method, **changes)
     assert code == status
     assert_cbor_form(headers, answer, stop[2], error_type)
@@ -297,7 +297,7 @@ def test_a_path_is_taken_as_sent(reference_server: ReferenceServer, path: str) -
 def test_absolute_service_id_routes_like_the_bare_name(reference_server: ReferenceServer,
                                                        stop: tuple[str, ...]) -> None:
     path = rpcv2_path(f"{stop[2]}.{stop[0]}", stop[1])
-    status, headers, answer = cbor_stop(reference_server, stop, cbor_codec.encode({"JobId": UNKNOWN_JOB}), path=path)
+    status, headers, answer = cbor_stop(reference_server, stop, cbor.encode({"JobId": UNKNOWN_JOB}), path=path)
     assert status == 400
     assert_cbor_form(headers, answer, stop[2], stop[3])
 
@@ -306,10 +306,10 @@ def test_absolute_service_id_stops_a_real_job(reference_server: ReferenceServer)
     start_path = rpcv2_path(f"{PII[2]}.{PII[0]}", "StartPiiEntitiesDetectionJob")
     document = {"InputDataConfig": {"S3Uri": "s3://bucket/in"}, "OutputDataConfig": {"S3Uri": "s3://bucket/out"},
                 "Mode": "ONLY_OFFSETS", "DataAccessRoleArn": "arn:aws:iam::123456789012:role/r", "LanguageCode": "en"}
-    status, _, started = cbor_stop(reference_server, PII, cbor_codec.encode(document), path=start_path)
+    status, _, started = cbor_stop(reference_server, PII, cbor.encode(document), path=start_path)
     assert status == 200, started
     path = rpcv2_path(f"{PII[2]}.{PII[0]}", PII[1])
-    status, headers, answer = cbor_stop(reference_server, PII, cbor_codec.encode({"JobId": started["JobId"]}),
+    status, headers, answer = cbor_stop(reference_server, PII, cbor.encode({"JobId": started["JobId"]}),
                                         path=path)
     assert (status, answer) == (200, {"JobId": started["JobId"], "JobStatus": "STOP_REQUESTED"})
     assert headers["smithy-protocol"] == RPC_V2_CBOR
@@ -323,7 +323,7 @@ def test_absolute_service_id_stops_a_real_job(reference_server: ReferenceServer)
 def test_another_namespace_names_no_service(reference_server: ReferenceServer, stop: tuple[str, ...],
                                             service: str) -> None:
     path = rpcv2_path(service.format(namespace=stop[2], name=stop[0]), stop[1])
-    status, headers, answer = cbor_stop(reference_server, stop, cbor_codec.encode({"JobId": UNKNOWN_JOB}), path=path)
+    status, headers, answer = cbor_stop(reference_server, stop, cbor.encode({"JobId": UNKNOWN_JOB}), path=path)
     assert status == 404
     assert answer["__type"].endswith("#UnknownOperationException")
     assert headers["smithy-protocol"] == RPC_V2_CBOR
@@ -338,7 +338,7 @@ def test_absolute_operation_id_is_not_accepted(reference_server: ReferenceServer
                                                operation: str, absolute_service: bool) -> None:
     segment = operation.format(namespace=stop[2], service=stop[0], operation=stop[1])
     service = f"{stop[2]}.{stop[0]}" if absolute_service else stop[0]
-    status, headers, answer = cbor_stop(reference_server, stop, cbor_codec.encode({"JobId": UNKNOWN_JOB}),
+    status, headers, answer = cbor_stop(reference_server, stop, cbor.encode({"JobId": UNKNOWN_JOB}),
                                         path=rpcv2_path(service, segment))
     assert status == 404
     assert_cbor_form(headers, answer, stop[2], "UnknownOperationException")

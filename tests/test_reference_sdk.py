@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conformance.model import load_operations
+from conformance.model.operations import load_operations
+from conformance.model.validation import is_valid
 from conformance.reference import ManualClock, ReferenceServer
-from conformance.validation import is_valid
 from conftest import TEST_CREDENTIALS
 
 JOB_ID_SCHEMA = load_operations()[0].request["properties"]["JobId"]

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from conformance import botocore_model, schemagen
 from conformance.cli import main
-from conformance.docs import DocsError, parse_page
-from conformance.model import (
+from conformance.model import botocore_model, schemagen
+from conformance.model.operations import (
     Operation,
     SchemaDocumentError,
     default_schema_dir,
     load_document,
     load_operations,
 )
-from conformance.validation import check_schema
+from conformance.model.pages import DocsError, parse_page
+from conformance.model.validation import check_schema
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = REPO / "api-reference-pages"  # the repository's own reference pages, input of `conformance schemas`

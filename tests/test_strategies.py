@@ -16,14 +16,18 @@ from typing import Any
 
 import pytest
 
-from conformance import botocore_model, examples, planning, strategies
 from conformance.cases import ABSENT, Case, kind_of
-from conformance.model import Operation, load_operations
-from conformance.planning import Lane, RunConfig, lanes_for, plan, select_operations
+from conformance.engine.config import RunConfig
+from conformance.engine.lanes import Lane, lanes_for, select_operations
+from conformance.engine.plan import categories_first, draw_interleaved, draw_lane, interleaved, plan
+from conformance.generation import catalog, drawer, strategies, streams
+from conformance.generation.cache import clear_caches
+from conformance.generation.strategies.alphabet import Alphabet, UnsupportedPattern
+from conformance.model import botocore_model
+from conformance.model.job_ids import could_be_real_job_id
+from conformance.model.operations import Operation, load_operations
 from conformance.protocols import get_protocol
-from conformance.safety import could_be_real_job_id
-from conformance.strategies.alphabet import Alphabet, UnsupportedPattern
-from conformance.target import Target
+from conformance.targets.target import Target
 
 OPERATIONS = load_operations()
 PROTOCOL = get_protocol("awsJson1_1")
@@ -42,13 +46,13 @@ def _cbor_violations(operation: Operation, case: Case) -> list[str] | Case:
     """For rpcv2Cbor cases: the CBOR-only categories checked here; others decoded and returned as a Case."""
     import cbor2
 
-    from conformance import cbor_codec
+    from conformance.wire import cbor
 
     category, raw = case.category, case.raw_body
     if category == "invalid.body.malformed_cbor" or category == "invalid.body.invalid_utf8":
         try:
-            cbor_codec.decode(raw or b"")
-        except cbor_codec.CborError as exc:
+            cbor.decode(raw or b"")
+        except cbor.CborError as exc:
             utf8 = "text string" in str(exc) or "utf" in str(exc).lower()
             return [] if (category == "invalid.body.invalid_utf8") == utf8 else [f"{category}, but the error is {exc}"]
         return ["the body is valid CBOR"]
@@ -60,7 +64,7 @@ def _cbor_violations(operation: Operation, case: Case) -> list[str] | Case:
         if case.path != wanted:
             return [f"path {case.path!r}, expected {wanted!r}"]
     if raw:  # the catalog spells some CBOR cases as bytes: read them back as documents
-        document = cbor_codec.decode(raw)
+        document = cbor.decode(raw)
         case = Case(case.operation, category, case.kind, case.description, document=document, headers=case.headers,
                     path=case.path, job_id=document.get("JobId") if isinstance(document, dict) else None)
     if category == "invalid.type.bytes":
@@ -175,7 +179,7 @@ def violations(operation: Operation, case: Case, protocol_name: str = "awsJson1_
 @pytest.mark.parametrize(("operation", "protocol"), LANES, ids=lambda x: getattr(x, "name", ""))
 def test_thousands_of_generated_cases_are_what_their_labels_say(operation: Operation, protocol) -> None:
     draws = DRAWS if protocol is PROTOCOL else DRAWS // 2
-    cases = strategies.draw_cases(strategies.any_case(operation, protocol, OPERATIONS), draws, seed=20261123)
+    cases = drawer.draw_cases(strategies.any_case(operation, protocol, OPERATIONS), draws, seed=20261123)
     assert len(cases) >= draws * 0.9
     wrong = [(case.category, case.document if case.document is not ABSENT else case.raw_body, problems)
              for case in cases if (problems := violations(operation, case, protocol.name))]
@@ -190,7 +194,7 @@ def test_valid_lengths_one_and_max_are_drawn() -> None:
     lengths = Counter()
     for family in strategies.families(operation, PROTOCOL, OPERATIONS):
         if family.category.startswith("valid."):
-            for case in strategies.draw_cases(family.strategy, 60, seed=1):
+            for case in drawer.draw_cases(family.strategy, 60, seed=1):
                 lengths[(family.category, len(case.document["JobId"]))] += 1
     for category in ("valid.letters", "valid.numbers", "valid.separators", "valid.astral", "valid.punctuation"):
         assert lengths[(category, 1)] and lengths[(category, 32)], category
@@ -198,7 +202,7 @@ def test_valid_lengths_one_and_max_are_drawn() -> None:
 
 @pytest.mark.parametrize(("operation", "protocol"), LANES, ids=lambda x: getattr(x, "name", ""))
 def test_catalog_cases_are_what_their_labels_say_and_cover_every_family(operation: Operation, protocol) -> None:
-    cases = examples.cases_for(operation, protocol.name, OPERATIONS, examples.load_entries(), protocol.inexpressible)
+    cases = catalog.cases_for(operation, protocol.name, OPERATIONS, catalog.load_entries(), protocol.inexpressible)
     wrong = [(case.category, case.description, problems) for case in cases
              if (problems := violations(operation, case, protocol.name))]
     assert not wrong, wrong
@@ -256,22 +260,22 @@ CATEGORIES_BEFORE = {
 # needs are loaded: Hypothesis collects constants from the modules a process has loaded).
 PLAN_DIGEST = """
 import hashlib, sys
-import conformance.runner, conformance.reference, conformance.report  # more than a plan needs
-from conformance import planning
-from conformance.model import load_operations
-from conformance.target import Target
-config = planning.RunConfig(Target("http://127.0.0.1:1"), max_examples=60, seed=int(sys.argv[1]))
-lanes = planning.lanes_for(config, planning.select_operations(config))
-planned = planning.plan(config, lanes, load_operations())
+import conformance.engine.runner, conformance.reference, conformance.report  # more than a plan needs
+from conformance.engine.config import RunConfig
+from conformance.engine.lanes import lanes_for, select_operations
+from conformance.engine.plan import plan
+from conformance.model.operations import load_operations
+from conformance.targets.target import Target
+config = RunConfig(Target("http://127.0.0.1:1"), max_examples=60, seed=int(sys.argv[1]))
+lanes = lanes_for(config, select_operations(config))
+planned = plan(config, lanes, load_operations())
 print(hashlib.sha256(repr(sorted(planned.items())).encode()).hexdigest())
 """
 
 
 def _fresh() -> None:
     """Forget every built strategy and drawn case, as a new process would have."""
-    strategies.clear_caches()
-    with planning._STREAMS_LOCK:
-        planning._STREAMS.clear()
+    clear_caches()
 
 
 def _mission(max_examples: int = 60, seed: int = 7, **options: Any) -> tuple[RunConfig, list[Lane]]:
@@ -312,27 +316,27 @@ def test_another_seed_plans_other_cases() -> None:
 def test_lazy_drawing_gives_the_plan_in_its_order() -> None:
     config, lanes = _mission(max_examples=80, seed=3)
     _fresh()
-    interleaved_lazily = list(planning.draw_interleaved(config, lanes, OPERATIONS))
+    interleaved_lazily = list(draw_interleaved(config, lanes, OPERATIONS))
     _fresh()
     planned = plan(config, lanes, OPERATIONS)
-    assert interleaved_lazily == planning.interleaved(lanes, planned)
+    assert interleaved_lazily == interleaved(lanes, planned)
     _fresh()
     for index, lane in enumerate(lanes):
-        assert list(planning.draw_lane(config, lane, index, OPERATIONS)) == planned[lane.key]
-    catalog = plan(RunConfig(config.target, max_examples=0), lanes, OPERATIONS)
+        assert list(draw_lane(config, lane, index, OPERATIONS)) == planned[lane.key]
+    listed = plan(RunConfig(config.target, max_examples=0), lanes, OPERATIONS)
     for lane in lanes:
         cases = planned[lane.key]
-        assert cases == planning.categories_first(cases), "the first case of each category comes first"
+        assert cases == categories_first(cases), "the first case of each category comes first"
         assert len({case.key() for case in cases}) == len(cases), "no case twice"
-        assert len(cases) == len(catalog[lane.key]) + 80, "max_examples generated cases beyond the catalog's"
-        assert cases[: len(catalog[lane.key])] == catalog[lane.key]
+        assert len(cases) == len(listed[lane.key]) + 80, "max_examples generated cases beyond the catalog's"
+        assert cases[: len(listed[lane.key])] == listed[lane.key]
 
 
 def test_lazy_drawing_draws_only_what_is_asked_for() -> None:
     config, lanes = _mission(max_examples=100_000, seed=11)
     _fresh()
     began = time.perf_counter()
-    first = list(itertools.islice(planning.draw_interleaved(config, lanes, OPERATIONS), 400))
+    first = list(itertools.islice(draw_interleaved(config, lanes, OPERATIONS), 400))
     assert time.perf_counter() - began < 30  # 100,000 cases a lane would take minutes
     assert [lane.key for lane, _, _ in first[: len(lanes)]] == [lane.key for lane in lanes]
 
@@ -343,14 +347,14 @@ def test_every_lane_keeps_every_category_it_planned_before(protocol_name: str) -
     planned = plan(config, lanes, OPERATIONS)
     for index, lane in enumerate(lanes):
         assert {case.category for case in planned[lane.key]} == CATEGORIES_BEFORE[protocol_name], lane.label
-        generated = itertools.islice(planning._generated(lane.operation, lane.protocol, OPERATIONS, index), 1000)
+        generated = itertools.islice(streams.stream(lane.operation, lane.protocol, OPERATIONS, index).cases(), 1000)
         assert {case.category for case in generated} == CATEGORIES_BEFORE[protocol_name], lane.label
 
 
 @pytest.mark.parametrize(("operation", "protocol"), LANES[:4], ids=lambda x: getattr(x, "name", ""))
 def test_a_plans_generated_cases_are_what_their_labels_say(operation: Operation, protocol) -> None:
     found = strategies.families(operation, protocol, OPERATIONS)
-    cases = list(itertools.islice(strategies.distinct_cases(found, seed=5), 1500))
+    cases = list(itertools.islice(drawer.distinct_cases(found, seed=5), 1500))
     assert len({case.key() for case in cases}) == len(cases) == 1500
     wrong = [(case.category, case.document if case.document is not ABSENT else case.raw_body, problems)
              for case in cases if (problems := violations(operation, case, protocol.name))]
@@ -372,7 +376,7 @@ def test_strategies_are_built_once_and_drawing_builds_none(monkeypatch: pytest.M
         built.append(type(self).__name__)
         original(self, *args, **kwargs)
     for protocol in (PROTOCOL, CBOR):
-        drawing = strategies.distinct_cases(strategies.families(operation, protocol, OPERATIONS), seed=2)
+        drawing = drawer.distinct_cases(strategies.families(operation, protocol, OPERATIONS), seed=2)
         for _ in range(3000):  # every family and length drawn once: their strategies are built
             next(drawing)
         monkeypatch.setattr(SearchStrategy, "__init__", counting)
@@ -383,7 +387,7 @@ def test_strategies_are_built_once_and_drawing_builds_none(monkeypatch: pytest.M
 
 
 def test_characters_the_patterns_engine_refuses_are_found_before_drawing() -> None:
-    from conformance.strategies.alphabet import _refused_by_class
+    from conformance.generation.strategies.alphabet import _refused_by_class
 
     refused = _refused_by_class(r"^([\p{L}_]*)$", ("Nd", "Pc"))  # as if \p{L} engine's Unicode had no digits
     alphabet = Alphabet.from_pattern(r"^([\p{L}_]*)$")

@@ -13,15 +13,17 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
+from conformance.engine.config import RunConfig
+from conformance.engine.runner import run
+from conformance.engine.transport.rate import RateLimiter
+from conformance.engine.verdict import Verdict
 from conformance.reference import JobStore, ReferenceApp, ReferenceServer, SystemClock, Timings
+from conformance.reference.answers import Response
+from conformance.reference.protocols import AWS_JSON
 from conformance.reference.variants import VARIANTS, build_app
-from conformance.reference.awsjson import Response, encode
 from conformance.report import summarise
-from conformance.runner import RunConfig, run
-from conformance.target import Target
-from conformance.transport import RateLimiter
-from conformance.verdict import Verdict
-from conformance.wire import HttpRequest
+from conformance.targets.target import Target
+from conformance.wire.http import HttpRequest
 
 STOP_OPERATIONS = ("StopPiiEntitiesDetectionJob", "StopPHIDetectionJob")
 RPCV2_ONLY = {"smithy_protocol_header", "rpcv2_error_body"}
@@ -77,13 +79,13 @@ class FaultyApp(ReferenceApp):
                 first_time = key not in self.seen
                 self.seen.add(key)
         if self.fault == "throttle_always" or first_time:
-            return Response(400, encode({"__type": "ThrottlingException", "Message": "Rate exceeded"}),
+            return Response(400, AWS_JSON.encode({"__type": "ThrottlingException", "Message": "Rate exceeded"}),
                             {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "t"})
         response = super().handle(request)
         document = json.loads(response.body) if response.body else {}
         if self.fault == "type_in_header_only" and response.status >= 400:
             response.headers["X-Amzn-ErrorType"] = document.pop("__type")
-        response.body = encode(document)
+        response.body = AWS_JSON.encode(document)
         return response
 
 
@@ -120,21 +122,21 @@ def test_a_fault_exits_1_with_a_report_that_reproduces_it(faulty_server: Referen
 def test_error_type_only_in_the_header_is_legal_but_warned(faulty_server: ReferenceServer) -> None:
     summary = summarise(run(RunConfig(Target(faulty_server.url), max_examples=10, seed=1, protocol="awsJson1_1")))
     assert summary.conforms
-    assert summary.warnings and {w["check"] for w in summary.warnings} == {"sdk_compatible"}
+    assert summary.warnings and {w.check for w in summary.warnings} == {"sdk_compatible"}
     assert summary.observations["StopPiiEntitiesDetectionJob over awsJson1_1"]["error type carried in"]["header"] > 0
 
 
 @pytest.mark.parametrize("faulty_server", ["no_request_id"], indirect=True)
 def test_missing_request_id_fails_its_check(faulty_server: ReferenceServer) -> None:
     summary = summarise(run(RunConfig(Target(faulty_server.url), max_examples=5, seed=1)))
-    assert {f["check"] for f in summary.failures} == {"request_id_header"}
+    assert {f.check for f in summary.failures} == {"request_id_header"}
 
 
 @pytest.mark.parametrize("faulty_server", ["throttle_first"], indirect=True)
 def test_throttled_answers_are_retried_not_judged(faulty_server: ReferenceServer, monkeypatch) -> None:
-    import conformance.execute
+    from conformance.engine import execute
 
-    monkeypatch.setattr(conformance.execute, "backoff", lambda *args, **kwargs: 0.0)
+    monkeypatch.setattr(execute, "backoff", lambda *args, **kwargs: 0.0)
     monkeypatch.setattr(RateLimiter, "MIN_RATE", 1000.0)  # retries are tested here; adapting the rate, elsewhere
     result = run(RunConfig(Target(faulty_server.url), max_examples=5, seed=1, workers=1,
                            operations=("StopPHIDetectionJob",), protocol="awsJson1_1"))
@@ -145,20 +147,20 @@ def test_throttled_answers_are_retried_not_judged(faulty_server: ReferenceServer
 
 @pytest.mark.parametrize("faulty_server", ["throttle_always"], indirect=True)
 def test_a_case_throttled_past_its_bound_is_not_judged(faulty_server: ReferenceServer, monkeypatch) -> None:
-    import conformance.execute
+    from conformance.engine import execute
 
-    monkeypatch.setattr(conformance.execute, "MAX_THROTTLE_RETRIES", 1)
-    monkeypatch.setattr(conformance.execute, "backoff", lambda *args, **kwargs: 0.0)
+    monkeypatch.setattr(execute, "MAX_THROTTLE_RETRIES", 1)
+    monkeypatch.setattr(execute, "backoff", lambda *args, **kwargs: 0.0)
     monkeypatch.setattr(RateLimiter, "MIN_RATE", 1000.0)
     summary = summarise(run(RunConfig(Target(faulty_server.url), max_examples=0, seed=1, protocol="awsJson1_1",
                                       operations=("StopPHIDetectionJob",), create_jobs=False)))
     # Nothing failed, but nothing was judged either: incomplete, never conforms.
     assert summary.verdict is Verdict.INCOMPLETE and summary.not_judged and not summary.failures
-    assert all("throttled 2 times" in record["message"] for record in summary.not_judged)
+    assert all("throttled 2 times" in record.message for record in summary.not_judged)
 
 
 def test_backoff_is_bounded_and_jittered() -> None:
-    from conformance.transport import backoff
+    from conformance.engine.transport.rate import backoff
 
     draws = [backoff(attempt, base=0.1, cap=1.0) for attempt in range(10) for _ in range(20)]
     assert all(0 <= d <= 1.0 for d in draws) and len(set(draws)) > 100
@@ -231,10 +233,10 @@ class HugeValuesApp(ReferenceApp):
     def handle(self, request: HttpRequest) -> Response:
         response = super().handle(request)
         if "Start" in (request.header("X-Amz-Target") or ""):
-            return Response(200, encode({"JobId": "j" * (2 << 20)}), dict(response.headers))
+            return Response(200, AWS_JSON.encode({"JobId": "j" * (2 << 20)}), dict(response.headers))
         if response.status >= 400 and request.path == "/":
             document = {**json.loads(response.body), "__type": "E" * (1 << 20)}
-            return Response(response.status, encode(document), {**response.headers, "X-Big": "h" * 60_000})
+            return Response(response.status, AWS_JSON.encode(document), {**response.headers, "X-Big": "h" * 60_000})
         return response
 
 

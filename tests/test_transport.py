@@ -8,10 +8,10 @@ import botocore.auth
 import pytest
 from botocore.credentials import Credentials
 
-from conformance.model import ServiceMeta, load_operations
-from conformance.target import Target, TargetError
-from conformance.transport import Transport
-from conformance.wire import HttpRequest
+from conformance.engine.transport import Transport
+from conformance.model.operations import ServiceMeta, load_operations
+from conformance.targets.target import Target, TargetError
+from conformance.wire.http import HttpRequest
 
 # The test vectors' service: signed as "service", like no real one.
 VECTOR_SERVICE = ServiceMeta("service", "Service", "Test vectors", "2015-08-30", "service-2015-08-30", "Service",
@@ -79,7 +79,7 @@ def test_the_light_signing_request_signs_as_botocores_own(monkeypatch: pytest.Mo
                                                           body: bytes, token: str | None) -> None:
     from botocore.awsrequest import AWSRequest
 
-    from conformance import sigv4
+    from conformance.wire import sigv4
     moment = datetime.datetime(2026, 11, 24, 3, 0, 0)
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *args, **kwargs: moment)
     credentials = Credentials("AKIDEXAMPLE", "secret", token)
@@ -105,7 +105,7 @@ REAL = "0123456789abcdef0123456789abcdef"
     (b"not json " + REAL.encode(), None),
 ])
 def test_the_guard_refuses_a_foreign_job_id_however_it_is_spelled(body: bytes, content_type: str | None) -> None:
-    from conformance.safety import JobLedger, UnsafeRequest
+    from conformance.engine.safety import JobLedger, UnsafeRequest
     ledger = JobLedger()
     ledger.started("comprehend", "f" * 32)
     with pytest.raises(UnsafeRequest):
@@ -115,7 +115,7 @@ def test_the_guard_refuses_a_foreign_job_id_however_it_is_spelled(body: bytes, c
 
 
 def test_the_guard_decodes_no_body_whose_bytes_hold_only_known_ids(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance import safety
+    from conformance.engine import safety
     ledger = safety.JobLedger()
     ledger.started("comprehend", REAL)
 
@@ -233,7 +233,7 @@ def test_a_gzip_answer_is_decoded_and_headers_are_lower_cased(comprehend: Servic
 
 
 def test_an_answer_body_is_read_bounded(comprehend: ServiceMeta, monkeypatch: pytest.MonkeyPatch) -> None:
-    import conformance.transport as transport_module
+    import conformance.engine.transport.connections as transport_module
     monkeypatch.setattr(transport_module, "MAX_ANSWER_BYTES", 1000)
     server = Scripted([answer("200 OK", b"x" * 200_000), answer("200 OK", b"{}")])
     transport = Transport(Target(server.url))
@@ -253,7 +253,7 @@ def test_a_body_cut_short_is_an_answer_with_a_body_error(comprehend: ServiceMeta
 
 
 def test_no_status_line_is_retried_then_unanswered(comprehend: ServiceMeta) -> None:
-    from conformance.transport import Unanswered
+    from conformance.engine.transport import Unanswered
     server = Scripted([None, None, None])
     transport = Transport(Target(server.url), connection_retries=1)
     with pytest.raises(Unanswered, match=r"gave no answer \(2 attempts\)"):
@@ -279,7 +279,7 @@ def test_redirects_are_not_followed(comprehend: ServiceMeta) -> None:
 
 
 def test_a_refused_connection_is_unanswered_with_a_short_reason(comprehend: ServiceMeta) -> None:
-    from conformance.transport import Unanswered
+    from conformance.engine.transport import Unanswered
     server = Scripted([])
     server.close()  # nothing listens on its port any more
     with pytest.raises(Unanswered, match="connection refused$"):
@@ -287,7 +287,7 @@ def test_a_refused_connection_is_unanswered_with_a_short_reason(comprehend: Serv
 
 
 def test_a_header_requests_refused_is_not_sent(comprehend: ServiceMeta) -> None:
-    from conformance.transport import Unanswered
+    from conformance.engine.transport import Unanswered
     server = Scripted([answer("200 OK", b"{}")])
     bad = HttpRequest("POST", "/", {**STOP_REQUEST.headers, "X-Folded": "a\r\n b"}, b"{}")
     with pytest.raises(Unanswered, match="invalid header value"):
@@ -297,14 +297,14 @@ def test_a_header_requests_refused_is_not_sent(comprehend: ServiceMeta) -> None:
 
 
 def test_environment_proxies_are_resolved_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance.transport import _environ_proxy
+    from conformance.engine.transport.proxies import environ_proxy
     monkeypatch.setenv("http_proxy", "http://user:pw@proxy.example:3128")
     monkeypatch.setenv("no_proxy", "localhost,10.0.0.0/8,.internal.example")
-    assert _environ_proxy("http://target.example:8000") == "http://user:pw@proxy.example:3128"
-    assert _environ_proxy("http://localhost:8000") is None
-    assert _environ_proxy("http://10.1.2.3:8000") is None
-    assert _environ_proxy("http://svc.internal.example") is None
-    assert _environ_proxy("https://target.example") is None  # no https_proxy set
+    assert environ_proxy("http://target.example:8000") == "http://user:pw@proxy.example:3128"
+    assert environ_proxy("http://localhost:8000") is None
+    assert environ_proxy("http://10.1.2.3:8000") is None
+    assert environ_proxy("http://svc.internal.example") is None
+    assert environ_proxy("https://target.example") is None  # no https_proxy set
 
 
 def test_requests_go_through_the_environments_proxy(comprehend: ServiceMeta, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from conformance import ecma_regex
-from conformance.model import load_operations
-from conformance.validation import check_schema, is_valid
+from conformance.model import ecma_regex
+from conformance.model.operations import load_operations
+from conformance.model.validation import check_schema, is_valid
 
 JOB_ID = load_operations()[0].request["properties"]["JobId"]
 ASTRAL_LETTER = "\U0001d400"  # MATHEMATICAL BOLD CAPITAL A: one code point, two UTF-16 units

@@ -30,9 +30,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance.protocols import SUPPORTED, get_protocol
+from conformance.protocols import SUPPORTED, Answer, get_protocol
 from conformance.reference import ReferenceServer
-from conformance.wire import Answer, HttpResponse
+from conformance.wire.http import HttpResponse
 
 VECTOR_DIR = Path(__file__).resolve().parent / "vectors"
 SELECT_ENV = "CONFORMANCE_VECTOR"

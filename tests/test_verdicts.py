@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
-from conformance.lifecycle import LifecycleConfig
+from conformance.engine.config import LifecycleConfig, RunConfig
+from conformance.engine.runner import run
+from conformance.engine.verdict import Verdict
 from conformance.reference import ReferenceServer, Timings
 from conformance.reference.variants import FAMILIES, VARIANTS, build_app
 from conformance.report import Summary, summarise
-from conformance.runner import RunConfig, run
-from conformance.target import Target
-from conformance.verdict import Verdict
+from conformance.targets.target import Target
 
 # Jobs start and stop quickly so that the lifecycle steps take fractions of a second.
 FAST_JOBS = Timings(queued=0.05, running=600.0, stopping=0.2)
@@ -46,7 +46,7 @@ def test_each_fault_is_caught_in_every_seed(name: str) -> None:
     # cases, the job flow and the example catalog. Every run of any seed sends all of them (no budget),
     # so a fault this run catches, every seed catches.
     summary = run_against(name, max_examples=0)
-    failed = {record["check"] for record in summary.failures + summary.warnings}
+    failed = {record.check for record in summary.failures + summary.warnings}
     assert failed & VARIANTS[name].caught_by, f"{name}: failed {sorted(failed)}, expected one of {sorted(VARIANTS[name].caught_by)}"
     assert summary.verdict is Verdict.DOES_NOT_CONFORM
 
@@ -55,7 +55,7 @@ def test_each_fault_is_caught_in_every_seed(name: str) -> None:
 def test_each_warned_variation_conforms_and_is_warned_about(name: str) -> None:
     summary = run_against(name, max_examples=0)
     assert summary.verdict is Verdict.CONFORMS, summary.decision.reasons
-    warned = {record["check"] for record in summary.warnings}
+    warned = {record.check for record in summary.warnings}
     assert warned & VARIANTS[name].caught_by, f"{name}: warned {sorted(warned)}"
 
 
@@ -69,7 +69,7 @@ def test_each_legal_variation_passes_over_20_seeds(name: str, tmp_path: Path) ->
         options = {} if seed == LEGAL_SEEDS[0] else {"catalog": generated_only, "create_jobs": False,
                                                      "auth_checks": False}
         summary = run_against(name, max_examples=10 if not options else 25, seed=seed, **options)
-        problems = [f"{r['check']} on {r['case']['category']}: {r['message']}" for r in summary.failures + summary.warnings]
+        problems = [f"{r.check} on {r.category}: {r.message}" for r in summary.failures + summary.warnings]
         assert not problems, (seed, problems[:5])
         assert summary.verdict is Verdict.CONFORMS, (seed, summary.decision.reasons)
         assert not summary.not_judged

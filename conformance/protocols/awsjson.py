@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from conformance.cases import ABSENT, Case
-from conformance.model import Operation
-from conformance.protocols import sanitise_error_type
-from conformance.wire import (
-    AWS_JSON_1_1_CONTENT_TYPE,
-    MAX_ANSWER_DEPTH,
-    MAX_ANSWER_INT_BITS,
-    Answer,
-    HttpRequest,
-    HttpResponse,
-    json_bytes,
-    nested_deeper_than,
-)
+from conformance.model.operations import Operation
+from conformance.protocols.base import Answer, ProtocolName, message_of, sanitise_error_type, with_header_changes
+from conformance.wire.http import HttpRequest, HttpResponse
+from conformance.wire.json_text import MAX_ANSWER_DEPTH, JsonFault, JsonTextError, json_bytes, loads_strict
+from conformance.wire.protocol_facts import AWS_JSON_1_1_CONTENT_TYPE
 
 CONTENT_TYPE = AWS_JSON_1_1_CONTENT_TYPE
-MAX_INT_DIGITS = len(str(1 << MAX_ANSWER_INT_BITS))  # 155: longer integer literals are refused unparsed
 
 
 def encode_document(document: Any) -> bytes:
-    """A JSON request body (see `wire.json_bytes`)."""
+    """A JSON request body (see `wire.json_text.json_bytes`)."""
     return json_bytes(document)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _bounded_int(text: str) -> int:
-    # Checked before int(): converting a long literal costs time quadratic in its length, and
-    # Python's own 4300-digit limit is a process-wide setting that anything may change.
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits (more than {MAX_INT_DIGITS})")
-    return int(text)
 
 
 def decode_document(body: bytes) -> tuple[Any, str | None]:
@@ -49,35 +28,26 @@ def decode_document(body: bytes) -> tuple[Any, str | None]:
     in an error message is how a correct server sends one back.
     """
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, f"body is not JSON: not valid UTF-8 (byte {exc.start})"
-    try:
-        document = json.loads(text, parse_constant=_reject_constant, parse_int=_bounded_int)
-    except RecursionError:  # json's C scanner stops at Python's recursion limit, cleanly
-        return None, f"body is not acceptable JSON: nested deeper than {MAX_ANSWER_DEPTH} levels"
-    except ValueError as exc:
-        return None, f"body is not JSON: {exc}"
-    if nested_deeper_than(document, MAX_ANSWER_DEPTH):
-        return None, f"body is not acceptable JSON: nested deeper than {MAX_ANSWER_DEPTH} levels"
-    return document, None
+        return loads_strict(body, bound_integers=True), None
+    except JsonTextError as error:
+        if error.fault is JsonFault.NOT_UTF8:
+            return None, f"body is not JSON: not valid UTF-8 (byte {error.detail})"
+        if error.fault is JsonFault.TOO_DEEP:
+            return None, f"body is not acceptable JSON: nested deeper than {MAX_ANSWER_DEPTH} levels"
+        return None, f"body is not JSON: {error.detail}"
 
 
 class AwsJson11:
     """The awsJson1_1 encoder and decoder."""
 
-    name = "awsJson1_1"
+    name = ProtocolName.AWS_JSON_1_1
     content_type = CONTENT_TYPE
     error_type_locations = "the X-Amzn-Errortype header, a `code` member or a `__type` member"
     inexpressible: frozenset[str] = frozenset()
 
     def encode(self, operation: Operation, case: Case) -> HttpRequest:
         """POST / with X-Amz-Target; the case's header changes applied last."""
-        headers = {"Content-Type": CONTENT_TYPE, "X-Amz-Target": operation.target}
-        for name, value in case.headers:
-            headers.pop(name, None)
-            if value is not None:
-                headers[name] = value
+        headers = with_header_changes({"Content-Type": CONTENT_TYPE, "X-Amz-Target": operation.target}, case)
         body = case.raw_body if case.document is ABSENT else encode_document(case.document)
         return HttpRequest(case.method or "POST", case.path or "/", headers, body or b"")
 
@@ -99,8 +69,7 @@ class AwsJson11:
         # botocore reads the body's `__type` alone, keeping what follows the last `#`.
         sdk_type = fields.get("__type")
         sdk_type = sanitise_error_type(sdk_type) if isinstance(sdk_type, str) else None
-        message = next((fields[key] for key in ("message", "Message") if isinstance(fields.get(key), str)), None)
-        return Answer(response, document, decode_error, error_type, source, sdk_type, message)
+        return Answer(response, document, decode_error, error_type, source, sdk_type, message_of(fields))
 
 
 PROTOCOL = AwsJson11()

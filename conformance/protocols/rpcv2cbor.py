@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import cbor_codec
 from conformance.cases import ABSENT, Case
-from conformance.model import Operation
-from conformance.protocols import sanitise_error_type
-from conformance.wire import RPC_V2_CBOR, SMITHY_PROTOCOL_HEADER, Answer, HttpRequest, HttpResponse, rpcv2_path
+from conformance.model.operations import Operation
+from conformance.protocols.base import Answer, ProtocolName, message_of, sanitise_error_type, with_header_changes
+from conformance.wire import cbor
+from conformance.wire.http import HttpRequest, HttpResponse
+from conformance.wire.protocol_facts import RPC_V2_CBOR, SMITHY_PROTOCOL_HEADER, rpcv2_path
+
 
 def path_for(operation: Operation) -> str:
     """`/service/{ServiceName}/operation/{Operation}`, ServiceName being the target prefix as botocore sends it."""
@@ -18,8 +20,8 @@ def path_for(operation: Operation) -> str:
 class RpcV2Cbor:
     """The rpcv2Cbor encoder and decoder."""
 
-    name = "rpcv2Cbor"
-    content_type = cbor_codec.CONTENT_TYPE
+    name = ProtocolName.RPC_V2_CBOR
+    content_type = cbor.CONTENT_TYPE
     error_type_locations = "the body's `__type`"
     # A lone surrogate cannot be a CBOR text string: its UTF-8 is invalid, which is the case
     # invalid.body.invalid_utf8 already sends.
@@ -27,18 +29,15 @@ class RpcV2Cbor:
 
     def encode(self, operation: Operation, case: Case) -> HttpRequest:
         """POST to the operation's path with Smithy-Protocol; the case's header changes applied last."""
-        body = case.raw_body if case.document is ABSENT else cbor_codec.encode(case.document)
-        headers = {"Smithy-Protocol": cbor_codec.SMITHY_PROTOCOL, "Accept": cbor_codec.CONTENT_TYPE}
+        body = case.raw_body if case.document is ABSENT else cbor.encode(case.document)
+        headers = {"Smithy-Protocol": cbor.SMITHY_PROTOCOL, "Accept": cbor.CONTENT_TYPE}
         if body:
-            headers["Content-Type"] = cbor_codec.CONTENT_TYPE
-        for name, value in case.headers:
-            headers.pop(name, None)
-            if value is not None:
-                headers[name] = value
-        return HttpRequest(case.method or "POST", case.path or path_for(operation), headers, body or b"")
+            headers["Content-Type"] = cbor.CONTENT_TYPE
+        return HttpRequest(case.method or "POST", case.path or path_for(operation), with_header_changes(headers, case),
+                           body or b"")
 
     def decode(self, response: HttpResponse) -> Answer:
-        """The body as CBOR (bounded: `cbor_codec.decode` raises only CborError); the type from `__type` alone.
+        """The body as CBOR (bounded: `cbor.decode` raises only CborError); the type from `__type` alone.
 
         An answer without `Smithy-Protocol: rpc-v2-cbor` is malformed, and a client MUST handle it on its
         status alone, with no attempt to read its body or headers (Smithy rpcv2Cbor, "Clients MUST use
@@ -50,17 +49,16 @@ class RpcV2Cbor:
         decode_error = None
         if response.body:
             try:
-                document = cbor_codec.decode(response.body)
-            except cbor_codec.CborError as exc:
+                document = cbor.decode(response.body)
+            except cbor.CborError as exc:
                 decode_error = f"body is {exc}"
         if response.status < 400:
             return Answer(response, document, decode_error)
         fields = document if isinstance(document, dict) else {}
         raw_type = fields.get("__type")
         error_type = sanitise_error_type(raw_type) if isinstance(raw_type, str) and sanitise_error_type(raw_type) else None
-        message = next((fields[key] for key in ("message", "Message") if isinstance(fields.get(key), str)), None)
         return Answer(response, document, decode_error, error_type, "__type" if error_type else None, error_type,
-                      message)
+                      message_of(fields))
 
 
 PROTOCOL = RpcV2Cbor()

@@ -6,7 +6,7 @@ It imports the operation model and nothing from the suite's runner.
 from pathlib import Path
 
 from conformance.reference.app import ReferenceApp
-from conformance.reference.jobs import JobStore, ManualClock, SystemClock, Timings
+from conformance.reference.job_store import JobStore, ManualClock, SystemClock, Timings
 from conformance.reference.server import ReferenceServer
 
 __all__ = ["EMBEDDED_TIMINGS", "JobStore", "ManualClock", "ReferenceApp", "ReferenceServer", "SystemClock", "Timings",

@@ -9,17 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conformance.reference import awsjson, rpcv2cbor
-from conformance.reference.awsjson import ApiError, Response
+from conformance.reference.answers import ApiError, Response, new_request_id
 from conformance.reference.catalog import Role, Route, build_routes
-from conformance.reference.jobs import (
-    Job,
-    JobLimitReached,
-    JobNotFound,
-    JobNotStoppable,
-    JobStore,
-)
-from conformance.wire import HttpRequest
+from conformance.reference.input_checks import check_input, drop_nulls
+from conformance.reference.job_store import Job, JobLimitReached, JobNotFound, JobNotStoppable, JobStore
+from conformance.reference.protocols import RPC_V2, SPOKEN, protocol_for
+from conformance.wire.http import HttpRequest
 
 if TYPE_CHECKING:
     from conformance.reference.aws_mode import SigV4Verifier, Throttle
@@ -62,11 +57,11 @@ class ReferenceApp:
 
     def addressed(self, request: HttpRequest) -> tuple[str, str]:
         """The protocol a request is addressed to and the operation it names ("-" if none), for the request log."""
-        wire = wire_for(request)
+        wire = protocol_for(request)
         try:
-            return wire.NAME, wire.target(request).target
+            return wire.name, wire.target(request).target
         except ApiError:
-            return wire.NAME, "-"
+            return wire.name, "-"
 
     def handle(self, request: HttpRequest) -> Response:
         """Answer one request; a client's mistake is a 4xx, only a bug here is a 5xx."""
@@ -74,9 +69,9 @@ class ReferenceApp:
         try:
             if self.verifier is not None or self.throttle is not None:
                 route = self._admit(request)
-            route = route or self._route(request)  # routed already when admitted; else raises the routing error
+            route = route or self.route(request)  # routed already when admitted; else raises the routing error
             document = self._dispatch(route, request)
-            return wire_for(request).success(document, awsjson.new_request_id(), route.operation.response)
+            return protocol_for(request).success(document, new_request_id(), route.operation.response)
         except ApiError as error:
             return self.failure(request, error, route)
         except Exception:  # a bug in this server, never the client's fault: say so, keep serving
@@ -89,12 +84,12 @@ class ReferenceApp:
         On the rpcv2 path that is CBOR with Smithy-Protocol and `__type` an absolute shape id, in
         the namespace of the service the request names (`_namespace`).
         """
-        return wire_for(request).failure(error, awsjson.new_request_id(), self._namespace(request, route))
+        return protocol_for(request).failure(error, new_request_id(), self._namespace(request, route))
 
     def _namespace(self, request: HttpRequest, route: Route | None) -> str:
         """The namespace of rpcv2Cbor's absolute error shape ids: the routed or named service's, else the first's."""
         served = [candidate.operation.service for candidate in self.routes.values()]
-        named = rpcv2cbor.service_named(request)
+        named = RPC_V2.service_named(request)
         addressed = [route.operation.service] if route else [
             service for service in served if named and service.target_prefix == named.name
             and named.namespace in (None, service.namespace)]
@@ -102,7 +97,7 @@ class ReferenceApp:
         return chosen.namespace if chosen else _FRAMEWORK_NAMESPACE
 
     # Each step of a request is a method of its own, so that a variant (see `variants`) can
-    # change one step and keep the rest.
+    # change one step and keep the rest (`route`, `read_input` and `validate_input` are public for that).
 
     def _admit(self, request: HttpRequest) -> Route | None:
         """Authenticate, then throttle, as AWS does before any work; returns the route named, if any.
@@ -111,7 +106,7 @@ class ReferenceApp:
         operation is checked against every served service, and answered UnknownOperation afterwards.
         """
         try:
-            route: Route | None = self._route(request)
+            route: Route | None = self.route(request)
         except ApiError:
             route = None
         if self.verifier is not None:
@@ -123,8 +118,8 @@ class ReferenceApp:
         return route
 
     def _dispatch(self, route: Route, request: HttpRequest) -> dict[str, Any]:
-        document = self._read(request)
-        self._check_input(route, document)
+        document = self.read_input(request)
+        self.validate_input(route, document)
         region = self._region(request)
         if route.role is Role.START:
             record = self._start(route, document, region)
@@ -134,29 +129,29 @@ class ReferenceApp:
             record = self._stop(route, document["JobId"])
         return project(record, route.operation.response)
 
-    def _route(self, request: HttpRequest) -> Route:
+    def route(self, request: HttpRequest) -> Route:
         """The operation a request names (X-Amz-Target for awsJson, the path for rpcv2Cbor), if its protocol claims it.
 
         Smithy's "Identification for claiming" rules of each protocol: a request without all of its
         protocol's marks names no operation (UnknownOperationException), save rpcv2Cbor's Content-Type,
-        which is no claim mark: a claimed body without it is a 415 (`rpcv2cbor.check_content_type`).
+        which is no claim mark: a claimed body without it is a 415 (`RpcV2CborServer.check_content_type`).
         """
-        wire = wire_for(request)
+        wire = protocol_for(request)
         addressed = wire.target(request)
         route = self.routes.get(addressed.target)
-        if route is None or wire.NAME not in route.operation.service.protocols \
+        if route is None or wire.name not in route.operation.service.protocols \
                 or addressed.namespace not in (None, route.operation.service.namespace):
             raise wire.unknown_operation(f"Unknown operation {addressed.target!r}")
         wire.check_content_type(request)
         return route
 
-    def _read(self, request: HttpRequest) -> dict[str, Any]:
+    def read_input(self, request: HttpRequest) -> dict[str, Any]:
         """The body as an input document, null members dropped."""
-        return awsjson.drop_nulls(wire_for(request).decode_body(request.body))
+        return drop_nulls(protocol_for(request).decode_body(request.body))
 
-    def _check_input(self, route: Route, document: dict[str, Any]) -> None:
+    def validate_input(self, route: Route, document: dict[str, Any]) -> None:
         """Raise the SerializationException or ValidationException the input deserves, if any."""
-        awsjson.check_input(route.operation.validator("request"), document)
+        check_input(route.operation.validator("request"), document)
 
     def _region(self, request: HttpRequest) -> str:
         match = _SCOPE_REGION.search(request.header("Authorization") or "")
@@ -224,13 +219,8 @@ class ReferenceApp:
         return record
 
 
-_SPOKEN = frozenset({awsjson.NAME, rpcv2cbor.NAME})  # the protocols this server speaks, by Smithy name
+_SPOKEN = frozenset(protocol.name for protocol in SPOKEN)  # the protocols this server speaks, by Smithy name
 _FRAMEWORK_NAMESPACE = "smithy.framework"  # for absolute shape ids when no service is served at all
-
-
-def wire_for(request: HttpRequest) -> Any:
-    """The protocol module a request is addressed to: rpcv2Cbor by its path, awsJson otherwise."""
-    return rpcv2cbor if rpcv2cbor.handles(request) else awsjson
 
 
 def project(value: Any, schema: Mapping[str, Any]) -> Any:

@@ -19,10 +19,10 @@ from types import MappingProxyType
 
 from botocore.credentials import Credentials
 
-from conformance.reference.awsjson import ApiError
-from conformance.sigv4 import Authorization, expected_signature, parse_authorization
-from conformance.target import DUMMY_CREDENTIALS
-from conformance.wire import HttpRequest
+from conformance.reference.answers import ApiError
+from conformance.wire.credentials import DUMMY_CREDENTIALS
+from conformance.wire.http import HttpRequest
+from conformance.wire.sigv4 import Authorization, expected_signature, parse_authorization
 
 # The public aws-sig-v4-test-suite key pair (PROTOCOL_NOTES §7).
 SIGV4_TEST_SUITE_CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")

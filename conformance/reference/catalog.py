@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from conformance import botocore_model
-from conformance.model import Operation, load_operations
-from conformance.services import JobApi, job_api_for
+from conformance.model import botocore_model
+from conformance.model.job_apis import JobApi, job_api_for
+from conformance.model.operations import Operation, load_operations
 
 
 class Role(Enum):

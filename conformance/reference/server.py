@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from conformance.reference.answers import ApiError, Response
 from conformance.reference.app import HEALTH_PATH, ReferenceApp
-from conformance.reference.awsjson import ApiError, Response
-from conformance.reference.jobs import JobStore
-from conformance.wire import HttpRequest
+from conformance.reference.job_store import JobStore
+from conformance.wire.http import HttpRequest
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20  # 1 MiB: far above any valid request to these operations
 DEFAULT_IDLE_TIMEOUT = 30.0  # seconds a connection may wait for a request, or stall within one

@@ -1,27 +1,19 @@
-"""What a run found, summarised once for every report writer (terminal, JSON, JUnit)."""
+"""What a run found, summarised once for every report writer (terminal, JSON, JUnit, Markdown): the verdict, the
+matrix of operation × check, the coverage contract, and each failure as a typed record (`records`)."""
 
 from __future__ import annotations
 
-import base64
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
-from conformance import __version__
-from conformance.checks import REGISTRY, severity
-from conformance.cases import FLOW_KINDS
-from conformance.execute import CaseResult
-from conformance.redaction import redact_headers, redact_text, secrets_of
-from conformance.report.reproduce import curl_command
-from conformance.outcomes import Failed, LaneState, NotApplicable, Passed, Skip, SkipReason, lane_label
-from conformance.runner import RunResult
-from conformance.target import Target
-from conformance.verdict import SERVED, BreachKind, Decision, Verdict, decide
-from conformance.wire import clipped
-
-REPORT_FORMAT = "conformance-report/1"
-MAX_BODY_SHOWN = 2048
-MAX_CURL_BODY = 64 << 10  # a larger request body carries a value a target supplied (a JobId): no curl line
+from conformance.engine.results import LaneState, RunResult, Skip, SkipReason, lane_label
+from conformance.engine.verdict import BreachKind, Decision, Verdict, decide
+from conformance.judging.check_results import Failed, NotApplicable, Passed
+from conformance.judging.checks import REGISTRY, SERVED
+from conformance.report.records import FailureRecord, failure_record
+from conformance.targets.target import Target
+from conformance.wire.http import clipped
+from conformance.wire.redaction import secrets_of
 
 
 @dataclass
@@ -62,9 +54,9 @@ class Summary:
     matrix: dict[str, dict[str, Cell]] = field(default_factory=dict)
     coverage: dict[str, Counter[str]] = field(default_factory=dict)
     observations: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
-    failures: list[dict[str, Any]] = field(default_factory=list)  # error-severity check failures, contract breaches
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    not_judged: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[FailureRecord] = field(default_factory=list)  # error-severity check failures, contract breaches
+    warnings: list[FailureRecord] = field(default_factory=list)
+    not_judged: list[FailureRecord] = field(default_factory=list)
     contract: list[LaneCoverage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # rendered from the run's skips and figures
     reproduce_note: str = ""  # how to replay a reproduction when the run started (and stopped) the target
@@ -95,7 +87,7 @@ def summarise(run: RunResult) -> Summary:
     decision = decide(run)
     summary = Summary(run, decision)
     target = run.config.target
-    secrets = secrets_of(target)
+    secrets = secrets_of(target.credentials)
     for result in run.results:
         label = lane_label(result.case.operation, result.protocol)
         cells = summary.matrix.setdefault(
@@ -176,73 +168,3 @@ def _merged(skips: list[Skip]) -> list[Skip]:
             seen.add(key)
             out.append(skip)
     return out
-
-
-def _body(data: bytes) -> dict[str, Any]:
-    shown = data[:MAX_BODY_SHOWN]
-    try:
-        text: dict[str, Any] = {"text": shown.decode("utf-8")}
-    except UnicodeDecodeError:
-        text = {"base64": base64.b64encode(shown).decode("ascii")}
-    return {**text, "length": len(data), "truncated": len(data) > MAX_BODY_SHOWN}
-
-
-def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, target: Target,
-                   secrets: list[str], label: str | None = None) -> dict[str, Any]:
-    """One failure as data in the fixed layout: case, request, expected, actual (plus a reproduction)."""
-    request = result.request
-    answer = result.answer
-    record = {
-        "operation": label or lane_label(result.case.operation, result.protocol),
-        "protocol": result.protocol,
-        "check": check_id,
-        "severity": severity(check_id) if check_id else None,
-        "message": verdict.message,
-        "check_expected": verdict.expected,
-        "check_actual": verdict.actual,
-        # A flow's cases carry the JobId the target's Start answered: clipped. The others are ours, kept whole,
-        # so that --rerun sends them again byte for byte.
-        "case": _clipped_strings(result.case.to_json()) if result.case.kind in FLOW_KINDS else result.case.to_json(),
-        "request": {"method": request.method,
-                    "url": clipped(target.endpoint(result.operation.service.name).rstrip("/") + request.path),
-                    "headers": _clipped_strings(redact_headers(request.headers)), "body": _body(request.body)},
-        "expected": result.expectation.describe(),
-        "actual": None if answer is None else {
-            "status": answer.status,
-            "error_type": None if answer.error_type is None else clipped(answer.error_type),
-            "headers": _clipped_strings(redact_headers(answer.response.headers)),
-            "body": _body(answer.response.body),
-        },
-        "curl": curl_command(request, target, result.operation.service, result.case.signing)
-        if len(request.body) <= MAX_CURL_BODY else
-        f"(not shown: the request body is {len(request.body)} bytes, a value the target supplied; see request.body)",
-    }
-    return _redact_all(record, secrets)
-
-
-def _clipped_strings(value: Any) -> Any:
-    """Every string in a JSON-like value clipped (`wire.clipped`): a target may have supplied any of them."""
-    if isinstance(value, str):
-        return clipped(value)
-    if isinstance(value, dict):
-        return {clipped(str(key)): _clipped_strings(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_clipped_strings(item) for item in value]
-    return value
-
-
-def _redact_all(value: Any, secrets: list[str]) -> Any:
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        return redact_text(value, secrets)
-    if isinstance(value, dict):
-        return {key: _redact_all(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redact_all(item, secrets) for item in value]
-    return value
-
-
-def tool() -> dict[str, str]:
-    """This tool's name and version, for reports."""
-    return {"name": "aws-comprehend-conformance", "version": __version__}

@@ -7,10 +7,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from conformance.checks import REGISTRY
-from conformance.report import REPORT_FORMAT, Summary, tool
-from conformance.verdict import SERVED, SERVED_DESCRIPTION
-from conformance.wire import clipped
+from conformance.judging.checks import REGISTRY, SERVED, SERVED_DESCRIPTION
+from conformance.report import Summary
+from conformance.report.records import REPORT_FORMAT, tool
+from conformance.wire.http import clipped
 
 
 def build(summary: Summary) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def build(summary: Summary) -> dict[str, Any]:
         "skips": [{"reason": skip.reason.name.lower(), "lane": list(skip.lane) if skip.lane else None,
                    "categories": list(skip.categories), "detail": skip.detail, "unsent": skip.unsent}
                   for skip in run.skips],
-        "checks": {**{check.id: {"description": check.description, "severity": check.severity}
+        "checks": {**{check.id: {"description": check.description, "severity": str(check.severity)}
                       for check in REGISTRY.values()},
                    SERVED: {"description": SERVED_DESCRIPTION, "severity": "error"}},
         "matrix": {op: {check_id: {**asdict(cell), "state": cell.state} for check_id, cell in cells.items()}
@@ -55,9 +55,9 @@ def build(summary: Summary) -> dict[str, Any]:
         "jobs": {"started": [{"service": service, "job_id": clipped(job_id)} for service, job_id in run.jobs_started],
                  "left_running": [{"service": service, "job_id": clipped(job_id)}
                                   for service, job_id in run.jobs_left_running]},
-        "failures": summary.failures,
-        "warnings": summary.warnings,
-        "not_judged": summary.not_judged,
+        "failures": [record.to_json() for record in summary.failures],
+        "warnings": [record.to_json() for record in summary.warnings],
+        "not_judged": [record.to_json() for record in summary.not_judged],
     }
 
 

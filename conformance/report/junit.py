@@ -7,8 +7,9 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-from conformance.checks import REGISTRY
-from conformance.outcomes import NotApplicable, lane_label
+from conformance.engine.results import lane_label
+from conformance.judging.check_results import NotApplicable, Severity
+from conformance.judging.checks import REGISTRY
 from conformance.report import Summary
 
 MAX_MESSAGES = 10
@@ -22,25 +23,25 @@ def build(summary: Summary) -> ET.Element:
     for operation, cells in summary.matrix.items():
         # A check that did not apply was not a test: it is left out, not counted as skipped.
         applied = {check_id: cell for check_id, cell in cells.items() if cell.state not in ("skipped", "n/a")}
-        failed = sum(1 for check_id, cell in applied.items() if cell.failed and REGISTRY[check_id].severity == "error")
+        failed = sum(1 for check_id, cell in applied.items() if cell.failed and REGISTRY[check_id].severity is Severity.ERROR)
         suite = ET.SubElement(suites, "testsuite", name=operation, tests=str(len(applied)), failures=str(failed),
                               errors="0", skipped="0",
                               time=f"{lane_times.get(operation, 0.0):.3f}")
         for check_id, cell in applied.items():
             case = ET.SubElement(suite, "testcase", classname=operation, name=check_id,
                                  time=f"{times.get((operation, check_id), 0.0):.3f}")
-            mine = [r for r in problems if r["operation"] == operation and r["check"] == check_id]
+            mine = [r for r in problems if r.operation == operation and r.check == check_id]
             if not mine:
                 continue
             text = "\n\n".join(
-                f"case: {r['case']['category']}: {r['case']['description']}\nexpected: {r['expected']}\n"
-                f"actual: {r['actual']['status'] if r['actual'] else '-'} {r['message']}\nreproduce: {r['curl']}"
+                f"case: {r.category}: {r.case['description']}\nexpected: {r.expected}\n"
+                f"actual: {r.actual.status if r.actual else '-'} {r.message}\nreproduce: {r.curl}"
                 for r in mine[:MAX_MESSAGES])
-            if REGISTRY[check_id].severity == "warning":
+            if REGISTRY[check_id].severity is Severity.WARNING:
                 ET.SubElement(case, "system-out").text = text
             else:
                 failure = ET.SubElement(case, "failure", message=f"{len(mine)} of {cell.passed + cell.failed} failed: "
-                                        f"{mine[0]['message']}")
+                                        f"{mine[0].message}")
                 failure.text = text
     _coverage(suites, summary)
     return suites

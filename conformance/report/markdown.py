@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 from conformance.report import Summary
+from conformance.report.records import FailureRecord
 
 MAX_BYTES = 60_000  # GitHub takes up to 1 MiB per step summary; a page this long is already too long to read
 MAX_CHECKS = 30  # failure groups shown
@@ -34,22 +34,22 @@ def build(summary: Summary) -> str:
     return text
 
 
-def _grouped(title: str, records: list[dict[str, Any]]) -> list[str]:
+def _grouped(title: str, records: list[FailureRecord]) -> list[str]:
     """Records grouped by check, with counts and one reproduction per check."""
     if not records:
         return []
-    by_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_check: dict[str, list[FailureRecord]] = defaultdict(list)
     for record in records:
-        by_check[record["check"] or "-"].append(record)
+        by_check[record.check or "-"].append(record)
     lines = [f"### {title}", "", "| Check | Count | Lanes |", "|---|---|---|"]
-    lines += [f"| `{check}` | {len(mine)} | {_cell(', '.join(sorted({r['operation'] for r in mine})))} |"
+    lines += [f"| `{check}` | {len(mine)} | {_cell(', '.join(sorted({r.operation for r in mine})))} |"
               for check, mine in list(by_check.items())[:MAX_CHECKS]]
     lines.append("")
     for check, mine in list(by_check.items())[:MAX_CHECKS]:
         first = mine[0]
-        repro = first["curl"] if len(first["curl"]) <= MAX_REPRO else first["curl"][:MAX_REPRO] + " …"
-        lines += [(f"<details><summary><code>{check}</code> on {first['operation']}: {_cell(first['message'])}"
-                   "</summary>"), "", f"case: {_cell(first['case']['category'])}; expected: {_cell(first['expected'])}",
+        repro = first.curl if len(first.curl) <= MAX_REPRO else first.curl[:MAX_REPRO] + " …"
+        lines += [(f"<details><summary><code>{check}</code> on {first.operation}: {_cell(first.message)}"
+                   "</summary>"), "", f"case: {_cell(first.category)}; expected: {_cell(first.expected)}",
                   "", "```sh", repro.replace("```", "` ` `"), "```", "", "</details>", ""]
     return lines
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from conformance.engine.plan import PlannedRequest
+from conformance.engine.transport import Transport
 from conformance.protocols import WireProtocol
-from conformance.redaction import redact_headers, redact_text, secrets_of
-from conformance.planning import PlannedRequest
-from conformance.target import Target
-from conformance.transport import Transport
+from conformance.targets.target import Target
+from conformance.wire.redaction import redact_headers, redact_text, secrets_of
 
 MAX_BODY_SHOWN = 300
 
@@ -18,7 +18,7 @@ def write(requests: list[PlannedRequest], target: Target, stream: TextIO | None 
     """Print each request: what it tests, its method, URL, headers (redacted) and body."""
     stream = stream or sys.stdout
     transport = Transport(target)  # for URLs and signing only: nothing is sent
-    secrets = secrets_of(target)
+    secrets = secrets_of(target.credentials)
     try:
         for number, planned in enumerate(requests, 1):
             print(redact_text(_format(number, planned, transport), secrets), file=stream)

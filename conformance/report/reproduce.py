@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import shlex
 
-from conformance.model import ServiceMeta
-from conformance.target import DUMMY_CREDENTIALS, Target
-from conformance.wire import HttpRequest
+from conformance.model.operations import ServiceMeta
+from conformance.targets.target import Target
+from conformance.wire.credentials import DUMMY_CREDENTIALS
+from conformance.wire.http import HttpRequest
 
 
 def _printf_literal(body: bytes) -> str:

@@ -12,9 +12,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from conformance.checks import REGISTRY
+from conformance.engine.verdict import Verdict
+from conformance.judging.check_results import Severity
+from conformance.judging.checks import REGISTRY
 from conformance.report import Summary
-from conformance.verdict import Verdict
+from conformance.report.records import FailureRecord
 
 MAX_FAILURES_SHOWN = 20  # not-judged cases listed; failures are shown one per operation and check
 
@@ -108,19 +110,19 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
     if run.jobs_started:
         print(f"jobs: started {len(run.jobs_started)}, left running {len(run.jobs_left_running)}", file=stream)
     for record in summary.not_judged[:MAX_FAILURES_SHOWN]:
-        print(f"not judged: {record['operation']} {record['case']['category']}: {record['message']}", file=stream)
+        print(f"not judged: {record.operation} {record.category}: {record.message}", file=stream)
     if summary.reproduce_note and (summary.failures or summary.warnings):
         print(f"\nnote: {summary.reproduce_note}", file=stream)
     for records in (summary.failures, summary.warnings):
         for group in _by_cause(records):
             write_failure(group[0], stream)
             cases = {_case_key(record) for record in group}
-            checks = sorted({record["check"] for record in group})
+            checks = sorted({str(record.check) for record in group})
             if len(cases) > 1 or len(checks) > 1:
-                categories = sorted({record["case"]["category"] for record in group})
+                categories = sorted({record.category for record in group})
                 shown = ", ".join(categories[:6]) + (", ..." if len(categories) > 6 else "")
-                answer = group[0]["actual"]
-                said = f"{answer['status']} {answer['error_type'] or ''}".strip() if answer else "no answer"
+                answer = group[0].actual
+                said = f"{answer.status} {answer.error_type or ''}".strip() if answer else "no answer"
                 print(f"  ... {len(cases)} case(s) ({shown}) got this kind of answer ({said}), failing "
                       f"{', '.join(checks)}; all are in --report-json", file=stream)
     verdict = VERDICT_LINE[summary.verdict]
@@ -162,53 +164,46 @@ def _matrix(summary: Summary, stream: TextIO, width: int) -> None:
 
 def _cell(summary: Summary, label: str, check_id: str) -> str:
     cell = summary.matrix[label][check_id]
-    if REGISTRY[check_id].severity == "warning" and cell.state == "failed":
+    if REGISTRY[check_id].severity is Severity.WARNING and cell.state == "failed":
         return f"warned {cell.failed}"
     return _cell_text(cell.state, cell.passed, cell.failed)
 
 
-def _case_key(record: dict) -> str:
-    return f"{record['operation']} {record['request']['method']} {record['request']['url']} " \
-           f"{record['request']['body'].get('text') or record['request']['body'].get('base64')}"
+def _case_key(record: FailureRecord) -> str:
+    return f"{record.operation} {record.request.method} {record.request.url} {record.request.body.shown}"
 
 
-def _by_cause(records: list[dict]) -> list[list[dict]]:
+def _by_cause(records: list[FailureRecord]) -> list[list[FailureRecord]]:
     """Records grouped by cause: the lane and the kind of answer (status and error type), in order of first
     appearance; so that 100 cases answered with one 500 page are one block, with a count and one reproduction."""
-    groups: dict[tuple[object, ...], list[dict]] = {}
+    groups: dict[tuple[object, ...], list[FailureRecord]] = {}
     for record in records:
-        actual = record["actual"] or {}
-        answered = (actual.get("status"), actual.get("error_type")) if actual else (None, record["message"])
-        groups.setdefault((record["operation"], record["check"] if _per_check(record) else "", *answered),
-                          []).append(record)
+        actual = record.actual
+        answered = (actual.status, actual.error_type) if actual else (None, record.message)
+        # Answers that depend on the case (a JobId echoed, a status of the lifecycle) stay grouped by check too.
+        per_check = record.check if record.in_a_job_flow else ""
+        groups.setdefault((record.operation, per_check, *answered), []).append(record)
     return list(groups.values())
 
 
-def _per_check(record: dict) -> bool:
-    """Answers that depend on the case (a JobId echoed, a status of the lifecycle) stay grouped by check too."""
-    return record["case"]["category"].startswith(("existing.", "start.", "near_miss."))
-
-
-def write_failure(record: dict, stream: TextIO) -> None:
+def write_failure(record: FailureRecord, stream: TextIO) -> None:
     """Print one failure in the fixed layout."""
     print("\n" + format_failure(record), file=stream)
 
 
-def format_failure(record: dict) -> str:
+def format_failure(record: FailureRecord) -> str:
     """One failure in the fixed layout: case, request, expected, actual, and how to reproduce it."""
-    case, request, actual = record["case"], record["request"], record["actual"]
-    label = "WARNING" if record["severity"] == "warning" else "FAILED"
-    body = request["body"].get("text", "(base64) " + request["body"].get("base64", ""))
+    request, actual = record.request, record.actual
+    label = "WARNING" if record.severity is Severity.WARNING else "FAILED"
     lines = [
-        f"{label} {record['check']} on {record['operation']}: {record['message']}",
-        f"  case:      {case['category']}: {case['description']}",
-        f"  request:   {request['method']} {request['url']} {_headers_line(request['headers'])} body {body[:200]!r}",
-        f"  expected:  {record['expected']}",
+        f"{label} {record.check} on {record.operation}: {record.message}",
+        f"  case:      {record.category}: {record.case['description']}",
+        f"  request:   {request.method} {request.url} {_headers_line(request.headers)} body {request.body.shown[:200]!r}",
+        f"  expected:  {record.expected}",
     ]
     if actual:
-        answer = actual["body"].get("text", "(base64) " + actual["body"].get("base64", ""))
-        lines.append(f"  actual:    {actual['status']} {actual['error_type'] or '-'} body {answer[:200]!r}")
-    lines.append(f"  reproduce: {record['curl']}")
+        lines.append(f"  actual:    {actual.status} {actual.error_type or '-'} body {actual.body.shown[:200]!r}")
+    lines.append(f"  reproduce: {record.curl}")
     return "\n".join(lines)
 
 

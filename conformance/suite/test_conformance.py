@@ -19,18 +19,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance import examples, strategies
 from conformance.cases import Case
-from conformance.checks import severity
-from conformance.execute import CaseResult, execute
-from conformance.lifecycle import LifecycleConfig, job_flow, transport_sender
+from conformance.engine.config import LifecycleConfig
+from conformance.engine.execute import execute
+from conformance.engine.job_flow import job_flow, transport_sender
+from conformance.engine.results import CaseResult
+from conformance.engine.transport import Transport
+from conformance.generation import catalog, strategies
+from conformance.judging.check_results import Severity
+from conformance.judging.checks import severity
+from conformance.model.job_apis import job_api_for
 from conformance.protocols import SUPPORTED, get_protocol
 from conformance.pytest_plugin import selected_operations
 from conformance.report import failure_record
 from conformance.report.terminal import format_failure
-from conformance.services import job_api_for
-from conformance.target import Target
-from conformance.transport import Transport
+from conformance.targets.target import Target
 
 T = TypeVar("T")
 LaneKey = tuple[str, str]  # (operation name, protocol name)
@@ -76,16 +79,16 @@ def example_id(entry: dict[str, Any]) -> str:
     return f"{entry['category']}-{digest}"
 
 
-def catalog(entries: list[dict[str, Any]]) -> dict[tuple[str, str, str], Case]:
+def catalog_cases(entries: list[dict[str, Any]]) -> dict[tuple[str, str, str], Case]:
     """Every lane's catalog cases, by (operation, protocol, example id)."""
     return _unique((((op, protocol, example_id(entry)), case) for op, protocol in LANES for entry in entries
-                    for case in examples.cases_for(BY_NAME[op], protocol, OPERATIONS, [entry],
+                    for case in catalog.cases_for(BY_NAME[op], protocol, OPERATIONS, [entry],
                                                    get_protocol(protocol).inexpressible)), "catalog examples")
 
 
 FAMILIES = _unique((((*lane, name), family) for lane in LANES for name, family in lane_families(lane)), "families")
 FAMILY_COUNTS = Counter((op, protocol) for op, protocol, _ in FAMILIES)
-CATALOG = catalog(examples.load_entries())
+CATALOG = catalog_cases(catalog.load_entries())
 pytestmark = pytest.mark.usefixtures("conformance_lane")
 
 
@@ -100,7 +103,7 @@ def _judge(result: CaseResult, target: Target) -> None:
     if result.not_judged:
         pytest.skip(f"not judged: {result.not_judged_detail or result.not_judged.value}")
     failures = [(check, verdict) for check, verdict in result.failures().items()
-                if severity(check) == "error"]
+                if severity(check) is Severity.ERROR]
     if failures:
         raise AssertionError("\n\n".join(
             format_failure(failure_record(result, check, verdict, target, [])) for check, verdict in failures))

@@ -1,1 +1,2 @@
-"""Third-party targets the suite can start by itself on loopback (`conformance run --target NAME`)."""
+"""The target of a run: the endpoint as data (`target`), resolved from what the user chose for the command line and
+the pytest plugin alike (`resolve`); moto started on loopback (`moto`)."""

@@ -1,0 +1,46 @@
+"""The `conformance` command: `run` the suite, `serve` the reference server, derive `schemas`.
+
+One module per command (`run_command`, `serve_command`, `schemas_command`), the parser and its option
+groups (`parser`), the value types (`arguments`) and the config file (`config_file`).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from collections.abc import Sequence
+
+from conformance.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from conformance.cli.parser import build_parser
+
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser", "entry", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    # Each command's modules are imported when it runs: `serve` never loads the suite's engine.
+    if args.command == "run":
+        from conformance.cli.run_command import run_command as handler
+    elif args.command == "serve":
+        from conformance.cli.serve_command import serve_command as handler
+    else:
+        from conformance.cli.schemas_command import schemas_command as handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("conformance: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def entry() -> int:
+    """`conformance` as a program: `main`, in a process that ends with it."""
+    status = main()
+    # The process ends now: its objects need no last pass of the cycle collector at exit, which took longer
+    # than a tenth of a default run. (Not in `main`, which a long-lived process such as a test session calls.)
+    gc.freeze()
+    return status

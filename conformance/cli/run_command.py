@@ -1,0 +1,182 @@
+"""`conformance run`: the suite against a target, and its reports."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import random
+import sys
+from pathlib import Path
+
+from conformance.cli.errors import EXIT_OK, error
+from conformance.engine.config import ConfigurationError, LifecycleConfig, RunConfig
+from conformance.engine.lanes import lanes_for, select_operations
+from conformance.engine.phases.flows import JobsPhase
+from conformance.engine.results import RunResult
+from conformance.engine.runner import RunInterrupted, planned_requests, run
+from conformance.judging.checks import REGISTRY
+from conformance.model.operations import SchemaDocumentError
+from conformance.report import json_report, junit, markdown, plan, summarise, terminal
+from conformance.report.rerun import rerun_plan
+from conformance.targets.moto import MotoUnavailable
+from conformance.targets.resolve import TargetChoice, open_target
+from conformance.targets.target import Target, TargetError
+from conformance.wire.redaction import RedactingFilter, secrets_of
+
+
+def selected_checks(args: argparse.Namespace) -> tuple[str, ...]:
+    """The checks --check and --exclude-check select (empty: all); ValueError names an unknown id."""
+    unknown = [check for check in args.check + args.exclude_check if check not in REGISTRY]
+    if unknown:
+        raise ValueError(f"unknown check(s) {', '.join(unknown)} (known: {', '.join(sorted(REGISTRY))})")
+    if not args.exclude_check:
+        return tuple(args.check)
+    return tuple(check for check in (args.check or REGISTRY) if check not in args.exclude_check)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """`conformance run`: check the options, resolve the target, run, report; the exit status."""
+    if getattr(args, "config_error", None):
+        return error(args.config_error)
+    problem = _reports_problem(args)
+    if problem:  # found before anything is sent, not after the verdict, whose exit status it would replace
+        return error(problem)
+    try:
+        checks = selected_checks(args)
+        rerun, rerun_flows = rerun_plan(args.rerun) if args.rerun else (None, True)
+    except ValueError as exc:  # an unknown check, a file that is not a report (RerunError)
+        return error(str(exc))
+    seed = args.seed if args.seed is not None else random.randrange(1_000_000)
+    region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    with contextlib.ExitStack() as stack:
+        try:
+            target = open_target(_choice(args, region), stack)
+        except (TargetError, SchemaDocumentError, MotoUnavailable) as exc:
+            return error(str(exc))
+        config = RunConfig(target=target, operations=tuple(args.operation), all_operations=args.all_operations,
+                           schema_dir=args.schemas, max_examples=args.max_examples,
+                           seed=seed, workers=args.workers, rate=args.rate,
+                           create_jobs=not args.no_create_jobs and rerun_flows,
+                           protocol=args.protocol, budget=args.budget, read_timeout=args.read_timeout,
+                           lifecycle=LifecycleConfig(settle_timeout=args.settle_timeout), checks=checks,
+                           fail_fast=args.fail_fast, rerun=rerun)
+        if args.dry_run:
+            return _dry_run(config)
+        result = _run(config, args.verbose, region)
+        if isinstance(result, int):
+            return result
+    return _report(result, args)
+
+
+def _choice(args: argparse.Namespace, region: str) -> TargetChoice:
+    """The target options of the command line."""
+    return TargetChoice(endpoint_url=args.endpoint_url, target=args.target, region=region, profile=args.profile,
+                        allow_credentials_to_custom_endpoint=args.allow_credentials_to_custom_endpoint,
+                        schema_dir=args.schemas, create_jobs=args.create_jobs, no_create_jobs=args.no_create_jobs,
+                        input_s3_uri=args.input_s3_uri, output_s3_uri=args.output_s3_uri,
+                        data_access_role_arn=args.data_access_role_arn, credentials_required=not args.dry_run)
+
+
+def _run(config: RunConfig, verbose: bool, region: str) -> RunResult | int:
+    """The run's result (an interrupted one too), or the exit status of a configuration that cannot work."""
+    target = config.target
+    _log_exchanges(verbose, target)
+    try:
+        if target.job_setup is not None:
+            print(_cost_statement(config), file=sys.stderr)
+        print(f"conformance run against {', '.join(target.urls())} ({target.name}, {region}; seed {config.seed}; "
+              f"--seed {config.seed} repeats this run)", file=sys.stderr)
+        return run(config, progress=terminal.ProgressPrinter())
+    except (ConfigurationError, SchemaDocumentError) as exc:
+        return error(str(exc))
+    except RunInterrupted as interrupted:  # report what was judged, marked interrupted (exit 130)
+        print("conformance: interrupted; reporting what was judged so far", file=sys.stderr)
+        return interrupted.result
+
+
+def _report(result: RunResult, args: argparse.Namespace) -> int:
+    """Print the terminal report, write the reports asked for; the exit status of the verdict."""
+    summary = summarise(result)
+    terminal.write(summary)
+    try:
+        if args.report_json:
+            json_report.write(summary, args.report_json)
+        if args.junitxml:
+            junit.write(summary, args.junitxml)
+        if args.report_markdown:
+            markdown.write(summary, args.report_markdown)
+    except OSError as exc:
+        return error(f"cannot write the report: {exc.strerror or exc}")
+    return summary.decision.exit_status(args.accept_incomplete)
+
+
+def _reports_problem(args: argparse.Namespace) -> str | None:
+    """Why the run cannot write its reports where asked (one sentence), or None."""
+    reports = {flag: path for flag, path in (("--report-json", args.report_json), ("--junitxml", args.junitxml),
+                                             ("--report-markdown", args.report_markdown)) if path is not None}
+    if args.dry_run and reports:
+        return (f"--dry-run sends nothing, so it has no results for {' or '.join(reports)}: the requests it plans "
+                "are printed on stdout")
+    if len({path.resolve() for path in reports.values()}) < len(reports):
+        return f"{' and '.join(reports)} both name one file: one report would overwrite another"
+    for flag, path in reports.items():
+        problem = _unwritable(path)
+        if problem:
+            return f"cannot write {flag} {path}: {problem}"
+    return None
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a report cannot be written at `path` (found by opening it, changing nothing), or None."""
+    if path.is_dir():
+        return "it is a folder"
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        return f"folder {folder} does not exist"
+    try:
+        existed = path.exists()
+        # Append, not write: the check must not empty a file it then fails to replace. A new file is made and
+        # removed again, since only making it shows whether the folder takes one (os.access says yes to root).
+        with path.open("ab" if existed else "xb"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if not existed:
+        os.unlink(path)
+    return None
+
+
+def _dry_run(config: RunConfig) -> int:
+    """Print what the run would send, send nothing."""
+    try:
+        requests = planned_requests(config)
+    except ConfigurationError as exc:
+        return error(str(exc))
+    plan.write(requests, config.target)
+    return EXIT_OK
+
+
+def _log_exchanges(verbose: bool, target: Target) -> None:
+    """With --verbose, every request and answer on stderr; secrets are redacted from every record."""
+    if not verbose:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    # On the handler: it sees botocore's records too.
+    handler.addFilter(RedactingFilter(secrets_of(target.credentials)))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger("conformance").setLevel(logging.DEBUG)
+
+
+def _cost_statement(config: RunConfig) -> str:
+    """What starting real jobs costs, said before any is started."""
+    lanes = JobsPhase().flows_for(config, lanes_for(config, select_operations(config)))
+    starts = sorted({api.start for _, api in lanes})
+    return (f"--create-jobs: this run starts up to {len(lanes)} real job(s) ({', '.join(starts)}; one per operation "
+            "and protocol the endpoint serves) and stops each at once. AWS bills each job as an asynchronous "
+            "job, for the text it reads before it stops: keep --input-s3-uri to one short document. Pricing: "
+            "https://aws.amazon.com/comprehend/pricing/ and https://aws.amazon.com/comprehend/medical/pricing/")
+
+

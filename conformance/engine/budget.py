@@ -1,0 +1,59 @@
+"""The request budget: a run's cap on requests (`Budget`), and how what is left of it after probing is shared
+(`allocate`)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from conformance.engine.lanes import Lane
+from conformance.engine.results import LaneKey
+
+
+class BudgetExhausted(Exception):
+    """The run's request budget is spent; the request was not sent."""
+
+
+class Budget:
+    """At most `limit` requests in a run (None: no limit); thread-safe."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self.spent = 0
+        self._lock = threading.Lock()
+
+    def spend(self, essential: bool = False) -> None:
+        """Count one request, or raise BudgetExhausted; an essential one (stopping a started job) always goes."""
+        with self._lock:
+            if self.limit is not None and self.spent >= self.limit and not essential:
+                raise BudgetExhausted(f"the budget of {self.limit} requests is spent")
+            self.spent += 1
+
+    @property
+    def remaining(self) -> int | None:
+        """Requests left (None: no limit)."""
+        with self._lock:
+            return None if self.limit is None else max(self.limit - self.spent, 0)
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """How what is left of a budget after probing is shared: job flows, authentication cases, each lane's cases."""
+
+    flows: bool
+    auth: bool
+    cases_per_lane: dict[LaneKey, int | None]  # None: every planned case
+
+
+def allocate(left: int | None, lanes: list[Lane], flow_requests: int, auth_requests: int) -> Allocation:
+    """Share `left` requests (None: no budget) among the lanes the endpoint serves, in order of worth: job flows
+    (their requests counted from their plan), authentication cases, then each lane's cases."""
+    if left is None:
+        return Allocation(flow_requests > 0, auth_requests > 0, {lane.key: None for lane in lanes})
+    use_flows = flow_requests > 0 and left >= flow_requests
+    left -= flow_requests if use_flows else 0
+    use_auth = auth_requests > 0 and left >= auth_requests
+    left -= auth_requests if use_auth else 0
+    share, extra = divmod(left, max(len(lanes), 1))
+    return Allocation(use_flows, use_auth,
+                      {lane.key: share + (1 if index < extra else 0) for index, lane in enumerate(lanes)})

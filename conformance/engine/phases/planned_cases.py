@@ -1,0 +1,129 @@
+"""The cases: the catalog's and the generated ones, every lane's interleaved, sent by a pool of workers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from conformance.cases import Case
+from conformance.engine.budget import BudgetExhausted
+from conformance.engine.execute import execute
+from conformance.engine.lanes import Lane
+from conformance.engine.phases import PhaseOutcome, RunContext
+from conformance.engine.phases.budget import cut_skips
+from conformance.engine.plan import LazyPlan, PlannedRequest, interleaved
+from conformance.engine.results import CaseResult, LaneKey, Skip, SkipReason
+from conformance.judging.check_results import Severity
+from conformance.judging.checks import severity
+
+
+class CasesPhase:
+    """Every lane's planned cases, within its share of the budget."""
+
+    name = "cases"
+
+    def sequence(self, ctx: RunContext) -> tuple[Callable[[LaneKey], int], Iterable[tuple[Lane, int, Case]],
+                                                  list[tuple[LaneKey, Case]]]:
+        """(each lane's count of cases to send: so far as drawn, while they are drawn; the cases in send order; the
+        (lane, case) pairs the budget cut off). With no budget share the cases are drawn while earlier ones are in
+        flight."""
+        planned = ctx.prepared.planned
+        if isinstance(planned, LazyPlan) and all(ctx.allocation is None or ctx.allocation.cases_per_lane.get(lane.key)
+                                                 is None for lane in ctx.live):
+            return planned.drawn, planned.interleaved(ctx.live), []
+        kept, cut = self.kept(ctx)
+        return lambda key: len(kept[key]), interleaved(ctx.live, kept), cut
+
+    def kept(self, ctx: RunContext) -> tuple[dict[LaneKey, list[Case]], list[tuple[LaneKey, Case]]]:
+        """Each live lane's cases cut to its share, and the (lane, case) pairs cut off."""
+        kept: dict[LaneKey, list[Case]] = {}
+        cut: list[tuple[LaneKey, Case]] = []
+        for lane in ctx.live:
+            cases = ctx.prepared.planned[lane.key]
+            quota = ctx.allocation.cases_per_lane.get(lane.key) if ctx.allocation else None
+            kept[lane.key] = cases if quota is None else cases[:quota]
+            cut += [(lane.key, case) for case in cases[len(kept[lane.key]):]]
+        return kept, cut
+
+    def plan(self, ctx: RunContext) -> list[PlannedRequest]:
+        """The kept cases, in the order they go out."""
+        kept, _ = self.kept(ctx)
+        return [PlannedRequest(lane, case) for lane, _, case in interleaved(ctx.live, kept)]
+
+    def promises(self, ctx: RunContext) -> dict[LaneKey, set[str]]:
+        """Every planned category of every lane."""
+        return {lane.key: {case.category for case in ctx.prepared.planned[lane.key]} for lane in ctx.lanes}
+
+    def run(self, ctx: RunContext) -> PhaseOutcome:
+        """Send and judge; a case the budget or a cancellation stopped is a skip, not a result."""
+        assert ctx.transport is not None
+        transport = ctx.transport
+        total, sequence, cut = self.sequence(ctx)
+        slots: dict[LaneKey, dict[int, CaseResult]] = {lane.key: {} for lane in ctx.live}
+        done = dict.fromkeys(slots, 0)
+        unsent: list[tuple[LaneKey, str]] = [(lane, case.category) for lane, case in cut]
+        lock = threading.Lock()
+        stopped = threading.Event()  # --fail-fast: an error-severity check failed, so send no further case
+        dropped: list[tuple[LaneKey, str]] = []
+
+        def one(lane: Lane, index: int, case: Case) -> None:
+            if ctx.cancel.is_set():  # Ctrl-C: what has not gone out stays unsent
+                return
+            if stopped.is_set():
+                with lock:
+                    dropped.append((lane.key, case.category))
+                return
+            try:
+                result = execute(lane.operation, case, lane.protocol, transport, ctx.checks)
+            except Exception:
+                with lock:
+                    unsent.append((lane.key, case.category))
+                raise
+            with lock:
+                slots[lane.key][index] = result
+                done[lane.key] += 1
+                if ctx.config.fail_fast and _fails(result):
+                    stopped.set()
+                if ctx.progress:
+                    ctx.progress(lane.label, done[lane.key], total(lane.key))
+
+        pool = ThreadPoolExecutor(max_workers=max(ctx.config.workers, 1))
+        futures: list[Future[None]] = []
+        try:  # drawing and submitting are inside: a Ctrl-C meanwhile must still empty the queue
+            for lane, index, case in sequence:  # the workers send the first cases while the rest are drawn
+                futures.append(pool.submit(one, lane, index, case))
+                ctx.interruption.check()
+            while futures:  # until all are done; a budget spent ends nothing but the case it stopped
+                ctx.interruption.settle(futures, stop_on_exception=True)
+                finished = [f for f in futures if f.done()]
+                errors = [f.exception() for f in finished if not f.cancelled() and f.exception() is not None]
+                fatal = next((e for e in errors if not isinstance(e, BudgetExhausted)), None)
+                if fatal is not None:
+                    raise fatal
+                futures = [f for f in futures if not f.done()]
+        except BaseException:  # Ctrl-C, a bug: drop what has not started, do not wait for it; keep what was judged
+            ctx.cancel.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            ctx.partial.append(PhaseOutcome(self.name, self._judged(ctx, slots)))
+            raise
+        pool.shutdown()
+        outcome = PhaseOutcome(self.name, self._judged(ctx, slots))
+        outcome.skips += cut_skips(unsent) + _fail_fast_skips(dropped)
+        return outcome
+
+    @staticmethod
+    def _judged(ctx: RunContext, slots: dict[LaneKey, dict[int, CaseResult]]) -> list[CaseResult]:
+        """The results so far, lane by lane in plan order."""
+        return [result for lane in ctx.live for _, result in sorted(dict(slots.get(lane.key, {})).items())]
+
+
+def _fails(result: CaseResult) -> bool:
+    """Whether an error-severity check failed on the case (what --fail-fast stops at)."""
+    return any(severity(check) is Severity.ERROR for check in result.failures())
+
+
+def _fail_fast_skips(dropped: list[tuple[LaneKey, str]]) -> list[Skip]:
+    """One CANCELLED skip per lane for the cases --fail-fast left unsent, saying the run stopped early."""
+    return [Skip(SkipReason.CANCELLED, skip.lane, skip.categories, "--fail-fast: the run stopped early, at the first "
+                 "failure", unsent=skip.unsent) for skip in cut_skips(dropped)]

@@ -1,0 +1,243 @@
+"""What a run will send, decided before anything is sent: every lane's cases in plan order, drawn lazily.
+
+A lane's plan is the catalog's cases, then `--max-examples` generated ones (`generation.streams`),
+duplicates dropped, the first case of every category ahead of the rest, so that a budget's first
+requests cover every category; the lanes interleave, so that the first requests cover every lane.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from conformance.cases import Case
+from conformance.engine.config import ConfigurationError, RunConfig
+from conformance.engine.lanes import Lane, lanes_for, required_lanes, select_operations
+from conformance.engine.results import LaneKey
+from conformance.generation import catalog, drawing_process, strategies, streams
+from conformance.model.operations import Operation, load_operations
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One request a run would send, for --dry-run."""
+
+    lane: Lane
+    case: Case
+    note: str = ""  # when it is sent, if not always
+    operation: Operation | None = None  # the operation it calls, when not the lane's (Start, Describe)
+
+    @property
+    def called(self) -> Operation:
+        """The operation the request calls."""
+        return self.operation or self.lane.operation
+
+
+def draw_lane(config: RunConfig, lane: Lane, index: int, all_operations: list[Operation],
+              entries: list[dict[str, object]] | None = None) -> Iterator[Case]:
+    """One lane's cases in plan order, drawn as they are asked for: the catalog's cases, then generated ones
+    (`config.max_examples` of them, seeded with `config.seed + index`, `index` the lane's place among the run's
+    lanes), duplicates dropped, the first case of every category ahead of the rest (see `categories_first`).
+    `entries`: the catalog's entries (default: loaded from `config.catalog`). The catalog and the lane's
+    strategies are read and built at the call (a ValueError then), the generated cases drawn during iteration."""
+    if config.rerun is not None:  # an earlier report's failed cases, over the lanes they failed on
+        return iter([case for key, case in config.rerun if key == lane.key])
+    if entries is None:
+        entries = catalog.load_entries(config.catalog)
+    listed = catalog.cases_for(lane.operation, lane.protocol.name, all_operations, entries,
+                               lane.protocol.inexpressible)
+    generated = streams.stream(lane.operation, lane.protocol, all_operations, config.seed + index).cases()
+    categories = {family.category for family in strategies.families(lane.operation, lane.protocol, all_operations)}
+    return _in_plan_order(listed, generated, config.max_examples, categories)
+
+
+def _in_plan_order(listed: list[Case], generated: Iterator[Case], count: int, categories: set[str]) \
+        -> Iterator[Case]:
+    """`categories_first(unique(catalog + count generated cases unlike the catalog's))`, lazily: generated cases
+    are drawn ahead only while some category of theirs (`categories`) has no case yet, which the catalog normally
+    rules out."""
+    keys: set[tuple[object, ...]] = set()
+    seen: set[str] = set()
+
+    def new(case: Case) -> bool:
+        key = case.key()
+        if key in keys:
+            return False
+        keys.add(key)
+        return True
+
+    def more() -> Iterator[Case]:  # the generated cases the catalog does not have, `count` at most
+        taken = 0
+        while taken < count:
+            case = next(generated, None)
+            if case is None:
+                return
+            if new(case):
+                taken += 1
+                yield case
+    fresh = more()
+
+    rest: list[Case] = []
+    for case in listed:
+        if new(case):
+            if case.category in seen:
+                rest.append(case)
+            else:
+                seen.add(case.category)
+                yield case
+    drawn_rest: list[Case] = []
+    while not categories <= seen:
+        case = next(fresh, None)
+        if case is None:
+            break
+        if case.category in seen:
+            drawn_rest.append(case)
+        else:
+            seen.add(case.category)
+            yield case
+    yield from rest
+    yield from drawn_rest
+    for case in fresh:
+        if case.category not in seen:  # not one of `categories`: no family draws it, so none comes here
+            raise AssertionError(f"generated category {case.category} is no family's")
+        yield case
+
+
+def draw_lanes(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) -> dict[LaneKey, Iterator[Case]]:
+    """Every lane's cases in plan order, each lane drawn lazily and independently of the others (see `draw_lane`);
+    the catalog is read and every strategy built at the call."""
+    entries = None if config.rerun is not None else catalog.load_entries(config.catalog)
+    return {lane.key: draw_lane(config, lane, index, all_operations, entries) for index, lane in enumerate(lanes)}
+
+
+def draw_interleaved(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) \
+        -> Iterator[tuple[Lane, int, Case]]:
+    """`interleaved(lanes, plan(config, lanes, all_operations))`, drawn as it is asked for: one case from each lane
+    in turn, with each case's index in its lane (`LazyPlan.interleaved`)."""
+    return LazyPlan(draw_lanes(config, lanes, all_operations)).interleaved(lanes)
+
+
+def plan(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) -> dict[LaneKey, list[Case]]:
+    """The catalog's cases, then generated ones, for each lane; duplicates dropped; the first case of every
+    category ahead of the rest (`draw_lanes`, drawn whole)."""
+    return {key: list(cases) for key, cases in draw_lanes(config, lanes, all_operations).items()}
+
+
+def categories_first(cases: list[Case]) -> list[Case]:
+    """The first case of every category, then the rest, each part in plan order: a budget's first requests
+    cover every category."""
+    seen: set[str] = set()
+    firsts, rest = [], []
+    for case in cases:
+        (rest if case.category in seen else firsts).append(case)
+        seen.add(case.category)
+    return firsts + rest
+
+
+def interleaved(lanes: list[Lane], planned: dict[LaneKey, list[Case]]) -> list[tuple[Lane, int, Case]]:
+    """Every lane's cases, one from each lane in turn, with each case's index in its lane: the order a run sends
+    them, so that its first requests already cover every operation and protocol."""
+    longest = max((len(planned[lane.key]) for lane in lanes), default=0)
+    return [(lane, i, planned[lane.key][i]) for i in range(longest) for lane in lanes if i < len(planned[lane.key])]
+
+
+class LazyPlan(Mapping[LaneKey, list[Case]]):
+    """Every lane's planned cases, drawn when asked for: a lane whole (`plan[key]`), or case by case in send order
+    (`interleaved`), so that a run sends its first cases while the rest are still being drawn. Thread-safe."""
+
+    def __init__(self, drawing: dict[LaneKey, Iterator[Case]]) -> None:
+        self._drawing = drawing
+        self._drawn: dict[LaneKey, list[Case]] = {key: [] for key in drawing}
+        self._done: set[LaneKey] = set()
+        self._lock = threading.Lock()
+
+    def __getitem__(self, key: LaneKey) -> list[Case]:
+        with self._lock:
+            if key not in self._done:
+                self._drawn[key].extend(self._drawing[key])
+                self._done.add(key)
+            return self._drawn[key]
+
+    def __iter__(self) -> Iterator[LaneKey]:
+        return iter(self._drawing)
+
+    def __len__(self) -> int:
+        return len(self._drawing)
+
+    def drawn(self, key: LaneKey) -> int:
+        """How many of a lane's cases are drawn so far."""
+        with self._lock:
+            return len(self._drawn[key])
+
+    def _case(self, key: LaneKey, index: int) -> Case | None:
+        """Case `index` of a lane, drawn now if need be; None past its last."""
+        with self._lock:
+            drawn = self._drawn[key]
+            while index >= len(drawn) and key not in self._done:
+                case = next(self._drawing[key], None)
+                if case is None:
+                    self._done.add(key)
+                else:
+                    drawn.append(case)
+            return drawn[index] if index < len(drawn) else None
+
+    def interleaved(self, lanes: list[Lane]) -> Iterator[tuple[Lane, int, Case]]:
+        """`interleaved(lanes, self)`, drawn as it is asked for."""
+        active = list(lanes)
+        index = 0
+        while active:
+            still = []
+            for lane in active:
+                case = self._case(lane.key, index)
+                if case is not None:
+                    still.append(lane)
+                    yield lane, index, case
+            active = still
+            index += 1
+
+
+@dataclass
+class RunPlan:
+    """A run's plan before anything is sent: its lanes, which must be served, every case each would send (drawn
+    as they are first asked for)."""
+
+    operations: list[Operation]
+    lanes: list[Lane]
+    required: set[LaneKey]
+    planned: Mapping[LaneKey, list[Case]]
+    drawing: drawing_process.DrawingProcess | None = None  # the process drawing `planned` ahead, if any
+
+    def close(self) -> None:
+        """Stop drawing ahead (what is still to be drawn is then drawn in-process)."""
+        if self.drawing is not None:
+            self.drawing.close()
+
+
+def start_drawing_process(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) \
+        -> drawing_process.DrawingProcess | None:
+    """A process that draws the lanes' generated cases ahead (`streams.draw_ahead`), or None where it would not
+    pay: drawing in-process asked for, a rerun (no generated cases), no fork here, or every stream holds its cases."""
+    if not config.drawing_process or config.rerun is not None:
+        return None
+    lane_streams = [streams.stream(lane.operation, lane.protocol, all_operations, config.seed + index)
+                    for index, lane in enumerate(lanes)]
+    return streams.draw_ahead(lane_streams, max(config.max_examples, 1))
+
+
+def prepare(config: RunConfig) -> RunPlan:
+    """Plan the run; ConfigurationError when the configuration cannot work."""
+    try:
+        all_operations = load_operations(config.schema_dir)
+        operations = select_operations(config)
+        lanes = lanes_for(config, operations)
+        planned = LazyPlan(draw_lanes(config, lanes, all_operations))  # strategies built here, cases drawn later
+    except ValueError as exc:  # an unreadable catalog or schema, an unknown protocol or operation,
+        raise ConfigurationError(str(exc)) from None  # a pattern no strategy can generate from
+    if not lanes:
+        raise ConfigurationError(f"no selected operation speaks {config.protocol}")
+    if config.budget is not None and config.budget < len(lanes):
+        raise ConfigurationError(f"--budget {config.budget} is below the {len(lanes)} requests that probe which "
+                                 "lanes (operation and protocol) the endpoint serves")
+    return RunPlan(operations, lanes, required_lanes(config, lanes), planned,
+                   start_drawing_process(config, lanes, all_operations))

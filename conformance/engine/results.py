@@ -1,0 +1,131 @@
+"""What a run found, as typed values: each case's result, why something was not tested, each lane's state, and the
+run as a whole (`RunResult`).
+
+The verdict (`engine.verdict`) and the reports read these values; none of them is a sentence to be
+parsed. Text for people is rendered from them in one place (`describe` methods, `report`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from conformance.cases import Case
+from conformance.judging.check_results import CheckVerdict, Failed
+from conformance.judging.oracle import Expectation
+from conformance.model.operations import Operation
+from conformance.protocols import Answer
+from conformance.wire.http import HttpRequest
+
+if TYPE_CHECKING:  # the run's own configuration and lanes, which name these results' keys
+    from conformance.engine.config import RunConfig
+    from conformance.engine.lanes import Lane
+
+
+class SkipReason(enum.Enum):
+    """Why a lane, a phase or a case was not tested; the value is how reports say it."""
+
+    NOT_SERVED = "the endpoint does not serve this lane"
+    BUDGET_SPENT = "the budget was spent"
+    THROTTLED = "throttled past the retry bound"
+    UNSAFE_REQUEST = "refused by the safety guard"
+    AUTH_NOT_ENFORCED = "the endpoint does not enforce SigV4 (an unsigned request was served)"
+    NO_CREDENTIALS = "the target has no credentials, so no request is signed"
+    NO_JOB_API = "no Start operation is known for this operation"
+    JOBS_NOT_ALLOWED = "jobs may not be started on this target (on AWS: --create-jobs)"
+    JOBS_DISABLED = "--no-create-jobs"
+    START_FAILED = "the job could not be started"
+    CANCELLED = "the run was cancelled"
+
+
+# Reasons a user chose (or a legal behaviour of the target): not a gap in the coverage contract.
+CHOSEN_SKIPS = frozenset({SkipReason.AUTH_NOT_ENFORCED, SkipReason.NO_CREDENTIALS, SkipReason.NO_JOB_API,
+                          SkipReason.JOBS_NOT_ALLOWED, SkipReason.JOBS_DISABLED})
+
+
+LaneKey = tuple[str, str]  # (operation name, protocol name)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Something the run did not test, why, and where."""
+
+    reason: SkipReason
+    lane: LaneKey | None = None
+    categories: tuple[str, ...] = ()  # the case categories left untested, when known
+    detail: str = ""  # data for the reader: the answer that showed it
+    unsent: int = 0  # planned cases not sent
+
+    def describe(self) -> str:
+        """One line for people."""
+        where = f"{lane_label(*self.lane)}: " if self.lane else ""
+        what = f"{', '.join(self.categories)} not tested: " if self.categories else "not tested: "
+        count = f"{self.unsent} case(s) not sent; " if self.unsent else ""
+        return f"{where}{what}{self.reason.value}" + (f" ({count}{self.detail})".replace("; )", ")")
+                                                       if self.detail or count else "")
+
+
+class LaneState(enum.Enum):
+    """What the probe learnt of one lane (an operation over a protocol)."""
+
+    SERVED = "served"
+    NOT_SERVED = "not served"
+    NOT_PROBED = "not probed"  # the budget was spent before its probe
+    UNANSWERED = "unanswered"  # the probe got no answer at all
+
+
+def lane_label(operation: str, protocol: str) -> str:
+    """How reports name a lane."""
+    return f"{operation} over {protocol}"
+
+
+@dataclass
+class CaseResult:
+    """What happened to one case."""
+
+    case: Case
+    operation: Operation
+    request: HttpRequest
+    expectation: Expectation
+    answer: Answer | None = None  # None: no answer came (then `answered` failed), or the case was not sent
+    verdicts: dict[str, CheckVerdict] = field(default_factory=dict)  # check id -> verdict
+    not_judged: SkipReason | None = None  # why no verdict was given (throttled past the retry bound...)
+    not_judged_detail: str = ""
+    observation: tuple[str, str] | None = None
+    attempts: int = 0
+    protocol: str = ""
+    lane: tuple[str, str] = ("", "")  # (operation, protocol) of the lane it tests: a flow's Start tests its Stop's
+    sent_at: float = 0.0  # time.monotonic() when first sent: orders results as they went out
+
+    def failures(self) -> dict[str, Failed]:
+        """The checks that failed, with what each found."""
+        return {check: verdict for check, verdict in self.verdicts.items() if isinstance(verdict, Failed)}
+
+    @property
+    def judged(self) -> bool:
+        """Whether the case got verdicts (it was sent and answered, or failed for getting no answer)."""
+        return bool(self.verdicts)
+
+
+@dataclass
+class RunResult:
+    """Everything a run found, as outcomes: judged cases, what was not tested and why, the lanes' states."""
+
+    config: RunConfig
+    operations: list[Operation]
+    lanes: list[Lane] = field(default_factory=list)
+    required: set[LaneKey] = field(default_factory=set)  # lanes that must be served
+    states: dict[LaneKey, LaneState] = field(default_factory=dict)
+    promised: dict[LaneKey, set[str]] = field(default_factory=dict)  # the categories each lane must have judged
+    results: list[CaseResult] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    phases: list[str] = field(default_factory=list)  # the phases that ran, in order
+    requests_sent: int = 0
+    elapsed: float = 0.0
+    sending_window: float = 0.0  # seconds from the first request out to the last answer in
+    jobs_started: list[tuple[str, str]] = field(default_factory=list)  # (service, job id)
+    jobs_left_running: list[tuple[str, str]] = field(default_factory=list)  # started, and no Stop took
+    throttles: int = 0
+    lowest_rate: float | None = None  # the lowest rate throttling brought the run to
+    interrupted: bool = False  # Ctrl-C ended it: what was not reached is not judged

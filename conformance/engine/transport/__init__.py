@@ -1,0 +1,112 @@
+"""Sending requests: keep-alive, SigV4 signing via botocore, retries on connection errors, an adaptive rate cap,
+a request budget, and the job-id guard (`engine.safety`). Each of these is a module of its own; `Transport`
+puts them together for one target."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import threading
+import time
+
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from conformance.cases import Signing
+from conformance.engine.budget import Budget
+from conformance.engine.safety import JobLedger
+from conformance.engine.transport.connections import InvalidHeader, Route, failure_reason, wire_headers
+from conformance.engine.transport.proxies import environ_proxy
+from conformance.engine.transport.rate import RateLimiter, backoff
+from conformance.engine.transport.signing import signed_headers
+from conformance.model.operations import ServiceMeta
+from conformance.targets.target import Target
+from conformance.wire.http import HttpRequest, HttpResponse
+from conformance.wire.redaction import redact_headers
+
+log = logging.getLogger(__name__)
+
+
+class Unanswered(ConnectionError):
+    """A request got no answer: the connection failed or closed before a status line, or the read timed out."""
+
+
+class Transport:
+    """Sends HttpRequests to one target over pooled keep-alive connections (`connections`), signed (`signing`),
+    within the run's rate (`rate`) and budget, past the job-id guard (`safety`)."""
+
+    def __init__(self, target: Target, *, connect_timeout: float = 5.0, read_timeout: float = 30.0,
+                 connection_retries: int = 1, rate: float | None = None, pool_size: int = 16,
+                 budget: int | None = None) -> None:
+        self.target = target
+        self.timeout = (connect_timeout, read_timeout)
+        self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self.connection_retries = connection_retries
+        self.limiter = RateLimiter(rate)
+        self.budget = Budget(budget)
+        self.jobs = JobLedger()
+        # One route per endpoint, its proxy resolved from the environment once, here: looking it up
+        # per request (as requests' trust_env did, with ~/.netrc) costs more than sending.
+        # HTTPS verifies certificates against the CA bundle requests used (certifi's, else botocore's).
+        self._routes = {url: Route(url, pool_size, environ_proxy(url), self._timeout) for url in target.urls()}
+        self.sent = 0
+        self.first_sent_at: float | None = None  # time.monotonic() when the first request went out
+        self.last_answer_at: float | None = None  # time.monotonic() when the latest answer was read
+        self._count_lock = threading.Lock()
+
+    def url_for(self, request: HttpRequest, service: ServiceMeta) -> str:
+        """The absolute URL of a request to a service."""
+        return self.target.endpoint(service.name).rstrip("/") + request.path
+
+    def prepare(self, request: HttpRequest, service: ServiceMeta, signing: Signing = Signing.SIGV4) -> dict[str, str]:
+        """The headers to send: the request's own, plus a SigV4 signature (or a broken one) when the target has
+        credentials (`signing.signed_headers`)."""
+        return signed_headers(request, self.url_for(request, service), service, self.target, signing)
+
+    def send(self, request: HttpRequest, service: ServiceMeta, *, signing: Signing = Signing.SIGV4,
+             starts_job: bool = False, essential: bool = False) -> HttpResponse:
+        """Send, retrying `connection_retries` times only when no answer came; raises Unanswered, BudgetExhausted,
+        UnsafeRequest.
+
+        Only a Start (`starts_job`) may carry a string of the real job-id form the run did not create;
+        an `essential` request (stopping a job the run started) is sent even past the budget.
+        """
+        if not starts_job:
+            self.jobs.check(request.body, request.header("Content-Type"))
+        url = self.url_for(request, service)
+        route = self._routes[self.target.endpoint(service.name)]
+        last_error: Exception | None = None
+        for attempt in range(self.connection_retries + 1):
+            if attempt:
+                time.sleep(backoff(attempt))
+            self.budget.spend(essential)
+            self.limiter.wait()
+            headers = self.prepare(request, service, signing)  # re-signed per attempt: the date moves
+            began = time.monotonic()
+            if self.first_sent_at is None:
+                with self._count_lock:
+                    if self.first_sent_at is None:
+                        self.first_sent_at = began
+            try:
+                status, answer_headers, read = route.open(request.method, request.path,
+                                                          wire_headers(headers, request), request.body)
+            except (Urllib3Error, http.client.HTTPException, OSError, InvalidHeader) as exc:
+                last_error = exc  # refused, reset, closed before a status line, timed out, not sendable
+                continue
+            with self._count_lock:
+                self.sent += 1
+            # A status line came and then the body broke or overflowed: still an answer, and it is judged.
+            body, read_error = read()
+            answered = time.monotonic()
+            with self._count_lock:
+                self.last_answer_at = answered if self.last_answer_at is None else max(self.last_answer_at, answered)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s %s %s %r -> %s %s %r", request.method, url, redact_headers(headers), request.body[:200],
+                          status, redact_headers(answer_headers), body[:200])
+            return HttpResponse(status, answer_headers, body, answered - began, body_error=read_error)
+        raise Unanswered(f"{url} gave no answer ({self.connection_retries + 1} attempts): {failure_reason(last_error)}")
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        for route in self._routes.values():
+            route.close()

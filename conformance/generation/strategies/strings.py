@@ -1,0 +1,185 @@
+"""Valid and invalid values for a constrained string member, each labelled with its category.
+
+Valid values cover every class the pattern allows; each invalid value breaks exactly one
+constraint (length or pattern), and its category says which.
+
+Every strategy is built once, when the space is (`StringSpace.of` shares one space per schema):
+drawing a value constructs no strategy, so Hypothesis validates each one once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from hypothesis import strategies as st
+
+from conformance.generation.cache import cached
+from conformance.generation.strategies.alphabet import Alphabet, kept
+from conformance.model.job_ids import could_be_real_job_id
+
+FAR_TOO_LONG = 10_000
+SURROGATES = (0xD800, 0xDFFF)
+
+Labelled = tuple[str, str, str]  # (category, description, value)
+Families = dict[str, tuple[str, st.SearchStrategy[str]]]
+
+
+_FRACTION_BITS = 16
+_FRACTIONS = st.integers(0, (1 << _FRACTION_BITS) - 1)
+
+
+def position(draw: st.DrawFn, length: int) -> int:
+    """An index into (or just past) a sequence of that length, from one strategy for every length (a fraction of
+    it, 0 at the simplest): no strategy is built per length or per draw."""
+    return (draw(_FRACTIONS) * (length + 1)) >> _FRACTION_BITS
+
+
+def _length(low: int, high: int) -> st.SearchStrategy[int]:
+    """A length in [low, high], with both ends drawn often."""
+    return st.one_of(st.just(low), st.just(high), st.integers(low, high))
+
+
+def sized_text(chars: st.SearchStrategy[str], low: int, high: int, *, each: bool = False) -> st.SearchStrategy[str]:
+    """Text of `chars` whose length is in [low, high], both ends drawn often. The length is drawn, then text of
+    exactly that length from a strategy built for it beforehand (none is built per draw, as `flatmap` would): of a
+    `st.characters` alphabet, that text is one Hypothesis choice. `each`: draw every character from `chars` itself
+    instead (`st.text` would merge a `one_of` of character strategies into one alphabet, losing its weights)."""
+    lengths = _length(low, high)
+    if each:
+        return _chars_each(chars, lengths)
+    return _text_of_length(lengths, {n: st.text(alphabet=chars, min_size=n, max_size=n) for n in range(low, high + 1)})
+
+
+# Composites are defined once and given their parts as arguments (see `alphabet._meeting`).
+@st.composite
+def _chars_each(draw: st.DrawFn, chars: st.SearchStrategy[str], lengths: st.SearchStrategy[int]) -> str:
+    return "".join([draw(chars) for _ in range(draw(lengths))])
+
+
+@st.composite
+def _text_of_length(draw: st.DrawFn, lengths: st.SearchStrategy[int],
+                    by_length: dict[int, st.SearchStrategy[str]]) -> str:
+    return draw(by_length[draw(lengths)])
+
+
+class StringSpace:
+    """What one string schema allows: length bounds and the pattern's alphabet."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.min_length = int(schema.get("minLength", 0))
+        self.max_length = int(schema.get("maxLength", 64))
+        self.alphabet = Alphabet.from_pattern(schema["pattern"]) if "pattern" in schema else None
+        if self.alphabet is None:
+            raise ValueError("a string member needs a pattern to generate from")
+        self._valid_families: Families | None = None
+        self._invalid_families: Families | None = None
+        self._valid: st.SearchStrategy[Labelled] | None = None
+
+    @staticmethod
+    def of(schema: Mapping[str, Any]) -> StringSpace:
+        """The space of a schema, shared by every caller with an equal schema (its strategies built once)."""
+        return _space(json.dumps(schema, sort_keys=True))
+
+    def _text(self, chars: st.SearchStrategy[str], low: int, high: int, each: bool = False) \
+            -> st.SearchStrategy[str]:
+        return sized_text(chars, low, high, each=each)
+
+    def valid_families(self) -> Families:
+        """Valid-value strategies by category, each with a description."""
+        if self._valid_families is None:
+            self._valid_families = self._build_valid_families()
+        return self._valid_families
+
+    def _build_valid_families(self) -> Families:
+        a = self.alphabet
+        assert a is not None
+        low, high = max(self.min_length, 1), self.max_length
+        wanted = {
+            "valid.letters": ("letters of any script", lambda: self._text(a.valid(("Lu", "Ll", "Lt", "Lm", "Lo")),
+                                                                           low, high)),
+            "valid.numbers": ("numbers, decimal and not", lambda: self._text(a.valid(("Nd", "Nl", "No")), low, high)),
+            "valid.separators": ("space separators, U+2028, U+2029",
+                                 lambda: self._text(a.valid(("Zs", "Zl", "Zp")), low, high)),
+            "valid.astral": ("characters beyond the BMP", lambda: self._text(a.valid(astral=True), low, high)),
+            # Each character a class's or a literal, evenly: literals are few among the classes' characters.
+            "valid.mixed": ("every allowed class mixed", lambda: self._text(st.one_of(a.valid(), a.literal()),
+                                                                             low, high, each=True)),
+        }
+        if a.literals:
+            wanted["valid.punctuation"] = ("the punctuation the pattern lists",
+                                            lambda: self._text(a.literal_characters(), low, high))
+        return {name: (text, kept(build(), _not_a_real_job_id))
+                for name, (text, build) in wanted.items() if self._has_categories(name)}
+
+    def _has_categories(self, name: str) -> bool:
+        wanted = {"valid.letters": "L", "valid.numbers": "N", "valid.separators": "Z"}.get(name)
+        assert self.alphabet is not None
+        return wanted is None or any(c.startswith(wanted) for c in self.alphabet.categories)
+
+    def valid(self) -> st.SearchStrategy[Labelled]:
+        """Any valid value, labelled with its family."""
+        if self._valid is None:
+            self._valid = st.one_of([s.map(lambda v, n=name, d=text: (n, d, v))
+                                     for name, (text, s) in self.valid_families().items()])
+        return self._valid
+
+    def invalid_families(self) -> Families:
+        """Invalid-value strategies by category; each value breaks exactly one constraint."""
+        if self._invalid_families is None:
+            self._invalid_families = self._build_invalid_families()
+        return self._invalid_families
+
+    def _build_invalid_families(self) -> Families:
+        a = self.alphabet
+        assert a is not None
+        chars = a.allowed()
+        families: Families = {}
+        if self.min_length > 0:
+            families["invalid.length.too_short"] = (f"shorter than {self.min_length}",
+                                                    self._text(chars, 0, self.min_length - 1))
+        families["invalid.length.too_long"] = (f"{self.max_length + 1} to {self.max_length + 3} characters",
+                                               self._text(chars, self.max_length + 1, self.max_length + 3))
+        families["invalid.length.too_long_astral"] = (
+            f"{self.max_length + 1} characters beyond the BMP",
+            self._text(a.valid(astral=True), self.max_length + 1, self.max_length + 1))
+        families["invalid.length.far_too_long"] = (f"{FAR_TOO_LONG} characters",
+                                                   st.just("a" * FAR_TOO_LONG))
+        one_bad = {
+            "invalid.char.control": ("one control character", a.invalid(("Cc",))),
+            "invalid.char.combining_mark": ("one combining mark", a.invalid(("Mn", "Mc", "Me"))),
+            "invalid.char.format": ("one format character", a.invalid(("Cf",))),
+            "invalid.char.symbol": ("one symbol", a.invalid(("Sm", "Sc", "Sk", "So"))),
+            "invalid.char.emoji": ("one emoji", kept(st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF,
+                                                                  categories=["So"]), lambda c: not a.allows(c))),
+            "invalid.char.private_use": ("one private-use character", a.invalid(("Co",))),
+            "invalid.char.other_punctuation": ("one punctuation character the pattern does not list",
+                                               a.invalid(("Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"))),
+            "invalid.char.ascii_punctuation": ("one ASCII punctuation character the pattern does not list",
+                                               st.sampled_from(a.invalid_ascii_punctuation())),
+            "invalid.char.lone_surrogate": ("one lone surrogate (a \\uD800-style JSON escape)",
+                                            st.integers(*SURROGATES).map(chr)),
+        }
+        text = self._text(chars, max(self.min_length - 1, 0), self.max_length - 1)
+        for name, (description, bad) in one_bad.items():
+            families[name] = (description, _with_one(text, bad))
+        return families
+
+
+@st.composite
+def _with_one(draw: st.DrawFn, text: st.SearchStrategy[str], bad: st.SearchStrategy[str]) -> str:
+    """A value of allowed length (one less than `text`'s bounds allow) with exactly one forbidden character at any
+    position."""
+    value = draw(text)
+    at = position(draw, len(value))
+    return value[:at] + draw(bad) + value[at:]
+
+
+def _not_a_real_job_id(value: str) -> bool:
+    return not could_be_real_job_id(value)
+
+
+@cached()
+def _space(schema_json: str) -> StringSpace:
+    return StringSpace(json.loads(schema_json))

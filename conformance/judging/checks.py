@@ -1,0 +1,302 @@
+"""Checks: small named functions that compare one answer with what the oracle allows.
+
+Each check is registered with an id, a one-line description and a severity (an error fails a run,
+a warning is reported only). A check returns a `CheckVerdict`: NOT_APPLICABLE, PASSED, or a
+`Failed` saying what it expected and what it found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from conformance.cases import Case, Kind
+from conformance.judging.check_results import NOT_APPLICABLE, PASSED, CheckVerdict, Failed, Severity, failed
+from conformance.judging.oracle import UNKNOWN_OPERATION, Expectation
+from conformance.model.operations import Operation
+from conformance.protocols import Answer, ProtocolName, WireProtocol
+from conformance.wire.http import MAX_SHOWN_CHARS, HttpRequest, clipped
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Everything a check may look at."""
+
+    operation: Operation
+    case: Case
+    request: HttpRequest
+    answer: Answer
+    expectation: Expectation
+    protocol: WireProtocol
+
+
+CheckFunction = Callable[[CheckContext], CheckVerdict]
+
+
+def _always(operation: Operation) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check; `applies` says which operations it can ever apply to."""
+
+    id: str
+    description: str
+    severity: Severity
+    function: CheckFunction
+    applies: Callable[[Operation], bool] = _always
+    reads_message: bool = True  # reads the body or headers: not applicable to an answer judged on its status alone
+    binds_unclaimed: bool = False  # applies to a request no protocol claims (whose answer no protocol shapes)
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+# The id the coverage contract's breaches carry in reports, beside the checks' ids (`engine.verdict`).
+SERVED = "operation_served"
+SERVED_DESCRIPTION = ("Every selected operation is served over the protocol AWS SDKs send it, and over each "
+                      "protocol named with --protocol")
+
+
+def severity(check_id: str) -> Severity:
+    """A check's severity: an error fails a run, a warning is reported only. An id outside the registry (the
+    coverage contract's `operation_served`) is an error."""
+    return REGISTRY[check_id].severity if check_id in REGISTRY else Severity.ERROR
+
+
+def check(check_id: str, description: str, severity: Severity = Severity.ERROR,
+          applies: Callable[[Operation], bool] = _always, reads_message: bool = True,
+          binds_unclaimed: bool = False) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check function under an id."""
+    def register(function: CheckFunction) -> CheckFunction:
+        if check_id in REGISTRY:
+            raise ValueError(f"check {check_id!r} is registered twice")
+        REGISTRY[check_id] = Check(check_id, description, severity, function, applies, reads_message, binds_unclaimed)
+        return function
+    return register
+
+
+def _answers(member: str) -> Callable[[Operation], bool]:
+    """Applies to operations whose response has this member, at the top or one object down."""
+    def applies(operation: Operation) -> bool:
+        properties = operation.response.get("properties", {})
+        return member in properties or any(member in sub.get("properties", {}) for sub in properties.values())
+    return applies
+
+
+def job_member(document: object, member: str) -> object:
+    """A member of the answer, or of its one object member (Describe wraps the job's properties)."""
+    if not isinstance(document, dict):
+        return None
+    if member in document:
+        return document[member]
+    holders = [value for value in document.values() if isinstance(value, dict) and member in value]
+    return holders[0][member] if len(holders) == 1 else None
+
+
+@check("answered", "Every request gets an answer: a status line within the read timeout, after one retry",
+       reads_message=False, binds_unclaimed=True)
+def answered(ctx: CheckContext) -> CheckVerdict:
+    # With an answer in hand this passes; a request that got none is failed by `execute`, since no
+    # other check can look at an answer that does not exist.
+    return PASSED
+
+
+@check("no_server_error", "No request the suite sends is answered with a 5xx", reads_message=False,
+       binds_unclaimed=True)
+def no_server_error(ctx: CheckContext) -> CheckVerdict:
+    if ctx.answer.status < 500:
+        return PASSED
+    return failed(f"answered {ctx.answer.status}, a server error", "a status below 500", ctx.answer.status)
+
+
+@check("status_code", "The status code is one a conforming endpoint may give", reads_message=False,
+       binds_unclaimed=True)
+def status_code(ctx: CheckContext) -> CheckVerdict:
+    allowed = ctx.expectation.statuses()
+    if ctx.answer.status in allowed:
+        return PASSED
+    return failed(f"status {ctx.answer.status}, expected {ctx.expectation.describe_statuses()}",
+                  ctx.expectation.describe(), ctx.answer.status)
+
+
+@check("error_type", "An error answer names an error type the oracle allows for its status")
+def error_type(ctx: CheckContext) -> CheckVerdict:
+    answer = ctx.answer
+    if not answer.is_error:
+        return NOT_APPLICABLE
+    allowed = ctx.expectation.error_types_for(answer.status)
+    if not allowed:
+        return NOT_APPLICABLE  # the status itself is wrong: status_code says so
+    wanted = " or ".join(o.describe_types() for o in ctx.expectation.outcomes if answer.status in o.statuses)
+    if answer.error_type is None:
+        return failed(f"no error type where {ctx.protocol.name} carries it ({ctx.protocol.error_type_locations})",
+                      wanted, "no error type")
+    if ctx.expectation.matching(answer) is not None:
+        return PASSED
+    return failed(f"error type {answer.error_type}, expected {wanted}", wanted, answer.error_type)
+
+
+@check("error_message_present", "An error answer carries a message in `message` or `Message`")
+def error_message_present(ctx: CheckContext) -> CheckVerdict:
+    answer = ctx.answer
+    if not answer.is_error or answer.status >= 500 or answer.error_type == UNKNOWN_OPERATION:
+        return NOT_APPLICABLE
+    if answer.message and answer.message.strip():
+        return PASSED
+    return failed("no non-empty `message` or `Message` member", "a message", "none")
+
+
+@check("content_type", "Every answer with a body has the protocol's Content-Type")
+def content_type(ctx: CheckContext) -> CheckVerdict:
+    if not ctx.answer.response.body:
+        return NOT_APPLICABLE
+    wanted = ctx.protocol.content_type
+    found = (ctx.answer.response.header("Content-Type") or "").split(";", 1)[0].strip().lower()
+    return PASSED if found == wanted else failed(f"Content-Type {found or '(none)'!r}, expected {wanted}", wanted,
+                                                 found or "(none)")
+
+
+@check("body_decodes", "Every answer with a body decodes, in the protocol's format, to a map")
+def body_decodes(ctx: CheckContext) -> CheckVerdict:
+    answer = ctx.answer
+    wanted = f"a {ctx.protocol.name} map"
+    if answer.response.body_error:
+        return failed(answer.response.body_error, wanted, f"{len(answer.response.body)} bytes read")
+    if not answer.response.body.strip():
+        return NOT_APPLICABLE
+    if answer.decode_error:
+        return failed(answer.decode_error, wanted, "undecodable body")
+    if isinstance(answer.document, dict):
+        return PASSED
+    kind = type(answer.document).__name__
+    return failed(f"the body is a {kind}, not a map", wanted, kind)
+
+
+@check("smithy_protocol_header", "rpcv2Cbor answers echo Smithy-Protocol: rpc-v2-cbor", reads_message=False)
+def smithy_protocol_header(ctx: CheckContext) -> CheckVerdict:
+    if ctx.protocol.name is not ProtocolName.RPC_V2_CBOR:
+        return NOT_APPLICABLE
+    found = ctx.answer.response.header("Smithy-Protocol")
+    return PASSED if found == "rpc-v2-cbor" else failed(f"Smithy-Protocol {found!r}, expected 'rpc-v2-cbor'",
+                                                        "rpc-v2-cbor", found)
+
+
+@check("request_id_header", "Every answer carries an x-amzn-RequestId header")
+def request_id_header(ctx: CheckContext) -> CheckVerdict:
+    value = ctx.answer.response.header("x-amzn-RequestId")
+    return PASSED if value and value.strip() else failed("no x-amzn-RequestId header", "x-amzn-RequestId", "none")
+
+
+@check("response_schema", "A success answer is an object that satisfies the response schema")
+def response_schema(ctx: CheckContext) -> CheckVerdict:
+    answer = ctx.answer
+    if answer.is_error or answer.status >= 300:
+        return NOT_APPLICABLE
+    wanted = f"an object satisfying {ctx.operation.name}'s response schema"
+    if answer.decode_error:
+        return failed(answer.decode_error, wanted, "undecodable body")
+    if not isinstance(answer.document, dict):
+        kind = type(answer.document).__name__
+        return failed(f"body is {kind}, expected an object", wanted, kind)
+    problems = [f"{error.json_path}: {error.message}"
+                for error in ctx.operation.validator("response").iter_errors(answer.document)]
+    return failed("; ".join(problems[:3]), wanted, f"{len(problems)} schema error(s)") if problems else PASSED
+
+
+@check("job_id_echoed", "A success answer names the JobId the request sent (Start: names the new job's)",
+       applies=_answers("JobId"))
+def job_id_echoed(ctx: CheckContext) -> CheckVerdict:
+    answer = ctx.answer
+    if answer.is_error or not _answers("JobId")(ctx.operation):
+        return NOT_APPLICABLE
+    found = job_member(answer.document, "JobId")
+    if ctx.case.kind is Kind.START_JOB:
+        return PASSED if isinstance(found, str) and found else failed("Start's answer names no JobId", "a JobId",
+                                                                      repr(found))
+    if ctx.case.job_id is None:
+        return NOT_APPLICABLE
+    if found == ctx.case.job_id:
+        return PASSED
+    return failed(f"JobId {found!r}, expected {ctx.case.job_id!r}", repr(ctx.case.job_id), repr(found))
+
+
+@check("job_status_allowed", "A success answer's JobStatus is one the job's lifecycle allows at that point",
+       applies=_answers("JobStatus"))
+def job_status_allowed(ctx: CheckContext) -> CheckVerdict:
+    answer = ctx.answer
+    outcome = ctx.expectation.matching(answer)
+    if answer.is_error or outcome is None or not outcome.job_statuses:
+        return NOT_APPLICABLE
+    found = job_member(answer.document, "JobStatus")
+    if found in outcome.job_statuses:
+        return PASSED
+    wanted = f"one of {sorted(outcome.job_statuses)}"
+    return failed(f"JobStatus {found!r}, expected {wanted}", wanted, repr(found))
+
+
+@check("rpcv2_error_body", "rpcv2Cbor errors name the error's absolute shape id in `__type` and carry a message")
+def rpcv2_error_body(ctx: CheckContext) -> CheckVerdict:
+    answer = ctx.answer
+    if ctx.protocol.name is not ProtocolName.RPC_V2_CBOR or not answer.is_error or not isinstance(answer.document, dict):
+        return NOT_APPLICABLE
+    raw_type = answer.document.get("__type")
+    if not isinstance(raw_type, str):
+        return NOT_APPLICABLE  # no type at all: error_type says so
+    if "#" not in raw_type.split(":", 1)[0]:
+        return failed(f"`__type` {raw_type!r} is not an absolute shape id (namespace#Name)",
+                      f"{ctx.operation.service.namespace}#{raw_type}", raw_type)
+    if not isinstance(answer.message, str):
+        return failed("no `message` (services MUST send it)", "a message member", "none")
+    return PASSED
+
+
+@check("spec_should", "Where a specification says SHOULD (or only field evidence speaks), the answer is the "
+                      "preferred one", Severity.WARNING, binds_unclaimed=True)
+def spec_should(ctx: CheckContext) -> CheckVerdict:
+    outcome = ctx.expectation.matching(ctx.answer)
+    if outcome is None or not ctx.expectation.has_warnings():
+        return NOT_APPLICABLE
+    return failed(outcome.warning, "the preferred answer", outcome.label) if outcome.warning else PASSED
+
+
+@check("sdk_compatible", "botocore reads the same error type (it looks only at the body's `__type`)", Severity.WARNING)
+def sdk_compatible(ctx: CheckContext) -> CheckVerdict:
+    answer = ctx.answer
+    if not answer.is_error or answer.error_type is None:
+        return NOT_APPLICABLE
+    if answer.sdk_error_type == answer.error_type:
+        return PASSED
+    seen = answer.sdk_error_type or f"{answer.status} (no __type)"
+    return failed(f"the type is {answer.error_type} (from {answer.error_type_source}), botocore would read {seen}",
+                  answer.error_type, seen)
+
+
+def run_checks(ctx: CheckContext, selected: list[str] | None = None) -> dict[str, CheckVerdict]:
+    """Every (or every selected) check's verdict on one answer, by check id.
+
+    A check that raises on an answer has been broken by what the target sent (a value no decoder
+    bound caught): that answer fails the check, and the run goes on.
+    """
+    ids = selected if selected is not None else list(REGISTRY)
+    verdicts: dict[str, CheckVerdict] = {}
+    for check_id in ids:
+        registered = REGISTRY[check_id]
+        if (ctx.answer.status_only and registered.reads_message) or \
+                (ctx.case.kind is Kind.UNCLAIMED and not registered.binds_unclaimed):
+            verdicts[check_id] = NOT_APPLICABLE
+            continue
+        try:
+            verdict = REGISTRY[check_id].function(ctx)
+        except (ValueError, TypeError, RecursionError, OverflowError, KeyError, AttributeError) as exc:
+            verdict = failed(f"the answer could not be judged: {type(exc).__name__}: {str(exc)[:200]}",
+                             REGISTRY[check_id].description, "an answer the check cannot read")
+        # A failure quotes what the target sent (a JobId, an error type, a schema error): never all of it.
+        verdicts[check_id] = Failed(clipped(verdict.message, 2 * MAX_SHOWN_CHARS), clipped(verdict.expected),
+                                    clipped(verdict.actual)) if isinstance(verdict, Failed) else verdict
+    return verdicts
+
+
+# Every id a failure may carry: the registered checks' and the coverage contract's.
+CHECK_IDS = frozenset(REGISTRY) | {SERVED}

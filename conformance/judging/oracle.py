@@ -1,0 +1,268 @@
+"""What a conforming endpoint may answer to each case (PROTOCOL_NOTES §2, §3, §4, §5), as a table.
+
+An expectation is a set of outcomes; an answer conforms if it matches any one. Where the sources
+allow more than one behaviour, every allowed one is an outcome, and its label says which the
+target chose (see `observe`). Where a source says only SHOULD (or only field evidence speaks), the
+less preferred behaviour is an outcome with a `warning`: allowed, and named by a warning check.
+
+`RULES` is the oracle: one row per kind of case, with rows of their own for the special
+categories (a null member, a settled job...). The README's table is rendered from it
+(`readme_table`, held together by a test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from conformance.cases import Case, Category, Kind, categories
+from conformance.model.operations import Operation
+from conformance.protocols import Answer
+
+VALIDATION = "ValidationException"
+SERIALIZATION = "SerializationException"
+INVALID_REQUEST = "InvalidRequestException"
+UNKNOWN_OPERATION = "UnknownOperationException"
+# What AWS answers to a request it cannot authenticate (PROTOCOL_NOTES §4 and Comprehend's common errors).
+AUTH_ERROR_TYPES = frozenset({
+    "MissingAuthenticationTokenException", "MissingAuthenticationToken", "IncompleteSignatureException",
+    "IncompleteSignature", "InvalidSignatureException", "SignatureDoesNotMatch", "UnrecognizedClientException",
+    "InvalidClientTokenId", "RequestExpired", "AccessDeniedException", "NotAuthorized", "AuthFailure",
+})
+# Errors any AWS JSON endpoint may answer before reaching an operation (Comprehend's common errors,
+# PROTOCOL_NOTES §4): an answer naming one comes from a service, so its route exists.
+AWS_COMMON_ERRORS = frozenset({
+    VALIDATION, SERIALIZATION, "ValidationError", "AccessDeniedException", "InternalFailure", "InvalidAction",
+    "OptInRequired", "ServiceUnavailable", "ThrottlingException", "TooManyRequestsException",
+    "RequestEntityTooLargeException", "InternalServerException", "InvalidParameterValue", "MissingParameter",
+}) | AUTH_ERROR_TYPES
+ANY_ERROR = "*"  # in Outcome.error_types: whatever type the error names
+CLIENT_ERRORS = frozenset(range(400, 500))
+# The reference pages give 400 for the not-found errors; botocore's model (1.44) gives 404.
+NOT_FOUND_STATUSES = frozenset({400, 404})
+STOPPED_STATUSES = frozenset({"STOP_REQUESTED", "STOPPED"})
+ENDED_STATUSES = frozenset({"COMPLETED", "FAILED"})
+SETTLED_STATUSES = frozenset({"STOPPED", "COMPLETED", "FAILED"})  # where a stopped job must end
+# A job no Stop reached: it may have ended on its own, never been stopped.
+UNTOUCHED_STATUSES = frozenset({"SUBMITTED", "IN_PROGRESS", "COMPLETED", "FAILED"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One acceptable answer: a success, or an error of one of some types with one of some statuses."""
+
+    label: str
+    statuses: frozenset[int]
+    error_types: frozenset[str] = frozenset()  # empty for a success
+    job_statuses: frozenset[str] = frozenset()  # for a success that reports JobStatus
+    excluded_types: frozenset[str] = frozenset()  # with ANY_ERROR: types that do not count
+    warning: str = ""  # allowed, but against a SHOULD (or field evidence): what the warning says
+
+    def matches(self, answer: Answer) -> bool:
+        """Whether the answer is this outcome."""
+        if answer.status not in self.statuses or answer.error_type in self.excluded_types:
+            return False
+        return not self.error_types or ANY_ERROR in self.error_types or answer.error_type in self.error_types
+
+    def describe_types(self) -> str:
+        """e.g. `ValidationException | InvalidRequestException`, `success` or `any error but X`."""
+        if ANY_ERROR in self.error_types:
+            return "any error" + (f" but {' | '.join(sorted(self.excluded_types))}" if self.excluded_types else "")
+        return " | ".join(sorted(self.error_types)) if self.error_types else "success"
+
+    def describe(self) -> str:
+        """e.g. `400 ValidationException | InvalidRequestException`."""
+        statuses = "4xx" if self.statuses == CLIENT_ERRORS else "/".join(str(s) for s in sorted(self.statuses))
+        jobs = f" with JobStatus in {sorted(self.job_statuses)}" if self.job_statuses else ""
+        return f"{statuses} {self.describe_types()}{jobs}"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """Every outcome a conforming endpoint may give."""
+
+    outcomes: tuple[Outcome, ...]
+
+    def statuses(self) -> frozenset[int]:
+        """Every acceptable status code."""
+        return frozenset(s for outcome in self.outcomes for s in outcome.statuses)
+
+    def describe_statuses(self) -> str:
+        """Every acceptable status code, e.g. `400/404` or `4xx`."""
+        statuses = self.statuses()
+        rest = sorted(statuses - CLIENT_ERRORS) if CLIENT_ERRORS <= statuses else sorted(statuses)
+        return " or ".join((["4xx"] if CLIENT_ERRORS <= statuses else []) + (["/".join(map(str, rest))] if rest else []))
+
+    def error_types_for(self, status: int) -> frozenset[str]:
+        """The error types acceptable with this status."""
+        return frozenset(t for o in self.outcomes if status in o.statuses for t in o.error_types)
+
+    def has_warnings(self) -> bool:
+        """Whether some allowed outcome is allowed only with a warning."""
+        return any(outcome.warning for outcome in self.outcomes)
+
+    def matching(self, answer: Answer) -> Outcome | None:
+        """The outcome the answer is, if any."""
+        return next((outcome for outcome in self.outcomes if outcome.matches(answer)), None)
+
+    def describe(self) -> str:
+        """All outcomes in one line."""
+        return " or ".join(outcome.describe() for outcome in self.outcomes)
+
+
+Outcomes = Callable[[Operation, Case], tuple[Outcome, ...]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the oracle: the cases it covers, what may be answered, and how the README says both."""
+
+    kind: Kind
+    category: Category | None  # one category of the kind; None: every other case of the kind
+    outcomes: Outcomes
+    cases: str  # the README's first column
+    answers: str  # the README's second column
+    topic: str = ""  # where the sources allow a choice: how reports name it (see `observe`)
+
+    def covers(self, case: Case) -> bool:
+        """Whether this row is the one for the case (the kind's catch-all row covers the rest)."""
+        return case.kind is self.kind and (self.category is None or case.category == self.category.name)
+
+
+def _not_found(operation: Operation, label: str = "not found", warning: str = "") -> Outcome:
+    return Outcome(label, NOT_FOUND_STATUSES, frozenset({operation.not_found_error}), warning=warning)
+
+
+def _rejected(*types: str) -> Outcomes:
+    return lambda operation, case: (Outcome("rejected", frozenset({400}), frozenset(types)),)
+
+
+def _refused_not_served(operation: Operation) -> Outcome:
+    """Any 4xx error but the not-found answer, which would mean the request was served."""
+    return Outcome("rejected", CLIENT_ERRORS, frozenset({ANY_ERROR}), excluded_types=frozenset({operation.not_found_error}))
+
+
+def _described(statuses: frozenset[str]) -> Outcomes:
+    return lambda operation, case: (Outcome("described", frozenset({200}), job_statuses=statuses),)
+
+
+_REFUSED = Outcome("refused", CLIENT_ERRORS, AUTH_ERROR_TYPES)
+_UNKNOWN_OPERATION = Outcome("unknown operation", frozenset({400, 404}), frozenset({UNKNOWN_OPERATION}))
+NOT_ROUTED_WARNING = ("/service/{namespace}.{Service}/operation/... not routed like the bare service name, "
+                      "which rpcv2Cbor services SHOULD do")
+UNCLAIMED_WARNING = ("served a request without the protocol's markers (Content-Type, Smithy-Protocol, POST, its "
+                     "path), which the protocol's claim rules say a service does not claim")
+
+RULES: tuple[Rule, ...] = (
+    Rule(Kind.UNKNOWN_JOB, categories.VALID_ABSOLUTE_SERVICE,
+         lambda op, case: (_not_found(op, "routed"), Outcome("not routed", frozenset({400, 404}),
+                                                              frozenset({UNKNOWN_OPERATION}), warning=NOT_ROUTED_WARNING)),
+         "rpcv2Cbor only: `valid.absolute_service`, the path's service segment as `{namespace}.{Service}`",
+         "as the bare name (not found); `UnknownOperationException` is allowed with a warning (a SHOULD)",
+         "absolute service id in the path"),
+    Rule(Kind.UNKNOWN_JOB, None, lambda op, case: (_not_found(op),),
+         "`valid.*`: a valid JobId of no job",
+         "the operation's not-found error (`JobNotFoundException` / `ResourceNotFoundException`), 400 or 404"),
+    Rule(Kind.EXISTING_JOB, None, lambda op, case: _stop_expectation(op, case.known_status),
+         "`existing.stop*`: Stop of a job the suite started",
+         "200 with the JobId echoed and JobStatus `STOP_REQUESTED` or `STOPPED`, or 400 `InvalidRequestException` "
+         "if it ended meanwhile. If Describe said `COMPLETED`/`FAILED`: only the 400. If it said `STOPPED`: only "
+         "200 `STOPPED`"),
+    Rule(Kind.START_JOB, None, lambda op, case: (Outcome("started", frozenset({200})),),
+         "`start.job`: Start of a job for Stop to stop", "200, naming the new job's JobId"),
+    Rule(Kind.DESCRIBE_JOB, categories.SETTLED, _described(SETTLED_STATUSES),
+         "`existing.settled`: Describe of the stopped job, once settled",
+         "200 with JobStatus `STOPPED`, `COMPLETED` or `FAILED` (after `--settle-timeout` at most)"),
+    Rule(Kind.DESCRIBE_JOB, categories.UNTOUCHED, _described(UNTOUCHED_STATUSES),
+         "`existing.untouched`: Describe after the near misses",
+         "200 with JobStatus `SUBMITTED`, `IN_PROGRESS`, `COMPLETED` or `FAILED` (never stopped)"),
+    Rule(Kind.DESCRIBE_JOB, None, _described(frozenset()), "`existing.describe`: Describe of that job", "200"),
+    Rule(Kind.NEAR_MISS, None,
+         lambda op, case: (_not_found(op, "no such job"),
+                           Outcome("rejected", frozenset({400}), frozenset({VALIDATION, INVALID_REQUEST}))),
+         "`near_miss.*`: Stop or Describe with a JobId next to the started job's",
+         "the not-found error (400 or 404), or 400 `ValidationException` / `InvalidRequestException`"),
+    Rule(Kind.CONSTRAINT, None, _rejected(VALIDATION, INVALID_REQUEST),
+         "`invalid.length.*`, `invalid.char.*`, `invalid.required.*` (rpcv2Cbor: also the empty map, `0xA0` or "
+         "`0xBF 0xFF`, and `{\"JobId\": undefined}`, which MUST read as null)",
+         "400 `ValidationException` or `InvalidRequestException`"),
+    Rule(Kind.SERIALIZATION, categories.TYPE_NULL, _rejected(VALIDATION, INVALID_REQUEST),
+         "`invalid.type.null`: a null JobId", "as a missing JobId (a null member is absent): 400 `ValidationException` "
+         "or `InvalidRequestException`"),
+    Rule(Kind.SERIALIZATION, None, _rejected(SERIALIZATION, VALIDATION),
+         "`invalid.type.*`, `invalid.body.not_object`, `.malformed_json`, `.malformed_cbor`, `.invalid_utf8` "
+         "(rpcv2Cbor: also `invalid.type.bytes`, `.tag`)",
+         "400 `SerializationException` or `ValidationException`"),
+    Rule(Kind.EMPTY_BODY, None, _rejected(VALIDATION, INVALID_REQUEST),
+         "`invalid.body.empty`: no body at all",
+         "the empty input (servers MUST accept an empty body), so a missing JobId: 400 `ValidationException` or "
+         "`InvalidRequestException`, never `SerializationException`"),
+    Rule(Kind.EXTRA_MEMBER, None,
+         lambda op, case: (_not_found(op, "extra member ignored"),
+                           Outcome("extra member rejected", frozenset({400}), frozenset({SERIALIZATION, VALIDATION}))),
+         "`extra.unknown_member`", "as without the member (not found), or 400 `SerializationException` / "
+         "`ValidationException`", "unknown member"),
+    Rule(Kind.UNKNOWN_OPERATION, None, lambda op, case: (_UNKNOWN_OPERATION,),
+         "`protocol.target.*`: a missing, unknown or wrong-prefix `X-Amz-Target` (awsJson); `protocol.path.*`: an "
+         "rpcv2 path naming no operation, another service, or an absolute operation id (which MUST NOT route)",
+         "400 or 404 `UnknownOperationException`"),
+    Rule(Kind.PROTOCOL_VIOLATION, None, lambda op, case: (_refused_not_served(op),),
+         "`protocol.target_header`: `X-Amz-Target` on the rpcv2 path",
+         "any 4xx error, but not the not-found answer (which would mean it was served)"),
+    Rule(Kind.UNCLAIMED, None,
+         lambda op, case: (_refused_not_served(op), _not_found(op, "served anyway", UNCLAIMED_WARNING)),
+         "`protocol.unclaimed.*`: no or another Content-Type, no `Smithy-Protocol`, GET, another path",
+         "any 4xx error; served as the operation is allowed with a warning (whether AWS's front ends enforce the "
+         "claim rules is unverified)", "request without the protocol's markers"),
+    Rule(Kind.AUTH, categories.AUTH_UNSIGNED, lambda op, case: (_REFUSED, _not_found(op, "served unsigned")),
+         "`auth.unsigned`", "a 4xx authentication error, or (SigV4 not enforced) the not-found answer a signed "
+         "request gets", "unsigned request"),
+    Rule(Kind.AUTH, None, lambda op, case: (_REFUSED,),
+         "`auth.bad_signature`, `auth.expired_date`; `auth.unsigned_refused`: the unsigned request on an AWS "
+         "endpoint, which always enforces SigV4", "a 4xx authentication error"),
+)
+
+
+def rule_for(case: Case) -> Rule:
+    """The oracle's row for a case: the first that covers it (special rows stand before their kind's catch-all)."""
+    rule = next((rule for rule in RULES if rule.covers(case)), None)
+    if rule is None:
+        raise ValueError(f"no expectation for {case.kind} ({case.category})")
+    return rule
+
+
+def expect(operation: Operation, case: Case) -> Expectation:
+    """What a conforming endpoint may answer to this case."""
+    return Expectation(tuple(rule_for(case).outcomes(operation, case)))
+
+
+def readme_table() -> str:
+    """The oracle as the README shows it (a test holds the two together)."""
+    rows = ["| case (category) | allowed answers |", "|---|---|"]
+    return "\n".join(rows + [f"| {rule.cases} | {rule.answers} |" for rule in RULES])
+
+
+def _stop_expectation(operation: Operation, known_status: str | None) -> tuple[Outcome, ...]:
+    """Stop of a job the suite started, given what Describe said of it just before (PROTOCOL_NOTES §5)."""
+    reports_status = "JobStatus" in operation.response.get("properties", {})
+    ended = Outcome("job had already ended", frozenset({400}), frozenset({INVALID_REQUEST}))
+    if known_status in ENDED_STATUSES:
+        return (ended,)
+    if known_status == "STOPPED":
+        return (Outcome("already stopped", frozenset({200}),
+                        job_statuses=frozenset({"STOPPED"}) if reports_status else frozenset()),)
+    stopped = Outcome("stopped", frozenset({200}), job_statuses=STOPPED_STATUSES if reports_status else frozenset())
+    return (stopped, ended)  # it may end between Describe and Stop
+
+
+def observe(operation: Operation, case: Case, answer: Answer) -> tuple[str, str] | None:
+    """Which of the allowed behaviours the target chose, as (topic, choice), where it had a choice."""
+    rule = rule_for(case)
+    if rule.topic:
+        outcome = expect(operation, case).matching(answer)
+        return (rule.topic, outcome.label) if outcome else None
+    if case.kind is Kind.UNKNOWN_JOB and answer.error_type == operation.not_found_error:
+        return ("not-found status", f"{answer.error_type} {answer.status}")
+    if answer.is_error and answer.error_type_source:
+        return ("error type carried in", answer.error_type_source)
+    return None

@@ -1,0 +1,137 @@
+"""Lifecycle faults: a job's life told wrongly, and job lookups that find a job by another id."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+from conformance.reference.job_store import (
+    STOP_REQUESTED,
+    Job,
+    JobNotFound,
+    JobNotStoppable,
+    JobStore,
+    Timings,
+)
+from conformance.reference.variants.core import (
+    Family,
+    ReadStep,
+    Variant,
+    VariantApp,
+    register,
+    variant,
+)
+from conformance.reference.variants.editing import is_stop, on_success
+from conformance.wire.http import HttpRequest
+
+QUICK_JOBS = Timings(queued=0.0, running=0.0, stopping=0.0)  # jobs are COMPLETED as soon as started
+
+
+class _StopsEndedJobs(JobStore):
+    """Stop marks any job STOP_REQUESTED, even one that has already ended."""
+
+    def stop(self, service: str, job_id: str) -> str:
+        try:
+            return super().stop(service, job_id)
+        except JobNotStoppable:
+            return STOP_REQUESTED
+
+
+class _UuidJobIds(JobStore):
+    """Job ids are 36-character UUIDs (as moto makes them): longer than a JobId may be."""
+
+    def start(self, service: str, request: dict[str, Any], arn_format: str | None = None,
+              token: str | None = None) -> Job:
+        job = super().start(service, request, arn_format, token)
+        with self._lock:
+            self._jobs.pop((service, job.job_id), None)
+            job.job_id = str(uuid.uuid4())
+            self._jobs[(service, job.job_id)] = job
+        return job
+
+
+class _LooseLookup(JobStore):
+    """Finds a job by an id that is not its own, when it is `near` exactly one job's id (Stop and Describe alike)."""
+
+    @staticmethod
+    def near(sent: str, real: str) -> bool:
+        """Whether the lookup takes `sent` for the job id `real`."""
+        raise NotImplementedError
+
+    def _lookup(self, service: str, job_id: str) -> Job:
+        try:
+            return super()._lookup(service, job_id)
+        except JobNotFound:
+            found = [job for (owner, real), job in self._jobs.items() if owner == service and self.near(job_id, real)]
+            if len(found) != 1:
+                raise
+            return found[0]
+
+
+class _CaseBlindLookup(_LooseLookup):
+    """A JobId names the job whatever the case of its letters (a case-insensitive index)."""
+
+    @staticmethod
+    def near(sent: str, real: str) -> bool:
+        """Equal once case is folded."""
+        return sent.casefold() == real.casefold()
+
+
+class _PrefixLookup(_LooseLookup):
+    """A JobId of 8 characters or more names the one job whose id begins with it (as git does with hashes)."""
+
+    @staticmethod
+    def near(sent: str, real: str) -> bool:
+        """`sent` begins `real` and is long enough to look deliberate."""
+        return len(sent) >= 8 and real.startswith(sent)
+
+
+_LOOKUP_CATCH = frozenset({"status_code", "job_status_allowed"})
+
+register(Variant("stop_ended_job_succeeds", Family.LIFECYCLE, "stopping a COMPLETED job answers 200 STOP_REQUESTED",
+                 frozenset({"status_code"}), timings=QUICK_JOBS, store=_StopsEndedJobs))
+# The stop never takes effect.
+register(Variant("stop_never_settles", Family.LIFECYCLE, "a stopped job stays STOP_REQUESTED for ever",
+                 frozenset({"job_status_allowed"}),
+                 timings=Timings(queued=0.0, running=float("inf"), stopping=float("inf"))))
+register(Variant("start_job_id_too_long", Family.LIFECYCLE, "Start answers a 36-character JobId",
+                 frozenset({"response_schema"}), store=_UuidJobIds))
+
+
+@variant("second_stop_reports_in_progress", Family.LIFECYCLE, "stopping a job again answers JobStatus IN_PROGRESS",
+         ("job_status_allowed",))
+def _second_stop_reports_in_progress(app: VariantApp) -> None:
+    seen: set[str] = set()
+    lock = threading.Lock()
+
+    def change(request: HttpRequest, document: dict[str, Any]) -> dict[str, Any]:
+        job_id = document.get("JobId")
+        if not is_stop(request) or "JobStatus" not in document:
+            return document
+        with lock:
+            again = job_id in seen
+            seen.add(job_id)
+        return {**document, "JobStatus": "IN_PROGRESS"} if again else document
+    app.answer_filters.append(on_success(change))
+
+
+register(Variant("job_lookup_ignores_case", Family.LIFECYCLE, "a JobId names the job whatever the case of its letters",
+                 _LOOKUP_CATCH, store=_CaseBlindLookup))
+
+
+@variant("job_lookup_trims", Family.LIFECYCLE, "a JobId with leading or trailing white space names the job",
+         tuple(_LOOKUP_CATCH))
+def _job_lookup_trims(app: VariantApp) -> None:
+    # Trimmed as the request is read, as a framework that trims string input does, so before the
+    # length check: a store that trimmed would never see a real id with a space added (33 characters).
+    def read(request: HttpRequest, default: ReadStep) -> dict[str, Any]:
+        document = default(request)
+        job_id = document.get("JobId")
+        return {**document, "JobId": job_id.strip()} if isinstance(job_id, str) else document
+    app.read_hook = read
+
+
+register(Variant("job_lookup_prefix", Family.LIFECYCLE,
+                 "a JobId of 8 or more characters names the one job whose id it begins", _LOOKUP_CATCH,
+                 store=_PrefixLookup))

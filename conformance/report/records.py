@@ -1,0 +1,187 @@
+"""A failure as reports show it: the case, the request as sent, what was expected, the answer, and how to reproduce
+it; every secret redacted and every value a target supplied clipped. One typed record; each report writer reads
+its fields, and the JSON report writes `to_json`."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from conformance import __version__
+from conformance.cases import FLOW_KINDS, Kind
+from conformance.engine.results import CaseResult, lane_label
+from conformance.judging.check_results import Failed, Severity
+from conformance.judging.checks import severity
+from conformance.report.reproduce import curl_command
+from conformance.targets.target import Target
+from conformance.wire.http import clipped
+from conformance.wire.redaction import redact_headers, redact_text
+
+REPORT_FORMAT = "conformance-report/1"
+MAX_BODY_SHOWN = 2048
+MAX_CURL_BODY = 64 << 10  # a larger request body carries a value a target supplied (a JobId): no curl line
+
+
+@dataclass(frozen=True)
+class Body:
+    """A body as shown: its text (UTF-8), else its base64, its first MAX_BODY_SHOWN bytes."""
+
+    length: int
+    truncated: bool
+    text: str | None = None
+    base64: str | None = None
+
+    @classmethod
+    def of(cls, data: bytes) -> Body:
+        """The body of these bytes."""
+        shown = data[:MAX_BODY_SHOWN]
+        try:
+            return cls(len(data), len(data) > MAX_BODY_SHOWN, text=shown.decode("utf-8"))
+        except UnicodeDecodeError:
+            return cls(len(data), len(data) > MAX_BODY_SHOWN, base64=base64.b64encode(shown).decode("ascii"))
+
+    @property
+    def shown(self) -> str:
+        """The text, else `(base64) ...`."""
+        return self.text if self.text is not None else f"(base64) {self.base64 or ''}"
+
+    def to_json(self) -> dict[str, Any]:
+        """As the JSON report holds it."""
+        shown = {"text": self.text} if self.text is not None else {"base64": self.base64}
+        return {**shown, "length": self.length, "truncated": self.truncated}
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """The request as sent (signature and token redacted)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Body
+
+    def to_json(self) -> dict[str, Any]:
+        """As the JSON report holds it."""
+        return {"method": self.method, "url": self.url, "headers": self.headers, "body": self.body.to_json()}
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """The answer as received."""
+
+    status: int
+    error_type: str | None
+    headers: dict[str, str]
+    body: Body
+
+    def to_json(self) -> dict[str, Any]:
+        """As the JSON report holds it."""
+        return {"status": self.status, "error_type": self.error_type, "headers": self.headers,
+                "body": self.body.to_json()}
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """One failure (or warning, or unjudged case) in the fixed layout: case, request, expected, actual, and a
+    reproduction."""
+
+    operation: str  # the lane's label: "StopPiiEntitiesDetectionJob over awsJson1_1"
+    protocol: str
+    check: str | None  # None: a case that was not judged
+    severity: Severity | None
+    message: str
+    check_expected: str
+    check_actual: str
+    case: dict[str, Any]  # `Case.to_json()`
+    request: RequestRecord
+    expected: str  # every answer the oracle allows
+    actual: AnswerRecord | None  # None: no answer came
+    curl: str
+
+    @property
+    def category(self) -> str:
+        """The case's category."""
+        return str(self.case["category"])
+
+    @property
+    def kind(self) -> Kind:
+        """The case's kind."""
+        return Kind(self.case["kind"])
+
+    @property
+    def in_a_job_flow(self) -> bool:
+        """Whether the case is one of a job flow's (its answer depends on the job, not on the case's category)."""
+        return self.kind in FLOW_KINDS
+
+    def to_json(self) -> dict[str, Any]:
+        """As the JSON report holds it (`conformance-report/1`)."""
+        return {"operation": self.operation, "protocol": self.protocol, "check": self.check,
+                "severity": None if self.severity is None else str(self.severity), "message": self.message,
+                "check_expected": self.check_expected, "check_actual": self.check_actual, "case": self.case,
+                "request": self.request.to_json(), "expected": self.expected,
+                "actual": None if self.actual is None else self.actual.to_json(), "curl": self.curl}
+
+
+def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, target: Target,
+                   secrets: list[str], label: str | None = None) -> FailureRecord:
+    """One failure as a record; every string it holds has the secrets replaced."""
+    request = result.request
+    answer = result.answer
+    redact = (lambda text: redact_text(text, secrets)) if secrets else (lambda text: text)
+    shown_request = RequestRecord(
+        request.method, redact(clipped(target.endpoint(result.operation.service.name).rstrip("/") + request.path)),
+        _shown_headers(redact_headers(request.headers), redact), _redacted_body(Body.of(request.body), redact))
+    shown_answer = None if answer is None else AnswerRecord(
+        answer.status, None if answer.error_type is None else redact(clipped(answer.error_type)),
+        _shown_headers(redact_headers(answer.response.headers), redact),
+        _redacted_body(Body.of(answer.response.body), redact))
+    # A flow's cases carry the JobId the target's Start answered: clipped. The others are ours, kept whole, so that
+    # --rerun sends them again byte for byte.
+    case = result.case.to_json()
+    case = _clipped_strings(case) if result.case.kind in FLOW_KINDS else case
+    curl = curl_command(request, target, result.operation.service, result.case.signing) \
+        if len(request.body) <= MAX_CURL_BODY else \
+        f"(not shown: the request body is {len(request.body)} bytes, a value the target supplied; see request.body)"
+    return FailureRecord(
+        operation=redact(label or lane_label(result.case.operation, result.protocol)), protocol=result.protocol,
+        check=check_id, severity=severity(check_id) if check_id else None, message=redact(verdict.message),
+        check_expected=redact(verdict.expected), check_actual=redact(verdict.actual),
+        case=_redact_all(case, redact), request=shown_request, expected=redact(result.expectation.describe()),
+        actual=shown_answer, curl=redact(curl))
+
+
+def _shown_headers(headers: dict[str, str], redact: Any) -> dict[str, str]:
+    return {redact(clipped(str(name))): redact(clipped(value)) for name, value in headers.items()}
+
+
+def _redacted_body(body: Body, redact: Any) -> Body:
+    if body.text is None:
+        return body
+    return Body(body.length, body.truncated, text=redact(body.text))
+
+
+def _clipped_strings(value: Any) -> Any:
+    """Every string in a JSON-like value clipped (`wire.http.clipped`): a target may have supplied any of them."""
+    if isinstance(value, str):
+        return clipped(value)
+    if isinstance(value, dict):
+        return {clipped(str(key)): _clipped_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clipped_strings(item) for item in value]
+    return value
+
+
+def _redact_all(value: Any, redact: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_all(item, redact) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_all(item, redact) for item in value]
+    return value
+
+
+def tool() -> dict[str, str]:
+    """This tool's name and version, for reports."""
+    return {"name": "aws-comprehend-conformance", "version": __version__}
