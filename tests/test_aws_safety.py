@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from botocore.credentials import Credentials
 
-from conformance.engine import execute
 from conformance.cli import main
+from conformance.engine import execute
 from conformance.engine.config import LifecycleConfig, RunConfig
 from conformance.engine.job_flow import stop_leftovers
 from conformance.engine.lanes import Lane

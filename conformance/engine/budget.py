@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from conformance.cases import LaneKey
 from conformance.engine.lanes import Lane
-from conformance.engine.results import LaneKey
 
 
 class BudgetExhausted(Exception):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.cases import Case
-from conformance.engine.results import LaneKey
+from conformance.cases import Case, LaneKey
 from conformance.targets.target import Target
 
 

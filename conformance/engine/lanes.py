@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.cases import LaneKey, lane_label
 from conformance.engine.config import ConfigurationError, RunConfig
-from conformance.engine.results import LaneKey, lane_label
 from conformance.model import botocore_model
 from conformance.model.operations import Operation, default_schema_dir, document_name, load_operations
 from conformance.protocols import SUPPORTED, WireProtocol, get_protocol

@@ -11,10 +11,9 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from conformance.cases import Case
+from conformance.cases import Case, LaneKey
 from conformance.engine.config import ConfigurationError, RunConfig
 from conformance.engine.lanes import Lane, lanes_for, required_lanes, select_operations
-from conformance.engine.results import LaneKey
 from conformance.generation import catalog, drawing_process, strategies, streams
 from conformance.model.operations import Operation, load_operations
 

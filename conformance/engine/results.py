@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from conformance.cases import Case
+from conformance.cases import Case, LaneKey, lane_label
+from conformance.engine.config import RunConfig
+from conformance.engine.lanes import Lane
 from conformance.judging.check_results import CheckVerdict, Failed
 from conformance.judging.oracle import Expectation
 from conformance.model.operations import Operation
 from conformance.protocols import Answer
 from conformance.wire.http import HttpRequest
-
-if TYPE_CHECKING:  # the run's own configuration and lanes, which name these results' keys
-    from conformance.engine.config import RunConfig
-    from conformance.engine.lanes import Lane
 
 
 class SkipReason(enum.Enum):
@@ -42,9 +39,6 @@ class SkipReason(enum.Enum):
 # Reasons a user chose (or a legal behaviour of the target): not a gap in the coverage contract.
 CHOSEN_SKIPS = frozenset({SkipReason.AUTH_NOT_ENFORCED, SkipReason.NO_CREDENTIALS, SkipReason.NO_JOB_API,
                           SkipReason.JOBS_NOT_ALLOWED, SkipReason.JOBS_DISABLED})
-
-
-LaneKey = tuple[str, str]  # (operation name, protocol name)
 
 
 @dataclass(frozen=True)
@@ -73,11 +67,6 @@ class LaneState(enum.Enum):
     NOT_SERVED = "not served"
     NOT_PROBED = "not probed"  # the budget was spent before its probe
     UNANSWERED = "unanswered"  # the probe got no answer at all
-
-
-def lane_label(operation: str, protocol: str) -> str:
-    """How reports name a lane."""
-    return f"{operation} over {protocol}"
 
 
 @dataclass

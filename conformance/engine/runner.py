@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from conformance.cases import LaneKey
 from conformance.engine.config import RunConfig
 from conformance.engine.execute import execute
 from conformance.engine.lanes import Lane
@@ -19,7 +20,7 @@ from conformance.engine.phases.flows import JobsPhase
 from conformance.engine.phases.planned_cases import CasesPhase
 from conformance.engine.phases.probe import ProbePhase, lane_state, probe_case
 from conformance.engine.plan import PlannedRequest, RunPlan, prepare
-from conformance.engine.results import LaneKey, LaneState, RunResult
+from conformance.engine.results import LaneState, RunResult
 from conformance.engine.transport import Transport
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from conformance.cases import LaneKey, lane_label
 from conformance.cases.categories import PROBE
-from conformance.engine.results import CHOSEN_SKIPS, CaseResult, LaneKey, LaneState, RunResult, lane_label
+from conformance.engine.results import CHOSEN_SKIPS, CaseResult, LaneState, RunResult
 from conformance.judging.check_results import Failed, Severity
 from conformance.judging.checks import severity
 from conformance.wire.http import clipped

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from conformance.engine.results import LaneState, RunResult, Skip, SkipReason, lane_label
+from conformance.cases import lane_label
+from conformance.engine.results import LaneState, RunResult, Skip, SkipReason
 from conformance.engine.verdict import BreachKind, Decision, Verdict, decide
 from conformance.judging.check_results import Failed, NotApplicable, Passed
 from conformance.judging.checks import REGISTRY, SERVED

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-from conformance.engine.results import lane_label
+from conformance.cases import lane_label
 from conformance.judging.check_results import NotApplicable, Severity
 from conformance.judging.checks import REGISTRY
 from conformance.report import Summary

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance import __version__
-from conformance.cases import FLOW_KINDS, Kind
-from conformance.engine.results import CaseResult, lane_label
+from conformance.cases import FLOW_KINDS, Kind, lane_label
+from conformance.engine.results import CaseResult
 from conformance.judging.check_results import Failed, Severity
 from conformance.judging.checks import severity
 from conformance.report.reproduce import curl_command

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conformance.cases import FLOW_KINDS, Case
-from conformance.engine.results import LaneKey
+from conformance.cases import FLOW_KINDS, Case, LaneKey
 from conformance.report.records import REPORT_FORMAT
 
 

@@ -16,11 +16,12 @@ from concurrent.futures import ALL_COMPLETED, FIRST_EXCEPTION, Future, wait
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from conformance.cases import LaneKey
 from conformance.engine.budget import Allocation
 from conformance.engine.config import RunConfig
 from conformance.engine.lanes import Lane
 from conformance.engine.plan import PlannedRequest, RunPlan
-from conformance.engine.results import CaseResult, LaneKey, LaneState, Skip
+from conformance.engine.results import CaseResult, LaneState, Skip
 from conformance.engine.transport import Transport
 from conformance.targets.target import Target
 

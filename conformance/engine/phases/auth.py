@@ -7,13 +7,13 @@ unsigned one was refused: an endpoint that serves unsigned requests has nothing 
 
 from __future__ import annotations
 
-from conformance.cases import Case, Category, Signing, categories
+from conformance.cases import Case, Category, LaneKey, Signing, categories
 from conformance.engine.budget import BudgetExhausted
 from conformance.engine.execute import execute
 from conformance.engine.lanes import Lane
 from conformance.engine.phases import PhaseOutcome, RunContext
 from conformance.engine.plan import PlannedRequest
-from conformance.engine.results import CaseResult, LaneKey, Skip, SkipReason
+from conformance.engine.results import CaseResult, Skip, SkipReason
 from conformance.judging.oracle import AUTH_ERROR_TYPES
 from conformance.wire.http import clipped
 

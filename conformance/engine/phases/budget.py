@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from conformance.cases import LaneKey
 from conformance.engine.budget import allocate
 from conformance.engine.phases import Phase, PhaseOutcome, RunContext
 from conformance.engine.plan import PlannedRequest
-from conformance.engine.results import LaneKey, Skip, SkipReason
+from conformance.engine.results import Skip, SkipReason
 
 
 class BudgetPhase:

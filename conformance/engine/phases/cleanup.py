@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from conformance.cases import LaneKey
 from conformance.engine.job_flow import stop_leftovers
 from conformance.engine.phases import PhaseOutcome, RunContext
 from conformance.engine.plan import PlannedRequest
-from conformance.engine.results import LaneKey
 from conformance.protocols import ProtocolName
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from conformance.cases import categories
+from conformance.cases import LaneKey, categories
 from conformance.engine.config import RunConfig
 from conformance.engine.job_flow import job_flow, planned_flow, transport_sender
 from conformance.engine.lanes import Lane
 from conformance.engine.phases import PhaseOutcome, RunContext
 from conformance.engine.plan import PlannedRequest
-from conformance.engine.results import CaseResult, LaneKey, Skip, SkipReason
+from conformance.engine.results import CaseResult, Skip, SkipReason
 from conformance.model.job_apis import JobApi, job_api_for
 
 # A flow's categories that depend on how the job goes (it may end before Stop, or never settle in time):

@@ -6,14 +6,14 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from conformance.cases import Case
+from conformance.cases import Case, LaneKey
 from conformance.engine.budget import BudgetExhausted
 from conformance.engine.execute import execute
 from conformance.engine.lanes import Lane
 from conformance.engine.phases import PhaseOutcome, RunContext
 from conformance.engine.phases.budget import cut_skips
 from conformance.engine.plan import LazyPlan, PlannedRequest, interleaved
-from conformance.engine.results import CaseResult, LaneKey, Skip, SkipReason
+from conformance.engine.results import CaseResult, Skip, SkipReason
 from conformance.judging.check_results import Severity
 from conformance.judging.checks import severity
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from conformance.cases import Case
+from conformance.cases import Case, LaneKey
 from conformance.cases.categories import PROBE
 from conformance.engine.budget import BudgetExhausted
 from conformance.engine.execute import execute
 from conformance.engine.lanes import Lane
 from conformance.engine.phases import PhaseOutcome, RunContext
 from conformance.engine.plan import PlannedRequest
-from conformance.engine.results import CaseResult, LaneKey, LaneState, Skip, SkipReason
+from conformance.engine.results import CaseResult, LaneState, Skip, SkipReason
 from conformance.judging.oracle import AWS_COMMON_ERRORS, UNKNOWN_OPERATION
 from conformance.model.operations import Operation
 from conformance.protocols import Answer
