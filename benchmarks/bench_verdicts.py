@@ -12,6 +12,8 @@ import argparse
 import logging
 import time
 
+from conformance.cases import FLOW_KINDS, Kind
+from conformance.cases.categories import PROBE
 from conformance.engine.config import LifecycleConfig, RunConfig
 from conformance.engine.runner import run
 from conformance.engine.verdict import BreachKind, decide
@@ -51,8 +53,8 @@ def main() -> None:
         for outcome in sorted(result.results, key=lambda r: r.sent_at):  # as the requests went out
             sent += outcome.attempts
             lane = (outcome.case.operation, outcome.protocol)
-            if not outcome.case.category.startswith(("existing.", "start.", "near_miss.", "valid.probe",
-                                                     "auth.")):  # catalog, generated
+            if outcome.case.kind not in FLOW_KINDS | {Kind.AUTH} and outcome.case.category != PROBE.name:
+                # a case of the catalog or a generated one
                 position_in_lane[lane] = position_in_lane.get(lane, -1) + 1
             failing = sorted(check for check in outcome.failures() if severity(check) == "error")
             if failing:

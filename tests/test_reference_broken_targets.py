@@ -85,7 +85,7 @@ def test_everything_404_answers_every_request_the_same(method: str, path: str, h
         assert response.headers["Content-Type"] == "text/plain"
         assert response.content == b"Not Found"
         assert "x-amzn-RequestId" not in response.headers
-        assert not server.jobs._jobs  # even a valid Start started nothing: no operation is served
+        assert server.jobs.count() == 0  # even a valid Start started nothing: no operation is served
 
 
 # not_found_404_max_length_33 --------------------------------------------------------------------

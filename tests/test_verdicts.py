@@ -12,7 +12,7 @@ from conformance.engine.config import LifecycleConfig, RunConfig
 from conformance.engine.runner import run
 from conformance.engine.verdict import Verdict
 from conformance.reference import ReferenceServer, Timings
-from conformance.reference.variants import FAMILIES, VARIANTS, build_app
+from conformance.reference.variants import FAMILIES, VARIANTS, Family, Variant, build_app, register
 from conformance.report import Summary, summarise
 from conformance.targets.target import Target
 
@@ -38,6 +38,31 @@ def test_the_catalog_is_big_enough() -> None:
     assert len(FAULTS) >= 30 and len(LEGAL) >= 12
     assert {VARIANTS[name].family for name in FAULTS} == set(FAMILIES) - {"legal", "warned"}
     assert all(VARIANTS[name].caught_by for name in FAULTS + WARNED)
+
+
+@pytest.mark.parametrize(("family", "caught_by", "problem"), [
+    (Family.VALIDATION, {"status_code", "no_such_check"}, "caught_by names no check: no_such_check"),
+    (Family.VALIDATION, set(), "any other by some"),
+    (Family.LEGAL, {"status_code"}, "a legal variation is caught by no check"),
+])
+def test_a_variant_is_refused_at_registration_unless_its_checks_are_registered(family: Family, caught_by: set[str],
+                                                                             problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        register(Variant("an_unregistered_variant", family, "a change", frozenset(caught_by)))
+    assert "an_unregistered_variant" not in VARIANTS
+    with pytest.raises(ValueError, match="registered twice"):
+        register(Variant(FAULTS[0], Family.VALIDATION, "again", frozenset({"status_code"})))
+
+
+def test_every_variant_names_checks_the_registry_has_and_a_store_only_where_it_changes_one() -> None:
+    from conformance.judging.checks import CHECK_IDS
+    from conformance.reference.job_store import JobStore
+
+    assert all(variant.caught_by <= CHECK_IDS for variant in VARIANTS.values())
+    stores = {name: variant.store for name, variant in VARIANTS.items() if variant.store is not JobStore}
+    assert sorted(stores) == ["job_lookup_ignores_case", "job_lookup_prefix", "start_job_id_too_long",
+                              "stop_ended_job_succeeds"]
+    assert all(issubclass(store, JobStore) and type(build_app(name).jobs) is store for name, store in stores.items())
 
 
 @pytest.mark.parametrize("name", FAULTS)

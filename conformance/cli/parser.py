@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _target_options(run: argparse.ArgumentParser) -> None:
     """Which endpoint, and with which credentials."""
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--endpoint-url", help="the endpoint serving both operations (default: start the reference server)")
+    where.add_argument("--endpoint-url",
+                       help="the endpoint serving both operations (default: start the reference server)")
     where.add_argument("--target", choices=["reference", "moto", "aws"], default=None,
                        help="reference (default) or moto: start it on loopback and test it; aws: the region's AWS "
                             "endpoints (or $AWS_ENDPOINT_URL, $AWS_ENDPOINT_URL_COMPREHEND, "
@@ -43,8 +44,8 @@ def _target_options(run: argparse.ArgumentParser) -> None:
 def _selection_options(run: argparse.ArgumentParser) -> None:
     """Which operations and protocols, how many cases, how fast."""
     run.add_argument("--operation", action=arguments.ReplaceDefault, default=[], metavar="NAME",
-                     help="test only this operation (repeatable; default: the mission's two, StopPiiEntitiesDetectionJob "
-                          "and StopPHIDetectionJob)")
+                     help="test only this operation (repeatable; default: the mission's two, "
+                          "StopPiiEntitiesDetectionJob and StopPHIDetectionJob)")
     run.add_argument("--all-operations", action="store_true",
                      help="test every operation with a schema document (the whole family of Stop-job operations)")
     run.add_argument("--schemas", type=Path, default=None, metavar="DIR",
@@ -56,12 +57,13 @@ def _selection_options(run: argparse.ArgumentParser) -> None:
                           "named here must be served")
     run.add_argument("--max-examples", type=arguments.examples, default=100,
                      help=f"generated cases per operation (default: 100; at most {arguments.MAX_EXAMPLES:,})")
-    run.add_argument("--seed", type=arguments.seed, default=None, help="the same seed repeats a run exactly (default: random)")
+    run.add_argument("--seed", type=arguments.seed, default=None,
+                     help="the same seed repeats a run exactly (default: random)")
     run.add_argument("--workers", type=arguments.workers, default=4,
                      help=f"requests in flight at once (default: 4; at most {arguments.MAX_WORKERS})")
     run.add_argument("--rate", type=arguments.rate, default=None,
-                     help=f"at most this many requests per second, {arguments.MIN_RATE:g} or more (lowered further while the "
-                          "target throttles)")
+                     help=f"at most this many requests per second, {arguments.MIN_RATE:g} or more (lowered further "
+                          "while the target throttles)")
     run.add_argument("--budget", type=arguments.budget, default=None, metavar="N",
                      help="send at most N requests; the first ~80 per operation and protocol cover every case category")
 
@@ -90,7 +92,8 @@ def _job_options(run: argparse.ArgumentParser) -> None:
     creating.add_argument("--no-create-jobs", action="store_true", help="never start jobs (so no success-path cases)")
     jobs.add_argument("--input-s3-uri", default=None, metavar="S3_URI",
                       help="with --create-jobs on AWS: documents to read (keep it to one short document)")
-    jobs.add_argument("--output-s3-uri", default=None, metavar="S3_URI", help="with --create-jobs on AWS: where to write")
+    jobs.add_argument("--output-s3-uri", default=None, metavar="S3_URI",
+                      help="with --create-jobs on AWS: where to write")
     jobs.add_argument("--data-access-role-arn", default=None, metavar="ARN",
                       help="with --create-jobs on AWS: a role both services may assume to read and write those")
     run.add_argument("--settle-timeout", type=arguments.seconds, default=60.0, metavar="SECONDS",
@@ -135,8 +138,10 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     serve.add_argument("--region", default="us-east-1", help="region for job ARNs of unsigned requests")
     serve.add_argument("--schemas", type=Path, default=None, help="folder of schema documents (default: bundled)")
     serve.add_argument("--job-queued-seconds", type=arguments.seconds, default=1.0, help="SUBMITTED lasts this long")
-    serve.add_argument("--job-running-seconds", type=arguments.seconds, default=600.0, help="IN_PROGRESS lasts this long")
-    serve.add_argument("--job-stopping-seconds", type=arguments.seconds, default=2.0, help="STOP_REQUESTED lasts this long")
+    serve.add_argument("--job-running-seconds", type=arguments.seconds, default=600.0,
+                       help="IN_PROGRESS lasts this long")
+    serve.add_argument("--job-stopping-seconds", type=arguments.seconds, default=2.0,
+                       help="STOP_REQUESTED lasts this long")
     serve.add_argument("--max-body-bytes", type=arguments.body_bytes, default=1 << 20, help="larger bodies get 413")
     serve.add_argument("--max-connections", type=arguments.whole(1, 1_000_000), default=None, metavar="N",
                        help="open connections at most; beyond it the one idle longest is closed (default: 1000, "

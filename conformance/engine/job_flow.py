@@ -130,9 +130,10 @@ class _Flow:
         config = self.config
         deadline = time.monotonic() + config.settle_timeout
         interval = min(config.first_poll, config.poll_interval)
+        text = f"the stopped job settles within {config.settle_timeout:g} s"
         while True:
-            settled = self.read_status(categories.SETTLED, f"the stopped job settles within {config.settle_timeout:g} s",
-                                       job_id, note="repeated until the job settles (--settle-timeout)")
+            settled = self.read_status(categories.SETTLED, text, job_id,
+                                       note="repeated until the job settles (--settle-timeout)")
             if settled in SETTLED_STATUSES or time.monotonic() >= deadline or settled is None or self.cancel.is_set():
                 return settled
             self.results.pop()  # only the last look at a settling job is judged

@@ -124,6 +124,11 @@ class Rule:
     answers: str  # the README's second column
     topic: str = ""  # where the sources allow a choice: how reports name it (see `observe`)
 
+    def __post_init__(self) -> None:
+        if self.category is not None and self.category.kind is not self.kind:
+            raise ValueError(f"a row for {self.category.name} stands among the {self.kind.value} rows, but its cases "
+                             f"are {self.category.kind.value}")
+
     def covers(self, case: Case) -> bool:
         """Whether this row is the one for the case (the kind's catch-all row covers the rest)."""
         return case.kind is self.kind and (self.category is None or case.category == self.category.name)

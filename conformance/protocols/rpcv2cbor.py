@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.cases import ABSENT, Case
+from conformance.cases import ABSENT, Case, categories
 from conformance.model.operations import Operation
 from conformance.protocols.base import Answer, ProtocolName, message_of, sanitise_error_type, with_header_changes
 from conformance.wire import cbor
@@ -25,7 +25,7 @@ class RpcV2Cbor:
     error_type_locations = "the body's `__type`"
     # A lone surrogate cannot be a CBOR text string: its UTF-8 is invalid, which is the case
     # invalid.body.invalid_utf8 already sends.
-    inexpressible = frozenset({"invalid.char.lone_surrogate"})
+    inexpressible = frozenset({categories.CHAR_LONE_SURROGATE.name})
 
     def encode(self, operation: Operation, case: Case) -> HttpRequest:
         """POST to the operation's path with Smithy-Protocol; the case's header changes applied last."""
@@ -56,7 +56,7 @@ class RpcV2Cbor:
             return Answer(response, document, decode_error)
         fields = document if isinstance(document, dict) else {}
         raw_type = fields.get("__type")
-        error_type = sanitise_error_type(raw_type) if isinstance(raw_type, str) and sanitise_error_type(raw_type) else None
+        error_type = (sanitise_error_type(raw_type) or None) if isinstance(raw_type, str) else None
         return Answer(response, document, decode_error, error_type, "__type" if error_type else None, error_type,
                       message_of(fields))
 

@@ -170,7 +170,7 @@ class JobStore:
                 return self._jobs[(kind, self._tokens[(kind, token)])]
             if len(self._jobs) >= self.max_jobs:
                 self._evict_one()
-            job_id = secrets.token_hex(16)  # real job ids are 32 lowercase hex digits
+            job_id = self.new_job_id()
             job = Job(job_id, kind, dict(request), self.clock.now(), self.timings,
                       arn=arn_format.format(job_id=job_id) if arn_format else None, token=token)
             self._jobs[(kind, job_id)] = job
@@ -182,7 +182,7 @@ class JobStore:
     def get(self, kind: str, job_id: str) -> Job:
         """The job; raises JobNotFound."""
         with self._lock:
-            return self._lookup(kind, job_id)
+            return self.lookup(kind, job_id)
 
     def stop(self, kind: str, job_id: str) -> str:
         """Ask a job to stop; returns its status after the request (PROTOCOL_NOTES §5).
@@ -191,7 +191,7 @@ class JobStore:
         its current status; one that ended COMPLETED or FAILED raises JobNotStoppable.
         """
         with self._lock:
-            job = self._lookup(kind, job_id)
+            job = self.lookup(kind, job_id)
             now = self.clock.now()
             status = job.status(now)
             if status in (COMPLETED, FAILED):
@@ -205,17 +205,28 @@ class JobStore:
     def fail(self, kind: str, job_id: str, message: str = "Internal failure while processing the job.") -> None:
         """Make a job that has not ended fail now (for tests: the API offers no way to fail a job)."""
         with self._lock:
-            job = self._lookup(kind, job_id)
+            job = self.lookup(kind, job_id)
             now = self.clock.now()
             if job.status(now) not in TERMINAL:
                 job.failed_at, job.failure_message = now, message
                 self._note_ending(job)
 
-    def _lookup(self, kind: str, job_id: str) -> Job:
+    # The seams a store with another job-id scheme or another lookup overrides (the reference server's variants).
+
+    def new_job_id(self) -> str:
+        """A new job's id: 32 lowercase hex digits, as real job ids are. Called under the store's lock."""
+        return secrets.token_hex(16)
+
+    def lookup(self, kind: str, job_id: str) -> Job:
+        """The job a JobId names within its kind: exactly its own id. Called under the store's lock; JobNotFound."""
         try:
             return self._jobs[(kind, job_id)]
         except KeyError:
             raise JobNotFound(job_id) from None
+
+    def jobs_of(self, kind: str) -> list[tuple[str, Job]]:
+        """(job id, job) of every job of a kind. Called under the store's lock."""
+        return [(job_id, job) for (owner, job_id), job in self._jobs.items() if owner == kind]
 
     def _note_ending(self, job: Job) -> None:
         """Record when a new or changed job ends; under the lock."""

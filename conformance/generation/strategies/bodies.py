@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.cases import Case, Kind, kind_of
+from conformance.cases import Case, Category, Kind, categories
 from conformance.generation.cache import cached
 from conformance.generation.strategies.alphabet import ascii_text, joined, kept
 from conformance.generation.strategies.strings import StringSpace
@@ -25,10 +25,15 @@ from conformance.model.operations import Operation
 class Family:
     """Cases of one category: what they are and how to draw them."""
 
-    category: str
+    category: str  # a declared category's name (`cases.categories`)
     kind: Kind
     description: str
     strategy: st.SearchStrategy[Case]
+
+    @classmethod
+    def of(cls, category: Category, description: str, strategy: st.SearchStrategy[Case]) -> Family:
+        """The family of a declared category."""
+        return cls(category.name, category.kind, description, strategy)
 
 
 WRONG_TYPES: dict[str, st.SearchStrategy[Any]] = {
@@ -58,7 +63,8 @@ class Members:
                        if sub.get("type") == "string" and "pattern" in sub}
         unsupported = [name for name in self.required if name not in self.spaces]
         if unsupported:
-            raise ValueError(f"{operation.name}: cannot generate required members {unsupported} (only patterned strings)")
+            raise ValueError(f"{operation.name}: cannot generate required members {unsupported} "
+                             "(only patterned strings)")
         self.known = set(properties)
         self._bases: dict[str | None, st.SearchStrategy[dict[str, Any]]] = {}
 
@@ -84,24 +90,23 @@ def _members(operation: Operation) -> Members:
     return Members(operation)
 
 
-def raw_family(operation: str, category: str, description: str, bodies: st.SearchStrategy[bytes]) -> Family:
-    """Cases that send raw body bytes (what a protocol's encoder would never write), kind from the category."""
-    kind = kind_of(category)
-    return Family(category, kind, description,
-                  bodies.map(lambda body: Case(operation, category, kind, description, raw_body=body)))
+def raw_family(operation: str, category: Category, description: str, bodies: st.SearchStrategy[bytes]) -> Family:
+    """Cases that send raw body bytes (what a protocol's encoder would never write)."""
+    name, kind = category.name, category.kind
+    return Family.of(category, description,
+                     bodies.map(lambda body: Case(operation, name, kind, description, raw_body=body)))
 
 
 Headers = tuple[tuple[str, str | None], ...]  # header changes: None removes the header
 
 
-def request_family(operation: Operation, category: str, description: str, *,
+def request_family(operation: Operation, category: Category, description: str, *,
                    headers: st.SearchStrategy[Headers] = st.just(()), paths: st.SearchStrategy[str | None] = st.none(),
                    methods: st.SearchStrategy[str | None] = st.none()) -> Family:
     """Cases that send a valid document with other headers, path or method (routing, claim rules)."""
-    kind = kind_of(category)
-    cases = _request_case(Case(operation.name, category, kind, description), Members.of(operation).base(), headers,
-                          paths, methods)
-    return Family(category, kind, description, cases)
+    cases = _request_case(Case(operation.name, category.name, category.kind, description),
+                          Members.of(operation).base(), headers, paths, methods)
+    return Family.of(category, description, cases)
 
 
 # Composites are defined once and given their parts as arguments (see `alphabet._meeting`).
@@ -128,10 +133,10 @@ def _with_member(draw: st.DrawFn, base: st.SearchStrategy[dict[str, Any]], name:
     return {**draw(base), name: draw(values)}
 
 
-def _case(operation: Operation, category: str, kind: Kind, description: str) -> Callable[[Any], Case]:
+def _case(operation: Operation, category: Category, description: str) -> Callable[[Any], Case]:
     def build(document: Any) -> Case:
         job_id = document.get("JobId") if isinstance(document, dict) else None
-        return Case(operation.name, category, kind, description, document=document,
+        return Case(operation.name, category.name, category.kind, description, document=document,
                     job_id=job_id if isinstance(job_id, str) else None)
     return build
 
@@ -141,32 +146,27 @@ def families(operation: Operation) -> list[Family]:
     members = Members.of(operation)
     found: list[Family] = []
     for name, space in members.spaces.items():
-        for category, (text, values) in space.valid_families().items():
-            found.append(_member_family(members, name, category, Kind.UNKNOWN_JOB, f"{name}: {text}", values))
-        for category, (text, values) in space.invalid_families().items():
-            found.append(_member_family(members, name, category, Kind.CONSTRAINT, f"{name}: {text}", values))
+        for category, (text, values) in [*space.valid_families().items(), *space.invalid_families().items()]:
+            found.append(_member_family(members, name, category, f"{name}: {text}", values))
         for type_name, values in WRONG_TYPES.items():
-            found.append(_member_family(members, name, f"invalid.type.{type_name}", Kind.SERIALIZATION,
+            found.append(_member_family(members, name, categories.WRONG_TYPES[type_name],
                                         f"{name} is a JSON {type_name}", values))
     for name in members.required:
-        found.append(Family("invalid.required.missing", Kind.CONSTRAINT, f"{name} missing",
-                            members.base(replace=name).map(_case(operation, "invalid.required.missing",
-                                                                  Kind.CONSTRAINT, f"{name} missing"))))
-    found.append(Family("invalid.body.not_object", Kind.SERIALIZATION, "the body is JSON but not an object",
-                        NOT_OBJECTS.map(_case(operation, "invalid.body.not_object", Kind.SERIALIZATION,
-                                              "the body is JSON but not an object"))))
+        found.append(Family.of(categories.REQUIRED_MISSING, f"{name} missing", members.base(replace=name).map(
+            _case(operation, categories.REQUIRED_MISSING, f"{name} missing"))))
+    text = "the body is JSON but not an object"
+    found.append(Family.of(categories.NOT_OBJECT, text, NOT_OBJECTS.map(_case(operation, categories.NOT_OBJECT, text))))
     # [A-Z][A-Za-z0-9]{0,15}
     extra_names = kept(joined(ascii_text(ascii_uppercase, 1, 1), ascii_text(ascii_letters + digits, 0, 15)),
                        lambda n: n not in members.known)
 
     text = "a valid body plus a member the input does not have"
-    found.append(Family("extra.unknown_member", Kind.EXTRA_MEMBER, text,
-                        _with_extra(members.base(), extra_names, EXTRA_VALUES).map(
-                            _case(operation, "extra.unknown_member", Kind.EXTRA_MEMBER, text))))
+    found.append(Family.of(categories.EXTRA_MEMBER, text, _with_extra(members.base(), extra_names, EXTRA_VALUES).map(
+        _case(operation, categories.EXTRA_MEMBER, text))))
     return found
 
 
-def _member_family(members: Members, name: str, category: str, kind: Kind, description: str,
+def _member_family(members: Members, name: str, category: Category, description: str,
                    values: st.SearchStrategy[Any]) -> Family:
-    return Family(category, kind, description, _with_member(members.base(replace=name), name, values).map(
-        _case(members.operation, category, kind, description)))
+    return Family.of(category, description, _with_member(members.base(replace=name), name, values).map(
+        _case(members.operation, category, description)))

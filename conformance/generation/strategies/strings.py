@@ -15,6 +15,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from conformance.cases import Category
+from conformance.cases import categories as C
 from conformance.generation.cache import cached
 from conformance.generation.strategies.alphabet import Alphabet, kept
 from conformance.model.job_ids import could_be_real_job_id
@@ -23,7 +25,7 @@ FAR_TOO_LONG = 10_000
 SURROGATES = (0xD800, 0xDFFF)
 
 Labelled = tuple[str, str, str]  # (category, description, value)
-Families = dict[str, tuple[str, st.SearchStrategy[str]]]
+Families = dict[Category, tuple[str, st.SearchStrategy[str]]]  # by category: (description, values)
 
 
 _FRACTION_BITS = 16
@@ -97,32 +99,33 @@ class StringSpace:
         assert a is not None
         low, high = max(self.min_length, 1), self.max_length
         wanted = {
-            "valid.letters": ("letters of any script", lambda: self._text(a.valid(("Lu", "Ll", "Lt", "Lm", "Lo")),
+            C.VALID_LETTERS: ("letters of any script", lambda: self._text(a.valid(("Lu", "Ll", "Lt", "Lm", "Lo")),
                                                                            low, high)),
-            "valid.numbers": ("numbers, decimal and not", lambda: self._text(a.valid(("Nd", "Nl", "No")), low, high)),
-            "valid.separators": ("space separators, U+2028, U+2029",
+            C.VALID_NUMBERS: ("numbers, decimal and not", lambda: self._text(a.valid(("Nd", "Nl", "No")), low, high)),
+            C.VALID_SEPARATORS: ("space separators, U+2028, U+2029",
                                  lambda: self._text(a.valid(("Zs", "Zl", "Zp")), low, high)),
-            "valid.astral": ("characters beyond the BMP", lambda: self._text(a.valid(astral=True), low, high)),
+            C.VALID_ASTRAL: ("characters beyond the BMP", lambda: self._text(a.valid(astral=True), low, high)),
             # Each character a class's or a literal, evenly: literals are few among the classes' characters.
-            "valid.mixed": ("every allowed class mixed", lambda: self._text(st.one_of(a.valid(), a.literal()),
+            C.VALID_MIXED: ("every allowed class mixed", lambda: self._text(st.one_of(a.valid(), a.literal()),
                                                                              low, high, each=True)),
         }
         if a.literals:
-            wanted["valid.punctuation"] = ("the punctuation the pattern lists",
+            wanted[C.VALID_PUNCTUATION] = ("the punctuation the pattern lists",
                                             lambda: self._text(a.literal_characters(), low, high))
-        return {name: (text, kept(build(), _not_a_real_job_id))
-                for name, (text, build) in wanted.items() if self._has_categories(name)}
+        return {category: (text, kept(build(), _not_a_real_job_id))
+                for category, (text, build) in wanted.items() if self._has_categories(category)}
 
-    def _has_categories(self, name: str) -> bool:
-        wanted = {"valid.letters": "L", "valid.numbers": "N", "valid.separators": "Z"}.get(name)
+    def _has_categories(self, category: Category) -> bool:
+        """Whether the pattern allows some character of the Unicode classes a valid family is made of."""
+        wanted = {C.VALID_LETTERS: "L", C.VALID_NUMBERS: "N", C.VALID_SEPARATORS: "Z"}.get(category)
         assert self.alphabet is not None
         return wanted is None or any(c.startswith(wanted) for c in self.alphabet.categories)
 
     def valid(self) -> st.SearchStrategy[Labelled]:
         """Any valid value, labelled with its family."""
         if self._valid is None:
-            self._valid = st.one_of([s.map(lambda v, n=name, d=text: (n, d, v))
-                                     for name, (text, s) in self.valid_families().items()])
+            self._valid = st.one_of([s.map(lambda v, n=category.name, d=text: (n, d, v))
+                                     for category, (text, s) in self.valid_families().items()])
         return self._valid
 
     def invalid_families(self) -> Families:
@@ -137,33 +140,33 @@ class StringSpace:
         chars = a.allowed()
         families: Families = {}
         if self.min_length > 0:
-            families["invalid.length.too_short"] = (f"shorter than {self.min_length}",
+            families[C.TOO_SHORT] = (f"shorter than {self.min_length}",
                                                     self._text(chars, 0, self.min_length - 1))
-        families["invalid.length.too_long"] = (f"{self.max_length + 1} to {self.max_length + 3} characters",
+        families[C.TOO_LONG] = (f"{self.max_length + 1} to {self.max_length + 3} characters",
                                                self._text(chars, self.max_length + 1, self.max_length + 3))
-        families["invalid.length.too_long_astral"] = (
+        families[C.TOO_LONG_ASTRAL] = (
             f"{self.max_length + 1} characters beyond the BMP",
             self._text(a.valid(astral=True), self.max_length + 1, self.max_length + 1))
-        families["invalid.length.far_too_long"] = (f"{FAR_TOO_LONG} characters",
+        families[C.FAR_TOO_LONG] = (f"{FAR_TOO_LONG} characters",
                                                    st.just("a" * FAR_TOO_LONG))
         one_bad = {
-            "invalid.char.control": ("one control character", a.invalid(("Cc",))),
-            "invalid.char.combining_mark": ("one combining mark", a.invalid(("Mn", "Mc", "Me"))),
-            "invalid.char.format": ("one format character", a.invalid(("Cf",))),
-            "invalid.char.symbol": ("one symbol", a.invalid(("Sm", "Sc", "Sk", "So"))),
-            "invalid.char.emoji": ("one emoji", kept(st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF,
+            C.CHAR_CONTROL: ("one control character", a.invalid(("Cc",))),
+            C.CHAR_COMBINING_MARK: ("one combining mark", a.invalid(("Mn", "Mc", "Me"))),
+            C.CHAR_FORMAT: ("one format character", a.invalid(("Cf",))),
+            C.CHAR_SYMBOL: ("one symbol", a.invalid(("Sm", "Sc", "Sk", "So"))),
+            C.CHAR_EMOJI: ("one emoji", kept(st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF,
                                                                   categories=["So"]), lambda c: not a.allows(c))),
-            "invalid.char.private_use": ("one private-use character", a.invalid(("Co",))),
-            "invalid.char.other_punctuation": ("one punctuation character the pattern does not list",
+            C.CHAR_PRIVATE_USE: ("one private-use character", a.invalid(("Co",))),
+            C.CHAR_OTHER_PUNCTUATION: ("one punctuation character the pattern does not list",
                                                a.invalid(("Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"))),
-            "invalid.char.ascii_punctuation": ("one ASCII punctuation character the pattern does not list",
+            C.CHAR_ASCII_PUNCTUATION: ("one ASCII punctuation character the pattern does not list",
                                                st.sampled_from(a.invalid_ascii_punctuation())),
-            "invalid.char.lone_surrogate": ("one lone surrogate (a \\uD800-style JSON escape)",
+            C.CHAR_LONE_SURROGATE: ("one lone surrogate (a \\uD800-style JSON escape)",
                                             st.integers(*SURROGATES).map(chr)),
         }
         text = self._text(chars, max(self.min_length - 1, 0), self.max_length - 1)
-        for name, (description, bad) in one_bad.items():
-            families[name] = (description, _with_one(text, bad))
+        for category, (description, bad) in one_bad.items():
+            families[category] = (description, _with_one(text, bad))
         return families
 
 

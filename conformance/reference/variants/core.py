@@ -131,7 +131,8 @@ class VariantApp(ReferenceApp):
             properties = route.operation.request.get("properties", {})
             if "JobId" not in properties:
                 continue
-            request = {**route.operation.request, "properties": {**properties, "JobId": edit(dict(properties["JobId"]))}}
+            job_id = edit(dict(properties["JobId"]))
+            request = {**route.operation.request, "properties": {**properties, "JobId": job_id}}
             operation = dataclasses.replace(route.operation, request=request, _validators={})
             self.routes[target] = dataclasses.replace(route, operation=operation)
 

@@ -41,14 +41,9 @@ class _StopsEndedJobs(JobStore):
 class _UuidJobIds(JobStore):
     """Job ids are 36-character UUIDs (as moto makes them): longer than a JobId may be."""
 
-    def start(self, service: str, request: dict[str, Any], arn_format: str | None = None,
-              token: str | None = None) -> Job:
-        job = super().start(service, request, arn_format, token)
-        with self._lock:
-            self._jobs.pop((service, job.job_id), None)
-            job.job_id = str(uuid.uuid4())
-            self._jobs[(service, job.job_id)] = job
-        return job
+    def new_job_id(self) -> str:
+        """A UUID."""
+        return str(uuid.uuid4())
 
 
 class _LooseLookup(JobStore):
@@ -59,11 +54,12 @@ class _LooseLookup(JobStore):
         """Whether the lookup takes `sent` for the job id `real`."""
         raise NotImplementedError
 
-    def _lookup(self, service: str, job_id: str) -> Job:
+    def lookup(self, kind: str, job_id: str) -> Job:
+        """Its own job, else the one job whose id the JobId is `near`."""
         try:
-            return super()._lookup(service, job_id)
+            return super().lookup(kind, job_id)
         except JobNotFound:
-            found = [job for (owner, real), job in self._jobs.items() if owner == service and self.near(job_id, real)]
+            found = [job for real, job in self.jobs_of(kind) if self.near(job_id, real)]
             if len(found) != 1:
                 raise
             return found[0]
