@@ -71,72 +71,38 @@ def check_item(data: bytes) -> None:
     """Walk the heads of one data item without building values; raise CborError at the first fault (the bounds
     `decode` keeps: call this first to hand a body to cbor2 in another way).
 
-    Iterative with an explicit stack, so a deep item cannot exhaust Python's stack; O(items).
-    Each open container is [kind, items still due (-1: until a break), detail]: for a tag its
-    number, for chunks the major type they must have, for an indefinite map the items seen.
+    Iterative with an explicit stack, so a deep item cannot exhaust Python's stack; O(items). This loop runs for
+    every item of every body read: the common case stays inline, and only the rarer heads call the helpers below.
     """
     end, pos, items = len(data), 0, 0
-    stack: list[list[int]] = []
+    stack: list[list[int]] = []  # the open containers, innermost last (see `_open`)
     while True:
         if pos >= end:
             raise CborError("not valid CBOR: the data item ends early" if data else "not valid CBOR: no data")
         initial = data[pos]
-        major, info = initial >> 5, initial & 0x1F
         pos += 1
-        top = stack[-1] if stack else None
         if initial == 0xFF:  # a break ends the innermost indefinite-length container
-            if top is None or top[1] != -1:
-                raise CborError(f"not valid CBOR: a break (0xff) at byte {pos - 1} outside an indefinite-length item")
-            if top[0] == _MAP and top[2] % 2:
-                raise CborError("not valid CBOR: an indefinite-length map ends between a key and its value")
-            stack.pop()
+            _close_indefinite(stack, pos - 1)
         else:
             items += 1
             if items > MAX_ITEMS:
                 raise CborError(f"not acceptable CBOR: more than {MAX_ITEMS} data items")
+            major, info = initial >> 5, initial & 0x1F
+            top = stack[-1] if stack else None
             if top is not None and top[0] == _CHUNKS and (major != top[2] or info == 31):
                 raise CborError("not valid CBOR: a chunk of an indefinite-length string is not a definite string "
                                 "of the same type")
-            if info == 31:
-                if major not in (2, 3, 4, 5):
-                    raise CborError(f"not valid CBOR: indefinite length on major type {major} at byte {pos - 1}")
-                argument = -1
-            elif info < 24:
-                argument = info
-            elif info in _ARGUMENT_SIZES:
-                size = _ARGUMENT_SIZES[info]
-                if pos + size > end:
-                    raise CborError("not valid CBOR: the data item ends early")
-                argument = int.from_bytes(data[pos:pos + size], "big")
-                pos += size
-            else:
-                raise CborError(f"not valid CBOR: reserved additional information {info} at byte {pos - 1}")
+            argument = info
+            if info >= 24:  # a longer argument, indefinite length, or reserved
+                argument, pos = _long_argument(data, pos, major, info)
             if top is not None and top[0] == _TAG and top[2] in (2, 3):
                 _check_bignum(top[2], major, argument)
-            opened: list[int] | None = None
-            if major in (2, 3):
-                if argument == -1:
-                    opened = [_CHUNKS, -1, major]
-                elif argument > end - pos:
+            if major in (2, 3) and argument != -1:  # a definite string: its bytes are skipped, not read
+                if argument > end - pos:
                     raise CborError(f"not valid CBOR: a string of {argument} bytes with {end - pos} left")
-                else:
-                    pos += argument
-            elif major in (4, 5):
-                due = argument if argument == -1 or major == 4 else 2 * argument
-                if due > end - pos:  # every item takes at least one byte
-                    raise CborError(f"not valid CBOR: a container of {argument} entries with {end - pos} bytes left")
-                if due != 0:
-                    opened = [_ARRAY if major == 4 else _MAP, due, 0]
-            elif major == 6:
-                if argument in REFUSED_TAGS:
-                    raise CborError(f"not acceptable CBOR: tag {argument} ({REFUSED_TAGS[argument]}) "
-                                    "is not used by rpcv2Cbor")
-                opened = [_TAG, 1, argument]
-            if opened is not None:
-                if len(stack) >= MAX_DEPTH:
-                    raise CborError(f"not acceptable CBOR: nested deeper than {MAX_DEPTH} levels")
-                stack.append(opened)
-                continue
+                pos += argument
+            elif 2 <= major <= 6 and _open(stack, major, argument, end - pos):
+                continue  # a chunked string, an array, a map or a tag: its items follow
         # An item is complete: count it against its container, closing every container it fills.
         while stack:
             container = stack[-1]
@@ -152,6 +118,59 @@ def check_item(data: bytes) -> None:
             break
     if pos != end:
         raise CborError(f"not valid CBOR: {end - pos} bytes after the data item")
+
+
+def _long_argument(data: bytes, pos: int, major: int, info: int) -> tuple[int, int]:
+    """The argument of a head whose additional information is 24 or more (-1: indefinite length) and the position
+    after it. Out of `check_item`'s loop because most heads carry their argument in the initial byte."""
+    if info == 31:
+        if major not in (2, 3, 4, 5):
+            raise CborError(f"not valid CBOR: indefinite length on major type {major} at byte {pos - 1}")
+        return -1, pos
+    size = _ARGUMENT_SIZES.get(info)
+    if size is None:
+        raise CborError(f"not valid CBOR: reserved additional information {info} at byte {pos - 1}")
+    if pos + size > len(data):
+        raise CborError("not valid CBOR: the data item ends early")
+    return int.from_bytes(data[pos:pos + size], "big"), pos + size
+
+
+def _open(stack: list[list[int]], major: int, argument: int, left: int) -> bool:
+    """Push the container that a chunked string, array, map or tag opens; False for an empty array or map, which
+    opens none. Out of `check_item`'s loop because containers are rarer than the items in them.
+
+    A container is [kind, items still due (-1: until a break), detail]: for a tag its number, for chunks the major
+    type they must have, for an indefinite map the items seen (a break must not fall between a key and its value).
+    """
+    if major in (2, 3):  # `check_item` skips definite strings: this one is in chunks
+        opened = [_CHUNKS, -1, major]
+    elif major == 6:
+        if argument in REFUSED_TAGS:
+            raise CborError(f"not acceptable CBOR: tag {argument} ({REFUSED_TAGS[argument]}) is not used by rpcv2Cbor")
+        opened = [_TAG, 1, argument]
+    else:
+        due = argument if argument == -1 or major == 4 else 2 * argument
+        if due > left:  # every item takes at least one byte
+            raise CborError(f"not valid CBOR: a container of {argument} entries with {left} bytes left")
+        if due == 0:
+            return False
+        opened = [_ARRAY if major == 4 else _MAP, due, 0]
+    if len(stack) >= MAX_DEPTH:
+        raise CborError(f"not acceptable CBOR: nested deeper than {MAX_DEPTH} levels")
+    stack.append(opened)
+    return True
+
+
+def _close_indefinite(stack: list[list[int]], offset: int) -> None:
+    """On a break at byte `offset`, close the innermost container, which must have indefinite length (and a map must
+    not stop between a key and its value). Out of `check_item`'s loop because breaks are rare; the loop then counts
+    the closed container as a complete item."""
+    top = stack[-1] if stack else None
+    if top is None or top[1] != -1:
+        raise CborError(f"not valid CBOR: a break (0xff) at byte {offset} outside an indefinite-length item")
+    if top[0] == _MAP and top[2] % 2:
+        raise CborError("not valid CBOR: an indefinite-length map ends between a key and its value")
+    stack.pop()
 
 
 def _check_bignum(tag: int, major: int, argument: int) -> None:
