@@ -57,9 +57,9 @@ class RequestRecord:
     """The request as sent (signature and token redacted)."""
 
     method: str
-    url: str
-    headers: dict[str, str]
+    url: str  # absolute, where `HttpRequest` has a path
     body: Body
+    headers: dict[str, str]
 
     def to_json(self) -> dict[str, Any]:
         """As the JSON report holds it."""
@@ -131,7 +131,7 @@ def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, ta
     redact = (lambda text: redact_text(text, secrets)) if secrets else (lambda text: text)
     shown_request = RequestRecord(
         request.method, redact(clipped(target.endpoint(result.operation.service.name).rstrip("/") + request.path)),
-        _shown_headers(redact_headers(request.headers), redact), _redacted_body(Body.of(request.body), redact))
+        _redacted_body(Body.of(request.body), redact), _shown_headers(redact_headers(request.headers), redact))
     shown_answer = None if answer is None else AnswerRecord(
         answer.status, None if answer.error_type is None else redact(clipped(answer.error_type)),
         _shown_headers(redact_headers(answer.response.headers), redact),

@@ -146,7 +146,7 @@ def families(operation: Operation) -> list[Family]:
     members = Members.of(operation)
     found: list[Family] = []
     for name, space in members.spaces.items():
-        for category, (text, values) in [*space.valid_families().items(), *space.invalid_families().items()]:
+        for category, (text, values) in [*space.valid_families.items(), *space.invalid_families.items()]:
             found.append(_member_family(members, name, category, f"{name}: {text}", values))
         for type_name, values in WRONG_TYPES.items():
             found.append(_member_family(members, name, categories.WRONG_TYPES[type_name],

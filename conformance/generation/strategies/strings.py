@@ -9,6 +9,7 @@ drawing a value constructs no strategy, so Hypothesis validates each one once.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -72,12 +73,9 @@ class StringSpace:
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.min_length = int(schema.get("minLength", 0))
         self.max_length = int(schema.get("maxLength", 64))
-        self.alphabet = Alphabet.from_pattern(schema["pattern"]) if "pattern" in schema else None
-        if self.alphabet is None:
+        if "pattern" not in schema:
             raise ValueError("a string member needs a pattern to generate from")
-        self._valid_families: Families | None = None
-        self._invalid_families: Families | None = None
-        self._valid: st.SearchStrategy[Labelled] | None = None
+        self.alphabet = Alphabet.from_pattern(schema["pattern"])
 
     @staticmethod
     def of(schema: Mapping[str, Any]) -> StringSpace:
@@ -88,15 +86,10 @@ class StringSpace:
             -> st.SearchStrategy[str]:
         return sized_text(chars, low, high, each=each)
 
+    @functools.cached_property
     def valid_families(self) -> Families:
-        """Valid-value strategies by category, each with a description."""
-        if self._valid_families is None:
-            self._valid_families = self._build_valid_families()
-        return self._valid_families
-
-    def _build_valid_families(self) -> Families:
+        """Valid-value strategies by category, each with a description (built once)."""
         a = self.alphabet
-        assert a is not None
         low, high = max(self.min_length, 1), self.max_length
         wanted = {
             C.VALID_LETTERS: ("letters of any script", lambda: self._text(a.valid(("Lu", "Ll", "Lt", "Lm", "Lo")),
@@ -118,25 +111,21 @@ class StringSpace:
     def _has_categories(self, category: Category) -> bool:
         """Whether the pattern allows some character of the Unicode classes a valid family is made of."""
         wanted = {C.VALID_LETTERS: "L", C.VALID_NUMBERS: "N", C.VALID_SEPARATORS: "Z"}.get(category)
-        assert self.alphabet is not None
         return wanted is None or any(c.startswith(wanted) for c in self.alphabet.categories)
 
     def valid(self) -> st.SearchStrategy[Labelled]:
         """Any valid value, labelled with its family."""
-        if self._valid is None:
-            self._valid = st.one_of([s.map(lambda v, n=category.name, d=text: (n, d, v))
-                                     for category, (text, s) in self.valid_families().items()])
         return self._valid
 
-    def invalid_families(self) -> Families:
-        """Invalid-value strategies by category; each value breaks exactly one constraint."""
-        if self._invalid_families is None:
-            self._invalid_families = self._build_invalid_families()
-        return self._invalid_families
+    @functools.cached_property
+    def _valid(self) -> st.SearchStrategy[Labelled]:
+        return st.one_of([s.map(lambda v, n=category.name, d=text: (n, d, v))
+                          for category, (text, s) in self.valid_families.items()])
 
-    def _build_invalid_families(self) -> Families:
+    @functools.cached_property
+    def invalid_families(self) -> Families:
+        """Invalid-value strategies by category, each value breaking exactly one constraint (built once)."""
         a = self.alphabet
-        assert a is not None
         chars = a.allowed()
         families: Families = {}
         if self.min_length > 0:
