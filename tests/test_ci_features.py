@@ -101,6 +101,20 @@ def test_rerun_of_a_file_that_is_no_report_exits_2(conforming: str, tmp_path: Pa
     assert "not a JSON report" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("change", "said"), [
+    ({"category": "invalid.nope"}, "unknown case category 'invalid.nope'"),
+    ({"kind": "auth"}, "category invalid.length.too_long is of kind constraint"),
+])
+def test_rerun_of_a_report_whose_case_names_no_declared_category_exits_2(
+        conforming: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict[str, str], said: str) -> None:
+    case = {"operation": "StopPiiEntitiesDetectionJob", "category": "invalid.length.too_long", "kind": "constraint",
+            "description": "a JobId of 33 characters", "document": {"JobId": "a" * 33}}
+    (tmp_path / "r.json").write_text(json.dumps({"format": "conformance-report/1", "failures": [
+        {"protocol": "awsJson1_1", "case": {**case, **change}}]}), encoding="utf-8")
+    assert run(conforming, "--rerun", str(tmp_path / "r.json")) == 2
+    assert said in capsys.readouterr().err
+
+
 def test_junit_has_times_and_no_skipped_checks_on_a_passing_run(conforming: str, tmp_path: Path) -> None:
     assert run(conforming, "--junitxml", str(tmp_path / "r.xml")) == 0
     root = ET.parse(tmp_path / "r.xml").getroot()

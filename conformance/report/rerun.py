@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conformance.cases import FLOW_KINDS, Case, LaneKey
+from conformance.cases import FLOW_KINDS, Case, LaneKey, category
 from conformance.report.records import REPORT_FORMAT
 
 
@@ -40,6 +40,8 @@ def _failures(path: Path) -> list[tuple[LaneKey, Case]]:
     for record in report["failures"]:
         try:
             case = Case.from_json(record["case"])
+            if category(case.category).kind is not case.kind:
+                raise ValueError(f"category {case.category} is of kind {category(case.category).kind.value}")
             found.append(((case.operation, str(record["protocol"])), case))
         except (KeyError, TypeError, ValueError) as exc:
             raise RerunError(f"--rerun {path}: a failure's case cannot be read ({exc})") from None
