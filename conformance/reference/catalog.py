@@ -1,7 +1,7 @@
 """What the reference server serves: for every job Stop operation in its schema folder, the Start/Describe/Stop trio.
 
 The Stop operations come from the doc-derived schemas; their Start and Describe siblings (found by
-`services.job_api_for` in botocore's model) have no seed page, so their shapes come from botocore's
+`job_apis.job_api_for` in botocore's model) have no seed page, so their shapes come from botocore's
 model unless the folder documents them too. Everything else is derived from those shapes. An
 operation of the folder that stops no job (no job API can be derived for it) is not served.
 """
@@ -50,7 +50,7 @@ class Route:
 
 
 def build_routes(schema_dir: Path | None = None) -> dict[str, Route]:
-    """Routes by X-Amz-Target, for the job API of each Stop operation in the folder (`services.job_api_for`):
+    """Routes by X-Amz-Target, for the job API of each Stop operation in the folder (`job_apis.job_api_for`):
     doc-derived schemas where there are some, botocore's model otherwise."""
     operations = load_operations(schema_dir)
     documented = {(op.service.name, op.name): op for op in operations}

@@ -3,7 +3,7 @@
 Each phase is a small unit that says what it would send (`plan`, for --dry-run), which case
 categories it promises to judge for each lane (`promises`, the coverage contract), and sends them
 (`run`), returning a `PhaseOutcome` of judged case results and typed skips. Phases share a
-`RunContext`; nothing in a phase decides the verdict (`conformance.verdict` does, from outcomes).
+`RunContext`; nothing in a phase decides the verdict (`engine.verdict` does, from outcomes).
 """
 
 from __future__ import annotations

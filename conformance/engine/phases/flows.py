@@ -1,4 +1,4 @@
-"""Job flows: for each served lane, start a real job and take it through Stop (see `conformance.lifecycle`)."""
+"""Job flows: for each served lane, start a real job and take it through Stop (see `engine.job_flow`)."""
 
 from __future__ import annotations
 
