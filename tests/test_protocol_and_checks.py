@@ -266,3 +266,22 @@ def test_null_and_empty_bodies_read_as_a_missing_member_never_a_serialization_er
         the_case = case(kind, category, document={"JobId": None})
         assert failing(verdicts(PII, the_case, serialization)) == {"error_type"}, category
         assert not failing(verdicts(PII, the_case, validation)), category
+
+
+@pytest.mark.parametrize("category", ["protocol.target.missing", "protocol.target.wrong_prefix",
+                                      "protocol.path.wrong_service"])
+def test_an_authentication_error_for_a_request_naming_another_service_is_legal_unless_sigv4_is_not_enforced(
+        category: str) -> None:
+    from conformance.judging.oracle import Circumstances
+
+    operation = PII
+    case = Case(operation.name, category, Kind.UNKNOWN_OPERATION, "names another service")
+    refused = answer(400, {"__type": "InvalidSignatureException", "message": "Credential should be scoped"})
+    unknown = answer(400, {"__type": "UnknownOperationException"})
+    for circumstances in (Circumstances(sigv4_enforced=True), Circumstances(sigv4_enforced=None)):
+        assert expect(operation, case, circumstances).matching(refused) is not None
+        assert observe(operation, case, refused, circumstances) == ("order of checks", "authenticated before routing")
+    assert expect(operation, case, Circumstances(sigv4_enforced=False)).matching(refused) is None
+    assert expect(operation, case, Circumstances(sigv4_enforced=False)).matching(unknown) is not None
+    other = Case(operation.name, "protocol.target.unknown", Kind.UNKNOWN_OPERATION, "names this service")
+    assert expect(operation, other, Circumstances(sigv4_enforced=True)).matching(refused) is None

@@ -11,7 +11,7 @@ from conformance.engine.transport import Transport, Unanswered
 from conformance.engine.transport.rate import backoff
 from conformance.judging.check_results import failed
 from conformance.judging.checks import CheckContext, run_checks
-from conformance.judging.oracle import expect, observe
+from conformance.judging.oracle import Circumstances, expect, observe
 from conformance.model.operations import Operation
 from conformance.protocols import Answer, WireProtocol
 
@@ -40,7 +40,8 @@ def execute(operation: Operation, case: Case, protocol: WireProtocol, transport:
     """Send one case and judge the answer, or its absence; raises BudgetExhausted when the budget is spent (an
     `essential` case, stopping a job the run started, goes regardless)."""
     request = protocol.encode(operation, case)
-    result = CaseResult(case, operation, request, expect(operation, case), protocol=protocol.name,
+    circumstances = Circumstances(sigv4_enforced=transport.enforces_sigv4(operation.service))
+    result = CaseResult(case, operation, request, expect(operation, case, circumstances), protocol=protocol.name,
                         lane=(lane_operation or operation.name, protocol.name), sent_at=time.monotonic())
     for attempt in range(MAX_THROTTLE_RETRIES + 1):
         result.attempts = attempt + 1
@@ -61,11 +62,12 @@ def execute(operation: Operation, case: Case, protocol: WireProtocol, transport:
         transport.limiter.throttled()
         if attempt == MAX_THROTTLE_RETRIES:
             result.not_judged = SkipReason.THROTTLED
-            result.not_judged_detail = f"throttled {attempt + 1} times ({answer.status} {answer.error_type or ''})".strip()
+            said = f"{answer.status} {answer.error_type or ''}".strip()
+            result.not_judged_detail = f"throttled {attempt + 1} times ({said})"
             return result
         time.sleep(retry_after(answer) or backoff(attempt + 1, base=0.2, cap=10.0))
     assert result.answer is not None
     result.verdicts = run_checks(CheckContext(operation, case, request, result.answer, result.expectation, protocol),
                                  checks)
-    result.observation = observe(operation, case, result.answer)
+    result.observation = observe(operation, case, result.answer, circumstances)
     return result

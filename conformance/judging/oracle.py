@@ -114,24 +114,36 @@ Outcomes = Callable[[Operation, Case], tuple[Outcome, ...]]
 
 
 @dataclass(frozen=True)
+class Circumstances:
+    """What the run has learnt of the target that changes what it may answer."""
+
+    # It refused an unsigned request to the operation's service (True), or served one (False); None: not known,
+    # so every answer that either would allow is allowed.
+    sigv4_enforced: bool | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     """One row of the oracle: the cases it covers, what may be answered, and how the README says both."""
 
     kind: Kind
-    category: Category | None  # one category of the kind; None: every other case of the kind
+    categories: tuple[Category, ...]  # some categories of the kind; empty: every other case of the kind
     outcomes: Outcomes
     cases: str  # the README's first column
     answers: str  # the README's second column
     topic: str = ""  # where the sources allow a choice: how reports name it (see `observe`)
+    sigv4_outcomes: tuple[Outcome, ...] = ()  # also allowed unless the target is known not to enforce SigV4
 
     def __post_init__(self) -> None:
-        if self.category is not None and self.category.kind is not self.kind:
-            raise ValueError(f"a row for {self.category.name} stands among the {self.kind.value} rows, but its cases "
-                             f"are {self.category.kind.value}")
+        for category in self.categories:
+            if category.kind is not self.kind:
+                raise ValueError(f"a row for {category.name} stands among the {self.kind.value} rows, but its cases "
+                                 f"are {category.kind.value}")
 
     def covers(self, case: Case) -> bool:
         """Whether this row is the one for the case (the kind's catch-all row covers the rest)."""
-        return case.kind is self.kind and (self.category is None or case.category == self.category.name)
+        return case.kind is self.kind and (not self.categories or any(case.category == category.name
+                                                                      for category in self.categories))
 
 
 def _not_found(operation: Operation, label: str = "not found", warning: str = "") -> Outcome:
@@ -159,70 +171,77 @@ UNCLAIMED_WARNING = ("served a request without the protocol's markers (Content-T
                      "path), which the protocol's claim rules say a service does not claim")
 
 RULES: tuple[Rule, ...] = (
-    Rule(Kind.UNKNOWN_JOB, categories.VALID_ABSOLUTE_SERVICE,
+    Rule(Kind.UNKNOWN_JOB, (categories.VALID_ABSOLUTE_SERVICE,),
          lambda op, case: (_not_found(op, "routed"), Outcome("not routed", frozenset({400, 404}),
                                                               frozenset({UNKNOWN_OPERATION}), warning=NOT_ROUTED_WARNING)),
          "rpcv2Cbor only: `valid.absolute_service`, the path's service segment as `{namespace}.{Service}`",
          "as the bare name (not found); `UnknownOperationException` is allowed with a warning (a SHOULD)",
          "absolute service id in the path"),
-    Rule(Kind.UNKNOWN_JOB, None, lambda op, case: (_not_found(op),),
+    Rule(Kind.UNKNOWN_JOB, (), lambda op, case: (_not_found(op),),
          "`valid.*`: a valid JobId of no job",
          "the operation's not-found error (`JobNotFoundException` / `ResourceNotFoundException`), 400 or 404"),
-    Rule(Kind.EXISTING_JOB, None, lambda op, case: _stop_expectation(op, case.known_status),
+    Rule(Kind.EXISTING_JOB, (), lambda op, case: _stop_expectation(op, case.known_status),
          "`existing.stop*`: Stop of a job the suite started",
          "200 with the JobId echoed and JobStatus `STOP_REQUESTED` or `STOPPED`, or 400 `InvalidRequestException` "
          "if it ended meanwhile. If Describe said `COMPLETED`/`FAILED`: only the 400. If it said `STOPPED`: only "
          "200 `STOPPED`"),
-    Rule(Kind.START_JOB, None, lambda op, case: (Outcome("started", frozenset({200})),),
+    Rule(Kind.START_JOB, (), lambda op, case: (Outcome("started", frozenset({200})),),
          "`start.job`: Start of a job for Stop to stop", "200, naming the new job's JobId"),
-    Rule(Kind.DESCRIBE_JOB, categories.SETTLED, _described(SETTLED_STATUSES),
+    Rule(Kind.DESCRIBE_JOB, (categories.SETTLED,), _described(SETTLED_STATUSES),
          "`existing.settled`: Describe of the stopped job, once settled",
          "200 with JobStatus `STOPPED`, `COMPLETED` or `FAILED` (after `--settle-timeout` at most)"),
-    Rule(Kind.DESCRIBE_JOB, categories.UNTOUCHED, _described(UNTOUCHED_STATUSES),
+    Rule(Kind.DESCRIBE_JOB, (categories.UNTOUCHED,), _described(UNTOUCHED_STATUSES),
          "`existing.untouched`: Describe after the near misses",
          "200 with JobStatus `SUBMITTED`, `IN_PROGRESS`, `COMPLETED` or `FAILED` (never stopped)"),
-    Rule(Kind.DESCRIBE_JOB, None, _described(frozenset()), "`existing.describe`: Describe of that job", "200"),
-    Rule(Kind.NEAR_MISS, None,
+    Rule(Kind.DESCRIBE_JOB, (), _described(frozenset()), "`existing.describe`: Describe of that job", "200"),
+    Rule(Kind.NEAR_MISS, (),
          lambda op, case: (_not_found(op, "no such job"),
                            Outcome("rejected", frozenset({400}), frozenset({VALIDATION, INVALID_REQUEST}))),
          "`near_miss.*`: Stop or Describe with a JobId next to the started job's",
          "the not-found error (400 or 404), or 400 `ValidationException` / `InvalidRequestException`"),
-    Rule(Kind.CONSTRAINT, None, _rejected(VALIDATION, INVALID_REQUEST),
+    Rule(Kind.CONSTRAINT, (), _rejected(VALIDATION, INVALID_REQUEST),
          "`invalid.length.*`, `invalid.char.*`, `invalid.required.*` (rpcv2Cbor: also the empty map, `0xA0` or "
          "`0xBF 0xFF`, and `{\"JobId\": undefined}`, which MUST read as null)",
          "400 `ValidationException` or `InvalidRequestException`"),
-    Rule(Kind.SERIALIZATION, categories.TYPE_NULL, _rejected(VALIDATION, INVALID_REQUEST),
+    Rule(Kind.SERIALIZATION, (categories.TYPE_NULL,), _rejected(VALIDATION, INVALID_REQUEST),
          "`invalid.type.null`: a null JobId", "as a missing JobId (a null member is absent): 400 `ValidationException` "
          "or `InvalidRequestException`"),
-    Rule(Kind.SERIALIZATION, None, _rejected(SERIALIZATION, VALIDATION),
+    Rule(Kind.SERIALIZATION, (), _rejected(SERIALIZATION, VALIDATION),
          "`invalid.type.*`, `invalid.body.not_object`, `.malformed_json`, `.malformed_cbor`, `.invalid_utf8` "
          "(rpcv2Cbor: also `invalid.type.bytes`, `.tag`)",
          "400 `SerializationException` or `ValidationException`"),
-    Rule(Kind.EMPTY_BODY, None, _rejected(VALIDATION, INVALID_REQUEST),
+    Rule(Kind.EMPTY_BODY, (), _rejected(VALIDATION, INVALID_REQUEST),
          "`invalid.body.empty`: no body at all",
          "the empty input (servers MUST accept an empty body), so a missing JobId: 400 `ValidationException` or "
          "`InvalidRequestException`, never `SerializationException`"),
-    Rule(Kind.EXTRA_MEMBER, None,
+    Rule(Kind.EXTRA_MEMBER, (),
          lambda op, case: (_not_found(op, "extra member ignored"),
                            Outcome("extra member rejected", frozenset({400}), frozenset({SERIALIZATION, VALIDATION}))),
          "`extra.unknown_member`", "as without the member (not found), or 400 `SerializationException` / "
          "`ValidationException`", "unknown member"),
-    Rule(Kind.UNKNOWN_OPERATION, None, lambda op, case: (_UNKNOWN_OPERATION,),
-         "`protocol.target.*`: a missing, unknown or wrong-prefix `X-Amz-Target` (awsJson); `protocol.path.*`: an "
-         "rpcv2 path naming no operation, another service, or an absolute operation id (which MUST NOT route)",
+    Rule(Kind.UNKNOWN_OPERATION, (categories.TARGET_MISSING, categories.TARGET_WRONG_PREFIX,
+                                  categories.PATH_WRONG_SERVICE), lambda op, case: (_UNKNOWN_OPERATION,),
+         "`protocol.target.missing`, `protocol.target.wrong_prefix` (awsJson), `protocol.path.wrong_service` "
+         "(rpcv2Cbor): a request naming no operation, or another service's",
+         "400 or 404 `UnknownOperationException`; unless the target served an unsigned request, also a 4xx "
+         "authentication error (a front end may authenticate before it routes, by the service the request names)", "order of checks",
+         sigv4_outcomes=(Outcome("authenticated before routing", CLIENT_ERRORS, AUTH_ERROR_TYPES),)),
+    Rule(Kind.UNKNOWN_OPERATION, (), lambda op, case: (_UNKNOWN_OPERATION,),
+         "`protocol.target.unknown` (awsJson), `protocol.path.unknown_operation`, `.absolute_operation` (rpcv2Cbor): "
+         "an operation the service does not have, or an absolute operation id (which MUST NOT route)",
          "400 or 404 `UnknownOperationException`"),
-    Rule(Kind.PROTOCOL_VIOLATION, None, lambda op, case: (_refused_not_served(op),),
+    Rule(Kind.PROTOCOL_VIOLATION, (), lambda op, case: (_refused_not_served(op),),
          "`protocol.target_header`: `X-Amz-Target` on the rpcv2 path",
          "any 4xx error, but not the not-found answer (which would mean it was served)"),
-    Rule(Kind.UNCLAIMED, None,
+    Rule(Kind.UNCLAIMED, (),
          lambda op, case: (_refused_not_served(op), _not_found(op, "served anyway", UNCLAIMED_WARNING)),
          "`protocol.unclaimed.*`: no or another Content-Type, no `Smithy-Protocol`, GET, another path",
          "any 4xx error; served as the operation is allowed with a warning (whether AWS's front ends enforce the "
          "claim rules is unverified)", "request without the protocol's markers"),
-    Rule(Kind.AUTH, categories.AUTH_UNSIGNED, lambda op, case: (_REFUSED, _not_found(op, "served unsigned")),
+    Rule(Kind.AUTH, (categories.AUTH_UNSIGNED,), lambda op, case: (_REFUSED, _not_found(op, "served unsigned")),
          "`auth.unsigned`", "a 4xx authentication error, or (SigV4 not enforced) the not-found answer a signed "
          "request gets", "unsigned request"),
-    Rule(Kind.AUTH, None, lambda op, case: (_REFUSED,),
+    Rule(Kind.AUTH, (), lambda op, case: (_REFUSED,),
          "`auth.bad_signature`, `auth.expired_date`; `auth.unsigned_refused`: the unsigned request on an AWS "
          "endpoint, which always enforces SigV4", "a 4xx authentication error"),
 )
@@ -236,9 +255,11 @@ def rule_for(case: Case) -> Rule:
     return rule
 
 
-def expect(operation: Operation, case: Case) -> Expectation:
-    """What a conforming endpoint may answer to this case."""
-    return Expectation(tuple(rule_for(case).outcomes(operation, case)))
+def expect(operation: Operation, case: Case, circumstances: Circumstances = Circumstances()) -> Expectation:
+    """What a conforming endpoint may answer to this case, in what the run knows of it."""
+    rule = rule_for(case)
+    extra = rule.sigv4_outcomes if circumstances.sigv4_enforced is not False else ()
+    return Expectation(tuple(rule.outcomes(operation, case)) + extra)
 
 
 def readme_table() -> str:
@@ -260,11 +281,12 @@ def _stop_expectation(operation: Operation, known_status: str | None) -> tuple[O
     return (stopped, ended)  # it may end between Describe and Stop
 
 
-def observe(operation: Operation, case: Case, answer: Answer) -> tuple[str, str] | None:
+def observe(operation: Operation, case: Case, answer: Answer,
+            circumstances: Circumstances = Circumstances()) -> tuple[str, str] | None:
     """Which of the allowed behaviours the target chose, as (topic, choice), where it had a choice."""
     rule = rule_for(case)
     if rule.topic:
-        outcome = expect(operation, case).matching(answer)
+        outcome = expect(operation, case, circumstances).matching(answer)
         return (rule.topic, outcome.label) if outcome else None
     if case.kind is Kind.UNKNOWN_JOB and answer.error_type == operation.not_found_error:
         return ("not-found status", f"{answer.error_type} {answer.status}")

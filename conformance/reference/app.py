@@ -96,26 +96,27 @@ class ReferenceApp:
         chosen = next(iter(addressed + served), None)
         return chosen.namespace if chosen else _FRAMEWORK_NAMESPACE
 
-    # Each step of a request is a method of its own, so that a variant (see `variants`) can
-    # change one step and keep the rest (`route`, `read_input` and `validate_input` are public for that).
+    # Each step of a request is a method of its own, so that a variant (see `variants`) can change one step and
+    # keep the rest (`route`, `read_input`, `validate_input` and `signing_services` are public for that).
 
     def _admit(self, request: HttpRequest) -> Route | None:
-        """Authenticate, then throttle, as AWS does before any work; returns the route named, if any.
-
-        The route only tells which service the signature must be scoped to: a request that names no
-        operation is checked against every served service, and answered UnknownOperation afterwards.
-        """
+        """Authenticate, then throttle, as AWS does before any work; returns the route named, if any."""
         try:
             route: Route | None = self.route(request)
         except ApiError:
             route = None
         if self.verifier is not None:
-            services = {route.operation.service.signing_name} if route else \
-                {served.operation.service.signing_name for served in self.routes.values()}
-            self.verifier.verify(request, services)
+            self.verifier.verify(request, self.signing_services(request, route))
         if self.throttle is not None:
             self.throttle.acquire()
         return route
+
+    def signing_services(self, request: HttpRequest, route: Route | None) -> set[str]:
+        """The signing names a request's signature may be scoped to: its route's service's. A request that names no
+        operation served may be signed for any served service; it is answered UnknownOperation afterwards."""
+        if route is not None:
+            return {route.operation.service.signing_name}
+        return {served.operation.service.signing_name for served in self.routes.values()}
 
     def _dispatch(self, route: Route, request: HttpRequest) -> dict[str, Any]:
         document = self.read_input(request)

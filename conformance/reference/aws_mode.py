@@ -92,6 +92,8 @@ class SigV4Verifier:
         if credentials is None or not _same(request.header("X-Amz-Security-Token"), credentials.token):
             raise ApiError("UnrecognizedClientException", 400, INVALID_TOKEN)
         self._check_fresh(amz_date, signed_at)
+        if not services:  # the request names no service this server knows (see `ReferenceApp.signing_services`)
+            raise _invalid("Credential should be scoped to a valid service.")
         if auth.service not in services:
             raise _invalid("Credential should be scoped to correct service: "
                            + " or ".join(f"'{name}'" for name in sorted(services)) + ".")

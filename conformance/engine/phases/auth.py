@@ -78,6 +78,11 @@ class AuthPhase:
                 unsigned = execute(lane.operation, auth_case(lane, *signings[0]), lane.protocol, ctx.transport,
                                    ctx.checks)
                 outcome.results.append(unsigned)
+                # What the target may answer from now on depends on it (`oracle.Circumstances`).
+                if is_auth_refusal(unsigned):
+                    ctx.transport.refuses_unsigned.add(lane.operation.service.name)
+                elif unsigned.answer is not None and not ctx.target.is_aws:
+                    ctx.transport.serves_unsigned.add(lane.operation.service.name)
                 if unsigned.answer is not None and not is_auth_refusal(unsigned) and not ctx.target.is_aws:
                     said = clipped(f"{unsigned.answer.status} {unsigned.answer.error_type or ''}".strip(), 80)
                     outcome.skips.append(Skip(SkipReason.AUTH_NOT_ENFORCED, lane.key, all_categories[1:],

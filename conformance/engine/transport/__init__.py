@@ -45,6 +45,9 @@ class Transport:
         self.limiter = RateLimiter(rate)
         self.budget = Budget(budget)
         self.jobs = JobLedger()
+        # Services whose unsigned request was refused, or served (the authentication phase's findings).
+        self.refuses_unsigned: set[str] = set()
+        self.serves_unsigned: set[str] = set()
         # One route per endpoint, its proxy resolved from the environment once, here: looking it up
         # per request (as requests' trust_env did, with ~/.netrc) costs more than sending.
         # HTTPS verifies certificates against the CA bundle requests used (certifi's, else botocore's).
@@ -53,6 +56,13 @@ class Transport:
         self.first_sent_at: float | None = None  # time.monotonic() when the first request went out
         self.last_answer_at: float | None = None  # time.monotonic() when the latest answer was read
         self._count_lock = threading.Lock()
+
+    def enforces_sigv4(self, service: ServiceMeta) -> bool | None:
+        """Whether the target refuses requests to the service that are not SigV4-signed: AWS always does; another
+        target once it refused an unsigned request, not once it served one; None while that is not known."""
+        if self.target.is_aws or service.name in self.refuses_unsigned:
+            return True
+        return False if service.name in self.serves_unsigned else None
 
     def url_for(self, request: HttpRequest, service: ServiceMeta) -> str:
         """The absolute URL of a request to a service."""

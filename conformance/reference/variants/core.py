@@ -12,6 +12,7 @@ from typing import Any
 
 from conformance.reference.answers import ApiError, Response, new_request_id
 from conformance.reference.app import ReferenceApp
+from conformance.reference.aws_mode import SigV4Verifier
 from conformance.reference.catalog import Route
 from conformance.reference.job_store import Clock, JobStore, SystemClock, Timings
 from conformance.reference.protocols import AWS_JSON
@@ -42,6 +43,7 @@ RouteStep = Callable[[HttpRequest], Route]
 ReadStep = Callable[[HttpRequest], dict[str, Any]]
 RouteHook = Callable[[HttpRequest, RouteStep], Route]
 ReadHook = Callable[[HttpRequest, ReadStep], dict[str, Any]]
+ScopeHook = Callable[[HttpRequest, Route | None], set[str]]  # the signing names a signature may be scoped to
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Variant:
     http: HttpOptions = HttpOptions()
     timings: Timings | None = None  # job phase durations the variant needs, if not the default
     store: type[JobStore] = JobStore
+    enforce_sigv4: bool = False  # serve only requests signed with the test keys (as `serve --enforce-sigv4`)
 
     @property
     def legal(self) -> bool:
@@ -76,7 +79,7 @@ class Variant:
     @property
     def only_hooks(self) -> bool:
         """Whether all it changes is done by its configure function (so that it combines with others)."""
-        return self.store is JobStore and self.timings is None and self.http == HttpOptions()
+        return self.store is JobStore and self.timings is None and self.http == HttpOptions() and not self.enforce_sigv4
 
 
 class VariantApp(ReferenceApp):
@@ -89,6 +92,7 @@ class VariantApp(ReferenceApp):
         self.intercepts: list[Intercept] = []
         self.route_hook: RouteHook | None = None
         self.read_hook: ReadHook | None = None
+        self.scope_hook: ScopeHook | None = None
         self.extra_checks: list[Callable[[Route, dict[str, Any]], None]] = []
         self.validate = True
         if variant.configure is not None:
@@ -117,6 +121,10 @@ class VariantApp(ReferenceApp):
     def read_input(self, request: HttpRequest) -> dict[str, Any]:
         """The read_hook's document, if set."""
         return self.read_hook(request, super().read_input) if self.read_hook else super().read_input(request)
+
+    def signing_services(self, request: HttpRequest, route: Route | None) -> set[str]:
+        """The scope_hook's services, if set."""
+        return self.scope_hook(request, route) if self.scope_hook else super().signing_services(request, route)
 
     def validate_input(self, route: Route, document: dict[str, Any]) -> None:
         """The reference's validation (unless switched off), then the variant's own checks."""
@@ -181,4 +189,6 @@ def build_app(name: str, clock: Clock | None = None, timings: Timings | None = N
         raise UnknownVariant(f"no variant named {name!r} (known: {', '.join(sorted(VARIANTS))})")
     chosen = VARIANTS[name]
     jobs = chosen.store(clock or SystemClock(), chosen.timings or timings or Timings())
+    if chosen.enforce_sigv4 and kwargs.get("verifier") is None:
+        kwargs["verifier"] = SigV4Verifier()
     return VariantApp(chosen, jobs=jobs, **kwargs)

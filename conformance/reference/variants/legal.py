@@ -14,9 +14,9 @@ from conformance.reference.answers import (
     serialization_error,
 )
 from conformance.reference.catalog import Route
-from conformance.reference.protocols import protocol_for
+from conformance.reference.protocols import RPC_V2, protocol_for
 from conformance.reference.server import HttpOptions
-from conformance.reference.variants.core import Family, VariantApp, variant
+from conformance.reference.variants.core import Family, Variant, VariantApp, register, variant
 from conformance.reference.variants.editing import (
     document_of,
     on_errors,
@@ -129,3 +129,26 @@ def _error_code_member(app: VariantApp) -> None:
         response, {**document, "code": document["__type"]}) if "__type" in document else response))
 
 
+
+
+def _named_service_scope(app: VariantApp) -> None:
+    """Scope the signature to the service a request names (its X-Amz-Target prefix, or its rpcv2 path's service
+    segment), known or not, before routing: as a front end serving several services does."""
+    signing_names = {route.operation.service.target_prefix: route.operation.service.signing_name
+                     for route in app.routes.values()}
+
+    def scope(request: HttpRequest, route: Route | None) -> set[str]:
+        if RPC_V2.handles(request):
+            segments = request.path.split("?", 1)[0].split("/")
+            named = segments[2].rsplit(".", 1)[-1] if len(segments) > 2 else ""
+        else:
+            named = (request.header("X-Amz-Target") or "").strip().partition(".")[0]
+        return {signing_names[named]} if named in signing_names else set()
+    app.scope_hook = scope
+
+
+# A front end that serves several services authenticates a request by the service it names, before routing it
+# (PROTOCOL_NOTES §7): a request naming another service's target or path, or none, gets an authentication error.
+register(Variant("authenticates_by_named_service", Family.LEGAL,
+                 "enforces SigV4, scoping a signature to the service the request names before routing it",
+                 configure=_named_service_scope, enforce_sigv4=True))
