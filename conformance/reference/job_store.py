@@ -224,9 +224,9 @@ class JobStore:
         except KeyError:
             raise JobNotFound(job_id) from None
 
-    def jobs_of(self, kind: str) -> list[tuple[str, Job]]:
-        """(job id, job) of every job of a kind. Called under the store's lock."""
-        return [(job_id, job) for (owner, job_id), job in self._jobs.items() if owner == kind]
+    def every_job(self) -> list[Job]:
+        """Every job the store keeps, of every kind. Called under the store's lock."""
+        return list(self._jobs.values())
 
     def _note_ending(self, job: Job) -> None:
         """Record when a new or changed job ends; under the lock."""

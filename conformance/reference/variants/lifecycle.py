@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
+import urllib.parse
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from conformance.reference.job_store import (
@@ -59,7 +62,7 @@ class _LooseLookup(JobStore):
         try:
             return super().lookup(kind, job_id)
         except JobNotFound:
-            found = [job for real, job in self.jobs_of(kind) if self.near(job_id, real)]
+            found = [job for job in self.every_job() if job.kind == kind and self.near(job_id, job.job_id)]
             if len(found) != 1:
                 raise
             return found[0]
@@ -131,3 +134,76 @@ def _job_lookup_trims(app: VariantApp) -> None:
 register(Variant("job_lookup_prefix", Family.LIFECYCLE,
                  "a JobId of 8 or more characters names the one job whose id it begins", _LOOKUP_CATCH,
                  store=_PrefixLookup))
+
+
+# Job lookups that see through a transformation of the id: each finds the job by a string that is not its id.
+# Written for the catalog, apart from the suite's near-miss families: what real lookups are known to do.
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def _ascii_folded(text: str) -> str:
+    """As search indexes fold text: decomposed, then every non-ASCII character dropped."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def _visible(text: str) -> str:
+    """Without white space, control and format characters, or variation selectors."""
+    return "".join(char for char in text if not (char.isspace() or unicodedata.category(char) in ("Cc", "Cf")
+                                                 or 0xFE00 <= ord(char) <= 0xFE0F))
+
+
+def _lookup_through(see: Callable[[str], str]) -> type[JobStore]:
+    class Through(_LooseLookup):
+        @staticmethod
+        def near(sent: str, real: str) -> bool:
+            return see(sent) == real
+    return Through
+
+
+class _KindBlindLookup(JobStore):
+    """A JobId names a job of any kind, of any service: one index for every job."""
+
+    def lookup(self, kind: str, job_id: str) -> Job:
+        """Its own kind's job, else any job with that id."""
+        try:
+            return super().lookup(kind, job_id)
+        except JobNotFound:
+            found = [job for job in self.every_job() if job.job_id == job_id]
+            if not found:
+                raise
+            return found[0]
+
+
+for _name, _text, _store in (
+    ("job_lookup_nfkc", "a JobId names the job once NFKC-normalized (fullwidth and other compatibility characters "
+     "read as plain ones)", _lookup_through(_nfkc)),
+    ("job_lookup_ascii_folding", "a JobId names the job once folded to ASCII (decomposed, non-ASCII dropped)",
+     _lookup_through(_ascii_folded)),
+    ("job_lookup_kind_blind", "a JobId names a job of any kind and any service (one index for every job)",
+     _KindBlindLookup),
+):
+    register(Variant(_name, Family.LIFECYCLE, _text, _LOOKUP_CATCH, store=_store))
+
+
+def _read_job_id_as(change: Callable[[str], str]) -> Callable[[VariantApp], None]:
+    """A framework that changes the JobId as it reads the request, before validation: it then names the job."""
+    def configure(app: VariantApp) -> None:
+        def read(request: HttpRequest, default: ReadStep) -> dict[str, Any]:
+            document = default(request)
+            job_id = document.get("JobId")
+            return {**document, "JobId": change(job_id)} if isinstance(job_id, str) else document
+        app.read_hook = read
+    return configure
+
+
+for _name, _text, _change in (
+    ("job_id_percent_decoded", "reads the JobId percent-decoded, as a framework that unquotes parameters does",
+     urllib.parse.unquote),
+    ("job_id_invisible_dropped", "reads the JobId without its white space and invisible characters, wherever they "
+     "stand", _visible),
+    ("job_id_unescaped_again", "reads the JobId with the `\\u` and `\\x` escapes in its text decoded again",
+     lambda text: text.encode("latin-1", "backslashreplace").decode("unicode_escape", "replace")),
+):
+    variant(_name, Family.LIFECYCLE, _text, tuple(_LOOKUP_CATCH))(_read_job_id_as(_change))
