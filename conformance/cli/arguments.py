@@ -16,6 +16,7 @@ MAX_SECONDS = 86_400.0  # a day: --settle-timeout and the reference server's job
 MAX_READ_TIMEOUT = 3_600.0
 MIN_RATE = 0.01  # requests per second: one every 100 s
 MAX_BODY_BYTES = 1 << 30
+MAX_NEAR_MISSES = 1_000  # per job flow: each is two requests
 
 
 def whole(minimum: int, maximum: int) -> Callable[[str], int]:

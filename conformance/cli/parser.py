@@ -96,6 +96,9 @@ def _job_options(run: argparse.ArgumentParser) -> None:
                       help="with --create-jobs on AWS: where to write")
     jobs.add_argument("--data-access-role-arn", default=None, metavar="ARN",
                       help="with --create-jobs on AWS: a role both services may assume to read and write those")
+    run.add_argument("--near-misses", type=arguments.whole(0, arguments.MAX_NEAR_MISSES), default=16, metavar="N",
+                     help="near misses of a started job's id drawn per job flow, beside the 7 fixed ones: strings "
+                          "that are not its id, each of which must name no job (default: 16; 0: the fixed ones only)")
     run.add_argument("--settle-timeout", type=arguments.seconds, default=60.0, metavar="SECONDS",
                      help="how long a stopped job may stay STOP_REQUESTED (default: 60; 0: do not wait; at most "
                           f"{arguments.MAX_SECONDS:g})")

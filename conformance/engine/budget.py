@@ -43,17 +43,29 @@ class Allocation:
     flows: bool
     auth: bool
     cases_per_lane: dict[LaneKey, int | None]  # None: every planned case
+    near_misses: int | None = None  # drawn near misses per job flow (None: as many as the run asks for)
 
 
-def allocate(left: int | None, lanes: list[Lane], flow_requests: int, auth_requests: int) -> Allocation:
+# The most of what is left after the job flows and authentication cases that drawn near misses may take: the rest
+# goes to the lanes' cases, which cover categories nothing else does.
+NEAR_MISS_SHARE = 0.25
+
+
+def allocate(left: int | None, lanes: list[Lane], flow_requests: int, auth_requests: int,
+             near_miss_requests: int = 0, near_misses: int = 0) -> Allocation:
     """Share `left` requests (None: no budget) among the lanes the endpoint serves, in order of worth: job flows
-    (their requests counted from their plan), authentication cases, then each lane's cases."""
+    (`flow_requests` counted from their plan, without drawn near misses), authentication cases, up to
+    `near_misses` drawn near misses per flow (each costing `near_miss_requests` over all flows) within
+    NEAR_MISS_SHARE of what is left, then each lane's cases."""
     if left is None:
         return Allocation(flow_requests > 0, auth_requests > 0, {lane.key: None for lane in lanes})
     use_flows = flow_requests > 0 and left >= flow_requests
     left -= flow_requests if use_flows else 0
     use_auth = auth_requests > 0 and left >= auth_requests
     left -= auth_requests if use_auth else 0
+    drawn = min(near_misses, int(left * NEAR_MISS_SHARE) // near_miss_requests) \
+        if use_flows and near_miss_requests > 0 else 0
+    left -= drawn * near_miss_requests
     share, extra = divmod(left, max(len(lanes), 1))
     return Allocation(use_flows, use_auth,
-                      {lane.key: share + (1 if index < extra else 0) for index, lane in enumerate(lanes)})
+                      {lane.key: share + (1 if index < extra else 0) for index, lane in enumerate(lanes)}, drawn)

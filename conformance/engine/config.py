@@ -46,3 +46,4 @@ class RunConfig:
     fail_fast: bool = False  # send no further case once an error-severity check has failed
     rerun: tuple[tuple[LaneKey, Case], ...] | None = None  # only these cases (an earlier report's failures)
     drawing_process: bool = True  # draw cases ahead in a forked process where the platform forks (same cases)
+    near_misses: int = 16  # near misses of a started job's id drawn per job flow, beside the fixed ones

@@ -17,7 +17,8 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from conformance.cases import Case, Category, Kind, categories
@@ -47,13 +48,24 @@ class Sender(Protocol):
         ...
 
 
+NearMissSource = Callable[[str], Sequence[tuple[Category, str]]]  # a job id -> drawn (category, value) near misses
+
+
+@dataclass(frozen=True)
+class IdentityProbes:
+    """What a flow sends, beyond the fixed near misses, to test that the job's id and nothing else names the job."""
+
+    drawn: NearMissSource | None = None  # near misses drawn from transformations of the id (`generation`)
+    respelled: Callable[[dict[str, Any]], bytes] | None = None  # a document in another legal spelling of the wire
+
+
 class _Flow:
     """One job's flow as it goes: the results so far, and the steps that send and read them."""
 
     def __init__(self, operation: Operation, api: JobApi, send: Sender, ledger: Any, config: LifecycleConfig,
-                 cancel: threading.Event, pause: Callable[[float], object]) -> None:
+                 cancel: threading.Event, pause: Callable[[float], object], identity: IdentityProbes) -> None:
         self.operation, self.api, self.send, self.ledger = operation, api, send, ledger
-        self.config, self.cancel, self.pause = config, cancel, pause
+        self.config, self.cancel, self.pause, self.identity = config, cancel, pause, identity
         self.start_operation = botocore_model.operation(api.service, api.start)
         self.describe = botocore_model.operation(api.service, api.describe)
         self.results: list[CaseResult] = []
@@ -98,18 +110,24 @@ class _Flow:
         return job_id
 
     def inspect(self, job_id: str) -> str | None:
-        """Describe the job, send its near misses to Stop and Describe, and Describe it again; what the first
-        Describe said of it (None when the budget or a cancellation cut this short)."""
+        """Describe the job, send its near misses (the fixed ones, then drawn ones) to Stop and Describe, Describe it
+        again, then Describe it by its id in another legal spelling; what the first Describe said of it (None when
+        the budget or a cancellation cut this short)."""
         known = None
         with contextlib.suppress(BudgetExhausted):
             if not self.cancel.is_set():
                 known = self.read_status(categories.DESCRIBE, "read the status of the job the suite started", job_id)
-                for label, near in near_misses(job_id):
-                    near_miss = categories.NEAR_MISSES[label]
+                fixed = [(categories.NEAR_MISSES[label], near) for label, near in near_misses(job_id)]
+                drawn = list(self.identity.drawn(job_id)) if self.identity.drawn else []
+                for near_miss, near in fixed + drawn:
                     for op in (self.operation, self.describe):
                         self.step(op, Case(op.name, near_miss.name, near_miss.kind, near_miss.description,
                                            document={"JobId": near}, job_id=near))
                 self.read_status(categories.UNTOUCHED, "the job is untouched by the near misses", job_id)
+                if self.identity.respelled is not None:
+                    respelled, describe = categories.RESPELLED, self.describe
+                    self.step(describe, Case(describe.name, respelled.name, respelled.kind, respelled.description,
+                                             raw_body=self.identity.respelled({"JobId": job_id}), job_id=job_id))
         return known
 
     def after_stop(self, job_id: str, known: str | None, first: CaseResult) -> None:
@@ -143,7 +161,8 @@ class _Flow:
 
 def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_setup: Any = None,
              config: LifecycleConfig = LifecycleConfig(), cancel: threading.Event | None = None,
-             pause: Callable[[float], object] | None = None) -> list[CaseResult]:
+             pause: Callable[[float], object] | None = None, identity: IdentityProbes = IdentityProbes()) \
+        -> list[CaseResult]:
     """Every case of one job's life, in the order sent (only the last look at a settling job is kept).
 
     The job's first Stop is sent even past the request budget and even when the run is being
@@ -151,7 +170,8 @@ def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_s
     so that clean-up can stop it should this flow end early.
     """
     cancel = cancel or threading.Event()
-    flow = _Flow(operation, api, send, ledger, config, cancel, pause or cancel.wait)  # a cancellation ends a wait
+    flow = _Flow(operation, api, send, ledger, config, cancel, pause or cancel.wait,  # a cancellation ends a wait
+                 identity)
     if cancel.is_set():
         return flow.results
     job_id = flow.start(job_setup)
@@ -235,12 +255,13 @@ class NoLedger:
         """Record nothing."""
 
 
-def planned_flow(operation: Operation, api: JobApi, protocol: WireProtocol,
-                 job_setup: Any = None) -> list[tuple[Operation, Case, str]]:
-    """The requests one job flow makes, as a dry run lists them (JobIds the Start would return are placeholders)."""
+def planned_flow(operation: Operation, api: JobApi, protocol: WireProtocol, job_setup: Any = None,
+                 identity: IdentityProbes = IdentityProbes()) -> list[tuple[Operation, Case, str]]:
+    """The requests one job flow makes, as a dry run lists them (JobIds the Start would return are placeholders, and
+    the near misses drawn are drawn from the placeholder)."""
     sender = PlanningSender(protocol, api.status_path)
     job_flow(operation, api, sender, NoLedger(), job_setup, LifecycleConfig(settle_timeout=1.0),
-             pause=lambda seconds: None)
+             pause=lambda seconds: None, identity=identity)
     for index, (op, case, note) in enumerate(sender.planned):
         if case.kind is Kind.START_JOB:  # a real run sends a fresh token each time
             document = {**case.document, "ClientRequestToken": "<a fresh UUID>"}

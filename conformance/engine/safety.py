@@ -92,6 +92,9 @@ class JobLedger:
         self._started: dict[tuple[str, str], bool] = {}  # (service, job id) -> known to be stopped
         self._stoppers: dict[tuple[str, str], str] = {}  # (service, job id) -> the Stop operation of its kind
         self._allowed: set[str] = set()  # the started jobs' ids and their near misses
+        # The started jobs' ids case-folded: a real-form id that is one of them in other letter case is the same
+        # job to a service that folds case, and no other job to one that does not (real ids are lowercase).
+        self._folded: set[str] = set()
         self._lock = threading.Lock()
 
     def started(self, service: str, job_id: str, stop_operation: str = "") -> None:
@@ -100,6 +103,7 @@ class JobLedger:
             self._started.setdefault((service, job_id), False)
             self._allowed.add(job_id)
             self._allowed.update(value for _, value in near_misses(job_id))
+            self._folded.add(job_id.lower())
             if stop_operation:
                 self._stoppers[(service, job_id)] = stop_operation
 
@@ -115,9 +119,10 @@ class JobLedger:
                 self._started[(service, job_id)] = True
 
     def created(self, job_id: str) -> bool:
-        """Whether this run started a job with this id, or it is one of the near misses of such a job."""
+        """Whether this run started a job with this id (in any letter case), or it is one of the fixed near misses
+        of such a job."""
         with self._lock:
-            return job_id in self._allowed
+            return job_id in self._allowed or job_id.lower() in self._folded
 
     def unstopped(self) -> list[tuple[str, str]]:
         """(service, job id) of every started job not yet known to be stopped."""

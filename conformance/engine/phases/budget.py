@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from conformance.cases import LaneKey
 from conformance.engine.budget import allocate
 from conformance.engine.phases import Phase, PhaseOutcome, RunContext
+from conformance.engine.phases.flows import JobsPhase
 from conformance.engine.plan import PlannedRequest
 from conformance.engine.results import Skip, SkipReason
 
@@ -17,7 +18,7 @@ class BudgetPhase:
 
     name = "budget"
 
-    def __init__(self, flows: Phase, auth: Phase) -> None:
+    def __init__(self, flows: JobsPhase, auth: Phase) -> None:
         self.flows = flows
         self.auth = auth
 
@@ -34,7 +35,9 @@ class BudgetPhase:
         remaining = ctx.transport.budget.remaining if ctx.transport is not None else ctx.config.budget
         if ctx.transport is None and remaining is not None:
             remaining -= len(ctx.lanes)  # the probes
-        ctx.allocation = allocate(remaining, ctx.live, len(self.flows.plan(ctx)), len(self.auth.plan(ctx)))
+        fixed, per_near_miss = self.flows.costs(ctx)
+        ctx.allocation = allocate(remaining, ctx.live, fixed, len(self.auth.plan(ctx)), per_near_miss,
+                                  ctx.config.near_misses)
         return PhaseOutcome(self.name)
 
 
