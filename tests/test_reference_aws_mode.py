@@ -7,6 +7,7 @@ import http.client
 import json
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -96,11 +97,12 @@ def send(url: str, wire: WireRequest, headers: dict[str, str], body: bytes) -> t
 
 
 def signed(url: str, wire: WireRequest, credentials: Credentials, body: bytes | None = None, service: str | None = None,
-           at: datetime.datetime | None = None) -> tuple[dict[str, str], bytes]:
+           at: datetime.datetime | None = None, region: str = "us-east-1",
+           terminator: str = sigv4.TERMINATOR) -> tuple[dict[str, str], bytes]:
     """The wire's headers and body, SigV4-signed as botocore signs them."""
     body = wire.body() if body is None else body
     headers = sigv4.sign("POST", url + wire.path, wire.headers(), body, credentials, service or wire.service,
-                         "us-east-1", at=at)
+                         region, at=at, terminator=terminator)
     return headers, body
 
 
@@ -198,6 +200,25 @@ def _future(url: str, wire: WireRequest) -> tuple[dict[str, str], bytes]:
     return signed(url, wire, DUMMY_CREDENTIALS, at=now() + datetime.timedelta(hours=1))
 
 
+def _skewed(minutes: int) -> Callable[[str, WireRequest], tuple[dict[str, str], bytes]]:
+    return lambda url, wire: signed(url, wire, DUMMY_CREDENTIALS, at=now() + datetime.timedelta(minutes=minutes))
+
+
+def _wrong_scope_region(url: str, wire: WireRequest) -> tuple[dict[str, str], bytes]:
+    return signed(url, wire, DUMMY_CREDENTIALS, region="eu-west-1")
+
+
+def _wrong_terminator(url: str, wire: WireRequest) -> tuple[dict[str, str], bytes]:
+    return signed(url, wire, DUMMY_CREDENTIALS, terminator="aws5_request")
+
+
+def _authorization_changed(change: Callable[[str], str]) -> Callable[[str, WireRequest], tuple[dict[str, str], bytes]]:
+    def make(url: str, wire: WireRequest) -> tuple[dict[str, str], bytes]:
+        headers, body = signed(url, wire, DUMMY_CREDENTIALS)
+        return {**headers, "Authorization": change(headers["Authorization"])}, body
+    return make
+
+
 def _unknown_key(url: str, wire: WireRequest) -> tuple[dict[str, str], bytes]:
     return signed(url, wire, Credentials("AKIDNOTKNOWNTOSERVER", "whatever"))
 
@@ -258,6 +279,20 @@ REFUSALS = {
     "unsigned payload, tampered": (_unsigned_payload_tampered, "InvalidSignatureException", "x-amz-content-sha256"),
     "expired": (_expired, "InvalidSignatureException", "Signature expired"),
     "future": (_future, "InvalidSignatureException", "is still later than"),
+    "16 minutes behind": (_skewed(-16), "InvalidSignatureException", "Signature expired"),
+    "16 minutes ahead": (_skewed(16), "InvalidSignatureException", "Signature not yet current"),
+    "wrong scope region": (_wrong_scope_region, "InvalidSignatureException",
+                           "Credential should be scoped to a valid region, not 'eu-west-1'."),
+    "wrong terminator": (_wrong_terminator, "InvalidSignatureException",
+                         "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'."),
+    "other algorithm": (_authorization_changed(lambda value: value.replace("SHA256", "SHA512", 1)),
+                        "IncompleteSignatureException", "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'"),
+    "no SignedHeaders": (_authorization_changed(lambda value: sigv4.without_part(value, "SignedHeaders")),
+                         "IncompleteSignatureException", "requires 'SignedHeaders' parameter"),
+    "no Signature": (_authorization_changed(lambda value: sigv4.without_part(value, "Signature")),
+                     "IncompleteSignatureException", "requires 'Signature' parameter"),
+    "credential of 4 parts": (_authorization_changed(lambda value: value.replace("/aws4_request", "", 1)),
+                              "IncompleteSignatureException", "Credential must have exactly 5 slash-delimited"),
     "unknown key": (_unknown_key, "UnrecognizedClientException", "security token included in the request is invalid"),
     "wrong session token": (_wrong_session_token, "UnrecognizedClientException", "is invalid"),
     "missing session token": (_missing_session_token, "UnrecognizedClientException", "is invalid"),
@@ -290,6 +325,15 @@ def test_badly_signed_requests_get_aws_auth_errors(aws_server: ReferenceServer, 
     assert (status, error_type) == (400, expected_type), message
     assert expected_text in message
     assert headers["x-amzn-requestid"]
+
+
+def test_the_region_a_signature_must_be_scoped_to_is_the_servers_own() -> None:
+    app = ReferenceApp(region="eu-west-1", verifier=SigV4Verifier())
+    wire = WIRES[2]
+    for region, error_type in (("eu-west-1", "JobNotFoundException"), ("us-east-1", "InvalidSignatureException")):
+        headers, body = signed("http://h", wire, DUMMY_CREDENTIALS, region=region)
+        answer = cbor.decode(app.handle(HttpRequest("POST", wire.path, {**headers, "Host": "h"}, body)).body)
+        assert answer["__type"].endswith(f"#{error_type}"), answer
 
 
 def test_scope_error_names_the_right_service(aws_server: ReferenceServer) -> None:
@@ -465,14 +509,18 @@ def test_serve_flags_parse() -> None:
     assert (args.enforce_sigv4, args.throttle) == (True, 2.5)
     args = parser.parse_args(["serve"])
     assert (args.enforce_sigv4, args.throttle) == (False, None)
+    assert (args.sigv4_credentials_from_environment, args.sigv4_profile) == (False, None)
+    with pytest.raises(SystemExit):  # one source of a key pair at a time
+        parser.parse_args(["serve", "--enforce-sigv4", "--sigv4-credentials-from-environment", "--sigv4-profile", "p"])
     for bad in ("0", "-1", "fast", "inf"):
         with pytest.raises(SystemExit):
             parser.parse_args(["serve", "--throttle", bad])
 
 
-@pytest.mark.parametrize("variant", [None, "quick_jobs"])
-def test_serve_builds_the_aws_like_app(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                       variant: str | None) -> None:
+def serve_with(monkeypatch: pytest.MonkeyPatch, argv: list[str],
+               while_serving: Callable[[ReferenceServer], None]) -> tuple[int, list[ReferenceApp]]:
+    """`conformance serve ARGV`, running `while_serving` against the server in place of serving until stopped; the
+    exit status and the app served."""
     from conformance import cli
 
     served: list[ReferenceApp] = []
@@ -481,18 +529,27 @@ def test_serve_builds_the_aws_like_app(monkeypatch: pytest.MonkeyPatch, capsys: 
         served.append(server.app)
         server.start()
         try:
-            wire = WIRES[0]
-            assert send(server.url, wire, *_unsigned(server.url, wire))[2] == "MissingAuthenticationTokenException"
-            assert send(server.url, wire, *signed(server.url, wire, DUMMY_CREDENTIALS))[2] in (
-                "JobNotFoundException", "ThrottlingException")
+            while_serving(server)
         finally:
             server.stop()
         raise KeyboardInterrupt  # how a served `conformance serve` ends
 
     monkeypatch.setattr(ReferenceServer, "serve_forever", serve_briefly)
-    argv = ["serve", "--port", "0", "--enforce-sigv4", "--throttle", "3"] + (["--variant", variant] if variant else [])
-    assert cli.main(argv) == cli.EXIT_OK
-    (app,) = served
+    return cli.main(["serve", "--port", "0", *argv]), served
+
+
+@pytest.mark.parametrize("variant", [None, "quick_jobs"])
+def test_serve_builds_the_aws_like_app(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                       variant: str | None) -> None:
+    def exercise(server: ReferenceServer) -> None:
+        wire = WIRES[0]
+        assert send(server.url, wire, *_unsigned(server.url, wire))[2] == "MissingAuthenticationTokenException"
+        assert send(server.url, wire, *signed(server.url, wire, DUMMY_CREDENTIALS))[2] in (
+            "JobNotFoundException", "ThrottlingException")
+
+    argv = ["--enforce-sigv4", "--throttle", "3"] + (["--variant", variant] if variant else [])
+    code, (app,) = serve_with(monkeypatch, argv, exercise)
+    assert code == 0
     assert isinstance(app.verifier, SigV4Verifier) and isinstance(app.throttle, Throttle) and app.throttle.rate == 3
     if variant:
         assert isinstance(app, variants.VariantApp)
@@ -500,6 +557,74 @@ def test_serve_builds_the_aws_like_app(monkeypatch: pytest.MonkeyPatch, capsys: 
     assert "SigV4 enforced (test access key ids: AKIDCONFORMANCESUITE, AKIDEXAMPLE, ASIACONFORMANCETEST)" in out
     assert "throttled above 3 requests/s" in out
     assert DUMMY_CREDENTIALS.secret_key not in out and SIGV4_TEST_SUITE_CREDENTIALS.secret_key not in out
+
+
+# A key pair the server is given (a user's own, say): never on the command line, never printed.
+GIVEN = Credentials("AKIAGIVENKEYPAIR0001", "given-secret-never-printed", "given-session-token")
+
+
+@pytest.fixture
+def aws_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No AWS credentials anywhere botocore looks, but the files of `tmp_path` (empty until a test writes them)."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                 "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return tmp_path
+
+
+@pytest.mark.parametrize("source", ["environment", "profile"])
+def test_serve_with_a_given_key_pair_serves_that_pair_only_and_never_prints_its_secret(
+        source: str, aws_home: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    if source == "environment":
+        for name, value in (("AWS_ACCESS_KEY_ID", GIVEN.access_key), ("AWS_SECRET_ACCESS_KEY", GIVEN.secret_key),
+                            ("AWS_SESSION_TOKEN", GIVEN.token)):
+            monkeypatch.setenv(name, value)
+        flag = ["--sigv4-credentials-from-environment"]
+    else:
+        (aws_home / "credentials").write_text(f"[given]\naws_access_key_id = {GIVEN.access_key}\n"
+                                              f"aws_secret_access_key = {GIVEN.secret_key}\n"
+                                              f"aws_session_token = {GIVEN.token}\n")
+        flag = ["--sigv4-profile", "given"]
+    answers: dict[str, str] = {}
+
+    def exercise(server: ReferenceServer) -> None:
+        tried = {"given": GIVEN, "given without its token": Credentials(GIVEN.access_key, GIVEN.secret_key),
+                 **TEST_CREDENTIALS}
+        for wire in WIRES:
+            for name, credentials in tried.items():
+                answers[f"{wire!r} {name}"] = send(server.url, wire, *signed(server.url, wire, credentials))[2]
+
+    code, (app,) = serve_with(monkeypatch, ["--enforce-sigv4", "--verbose", *flag], exercise)
+    assert code == 0 and app.verifier is not None and app.verifier.access_keys == [GIVEN.access_key]
+    # The test keys are refused when a pair is given: anyone can sign with them.
+    refused = {f"{wire!r} {name}": "UnrecognizedClientException" for wire in WIRES
+               for name in ("given without its token", *TEST_CREDENTIALS)}
+    assert answers == {**refused, **{f"{wire!r} given": NOT_FOUND[wire.service] for wire in WIRES}}
+    out, err = capfd.readouterr()
+    assert f"SigV4 enforced (the given key pair only, access key id: {GIVEN.access_key})" in out
+    assert "POST /" in err  # --verbose logged every request, with no secret in any line
+    assert GIVEN.secret_key not in out + err and GIVEN.token not in out + err
+
+
+@pytest.mark.parametrize(("argv", "environment", "says"), [
+    (["--enforce-sigv4", "--sigv4-credentials-from-environment"], {}, "no AWS credentials in the environment"),
+    (["--enforce-sigv4", "--sigv4-credentials-from-environment"], {"AWS_ACCESS_KEY_ID": GIVEN.access_key},
+     "could not be read from the environment"),
+    (["--enforce-sigv4", "--sigv4-profile", "nobody"], {}, "no AWS profile named 'nobody'"),
+    (["--sigv4-profile", "nobody"], {}, "need --enforce-sigv4"),
+], ids=["nothing set", "no secret", "no such profile", "without --enforce-sigv4"])
+def test_serve_refuses_a_key_pair_it_cannot_read(aws_home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str], argv: list[str],
+                                                 environment: dict[str, str], says: str) -> None:
+    from conformance import cli
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve", "--port", "0", *argv]) == cli.EXIT_USAGE
+    assert says in capsys.readouterr().err
 
 
 def test_serve_banner_says_when_modes_are_off(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

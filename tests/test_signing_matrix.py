@@ -19,16 +19,17 @@ from conformance.cases import Case, Kind, Signing, categories
 from conformance.engine.config import RunConfig
 from conformance.engine.lanes import Lane
 from conformance.engine.phases.auth import ONLY_IF_REFUSED, SIGNINGS
-from conformance.engine.runner import planned_requests
+from conformance.engine.runner import planned_requests, run
 from conformance.engine.safety import UnsafeRequest
 from conformance.engine.transport import Transport
 from conformance.engine.transport.signing import CHANGED_HEADER, OTHER_ALGORITHM, other_region, signed_headers
+from conformance.engine.verdict import Verdict
 from conformance.generation.strategies.strings import StringSpace
 from conformance.model.operations import Operation, load_operations
 from conformance.protocols import get_protocol
 from conformance.reference import ReferenceApp, ReferenceServer
 from conformance.reference.aws_mode import TEST_CREDENTIALS, SigV4Verifier
-from conformance.report import plan
+from conformance.report import plan, summarise
 from conformance.report.reproduce import curl_command
 from conformance.targets.target import Target
 from conformance.wire import cbor, sigv4
@@ -275,3 +276,19 @@ def test_no_signing_signs_for_a_host_outside_aws_with_real_credentials_unless_al
     for signing in [Signing.SIGV4, *MATRIX[1:]]:
         with pytest.raises(UnsafeRequest):
             signed_headers(request, "http://127.0.0.1:9/", lane.operation.service, aws, signing)
+
+
+@pytest.mark.parametrize("credentials", [DUMMY_CREDENTIALS, USER], ids=["dummy pair", "user's own pair"])
+def test_a_run_against_a_server_checking_its_key_pair_conforms_with_every_wrong_signing_judged(
+        credentials: Credentials) -> None:
+    # The dummy pair is one of the reference's test keys; the user's own pair is the one key the server is given.
+    server = Recorded(None if credentials is DUMMY_CREDENTIALS else credentials)
+    with server.server:
+        target = Target(server.server.url, credentials=credentials, credentials_to_custom_endpoint=credentials is USER)
+        summary = summarise(run(RunConfig(target, max_examples=0, seed=3, operations=("StopPHIDetectionJob",),
+                                          create_jobs=False)))
+    assert summary.verdict is Verdict.CONFORMS, summary.decision.reasons
+    for lane in ("StopPHIDetectionJob over awsJson1_1", "StopPHIDetectionJob over rpcv2Cbor"):
+        assert {CATEGORY[signing].name for signing in MATRIX} <= set(summary.coverage[lane])
+    keys = {authorization(request).access_key for request in server.received if request.header("Authorization")}
+    assert keys == {credentials.access_key, UNKNOWN_KEY_CREDENTIALS.access_key}
