@@ -643,3 +643,13 @@ def test_build_app_passes_the_modes_through() -> None:
     verifier, throttle = SigV4Verifier(), Throttle(5)
     app = variants.build_app("quick_jobs", verifier=verifier, throttle=throttle)
     assert (app.verifier, app.throttle) == (verifier, throttle)
+
+
+def test_a_signing_variant_keeps_the_keys_clock_and_skew_it_is_given() -> None:
+    verifier = SigV4Verifier({GIVEN.access_key: GIVEN}, now=now, max_skew=datetime.timedelta(minutes=3))
+    app = variants.build_app("sigv4_any_region", verifier=verifier)
+    assert isinstance(app.verifier, SigV4Verifier) and type(app.verifier) is not SigV4Verifier
+    assert (app.verifier.credentials, app.verifier.now, app.verifier.max_skew) == (verifier.credentials, now,
+                                                                                    verifier.max_skew)
+    alone = variants.build_app("sigv4_any_region").verifier  # a signing variant enforces SigV4 of its own
+    assert alone is not None and alone.access_keys == sorted(TEST_CREDENTIALS)

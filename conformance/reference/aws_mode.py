@@ -192,15 +192,25 @@ class SigV4Verifier:
     def check_fresh(self, amz_date: str, signed_at: datetime.datetime) -> None:
         """A signature is good for `max_skew` either side of the server's clock (AWS's wording)."""
         now = self.now()
-        minutes = f"{self.max_skew.total_seconds() / 60:g} min."
-        if signed_at < now - self.max_skew:
-            earliest = (now - self.max_skew).strftime(AMZ_DATE_FORMAT)
-            raise _invalid(f"Signature expired: {amz_date} is now earlier than {earliest} "
-                           f"({now.strftime(AMZ_DATE_FORMAT)} - {minutes})")
-        if signed_at > now + self.max_skew:
-            latest = (now + self.max_skew).strftime(AMZ_DATE_FORMAT)
-            raise _invalid(f"Signature not yet current: {amz_date} is still later than {latest} "
-                           f"({now.strftime(AMZ_DATE_FORMAT)} + {minutes})")
+        problem = self.expired_problem(amz_date, signed_at, now) or self.future_problem(amz_date, signed_at, now)
+        if problem:
+            raise _invalid(problem)
+
+    def expired_problem(self, amz_date: str, signed_at: datetime.datetime, now: datetime.datetime) -> str | None:
+        """What is wrong with a signature made more than `max_skew` ago, if it was."""
+        if signed_at >= now - self.max_skew:
+            return None
+        earliest = (now - self.max_skew).strftime(AMZ_DATE_FORMAT)
+        return (f"Signature expired: {amz_date} is now earlier than {earliest} "
+                f"({now.strftime(AMZ_DATE_FORMAT)} - {self.max_skew.total_seconds() / 60:g} min.)")
+
+    def future_problem(self, amz_date: str, signed_at: datetime.datetime, now: datetime.datetime) -> str | None:
+        """What is wrong with a signature dated more than `max_skew` ahead, if it is."""
+        if signed_at <= now + self.max_skew:
+            return None
+        latest = (now + self.max_skew).strftime(AMZ_DATE_FORMAT)
+        return (f"Signature not yet current: {amz_date} is still later than {latest} "
+                f"({now.strftime(AMZ_DATE_FORMAT)} + {self.max_skew.total_seconds() / 60:g} min.)")
 
     def check_content_hash(self, request: HttpRequest) -> None:
         """A client's X-Amz-Content-SHA256, if sent, must be the hash of the body received.
