@@ -75,11 +75,14 @@ def _same(sent: str | None, expected: str | None) -> bool:
 class SigV4Verifier:
     """Checks that a request is SigV4-signed with one of `credentials`, recently, for this region and service.
 
-    Each check is a method of its own, so that a variant can leave one out (`variants.signing`). The
-    checks come in AWS's order (as DynamoDB's recorded answers give it): the header's form
-    (IncompleteSignatureException), the credential scope (InvalidSignatureException, every wrong part
-    named), the key and token (UnrecognizedClientException), the clock, then the signature
-    (InvalidSignatureException).
+    Each check is a method of its own, so that a variant can leave one out (`variants.signing`). In
+    order: the header's form, its algorithm, X-Amz-Date and the headers that must be signed
+    (IncompleteSignatureException); the credential scope (InvalidSignatureException, every wrong part
+    named, before the key is looked up, as DynamoDB's recorded answers in dynalite's source have it);
+    the key and token (UnrecognizedClientException); the clock, the body's hash and the signature
+    (InvalidSignatureException). DynamoDB checks the clock before the key, and answered an unsigned
+    `host` with InvalidSignatureException; a request with one thing wrong, as each of the suite's
+    cases has, is refused here all the same.
     """
 
     def __init__(self, credentials: Mapping[str, Credentials] = TEST_CREDENTIALS,
