@@ -7,6 +7,7 @@ import http.client
 import json
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -96,11 +97,12 @@ def send(url: str, wire: WireRequest, headers: dict[str, str], body: bytes) -> t
 
 
 def signed(url: str, wire: WireRequest, credentials: Credentials, body: bytes | None = None, service: str | None = None,
-           at: datetime.datetime | None = None) -> tuple[dict[str, str], bytes]:
+           at: datetime.datetime | None = None, region: str = "us-east-1",
+           terminator: str = sigv4.TERMINATOR) -> tuple[dict[str, str], bytes]:
     """The wire's headers and body, SigV4-signed as botocore signs them."""
     body = wire.body() if body is None else body
     headers = sigv4.sign("POST", url + wire.path, wire.headers(), body, credentials, service or wire.service,
-                         "us-east-1", at=at)
+                         region, at=at, terminator=terminator)
     return headers, body
 
 
@@ -160,7 +162,7 @@ def test_signed_raw_requests_reach_the_operation(aws_server: ReferenceServer, wi
 
 def test_signature_a_few_minutes_off_is_still_good(aws_server: ReferenceServer) -> None:
     wire = WIRES[0]
-    for skew in (-4, 4):
+    for skew in (-14, 14):  # AWS JSON services allow 15 minutes either way
         at = now() + datetime.timedelta(minutes=skew)
         status, _, error_type, _ = send(aws_server.url, wire, *signed(aws_server.url, wire, DUMMY_CREDENTIALS, at=at))
         assert (status, error_type) == (400, "JobNotFoundException")
@@ -196,6 +198,25 @@ def _expired(url: str, wire: WireRequest) -> tuple[dict[str, str], bytes]:
 
 def _future(url: str, wire: WireRequest) -> tuple[dict[str, str], bytes]:
     return signed(url, wire, DUMMY_CREDENTIALS, at=now() + datetime.timedelta(hours=1))
+
+
+def _skewed(minutes: int) -> Callable[[str, WireRequest], tuple[dict[str, str], bytes]]:
+    return lambda url, wire: signed(url, wire, DUMMY_CREDENTIALS, at=now() + datetime.timedelta(minutes=minutes))
+
+
+def _wrong_scope_region(url: str, wire: WireRequest) -> tuple[dict[str, str], bytes]:
+    return signed(url, wire, DUMMY_CREDENTIALS, region="eu-west-1")
+
+
+def _wrong_terminator(url: str, wire: WireRequest) -> tuple[dict[str, str], bytes]:
+    return signed(url, wire, DUMMY_CREDENTIALS, terminator="aws5_request")
+
+
+def _authorization_changed(change: Callable[[str], str]) -> Callable[[str, WireRequest], tuple[dict[str, str], bytes]]:
+    def make(url: str, wire: WireRequest) -> tuple[dict[str, str], bytes]:
+        headers, body = signed(url, wire, DUMMY_CREDENTIALS)
+        return {**headers, "Authorization": change(headers["Authorization"])}, body
+    return make
 
 
 def _unknown_key(url: str, wire: WireRequest) -> tuple[dict[str, str], bytes]:
@@ -258,6 +279,20 @@ REFUSALS = {
     "unsigned payload, tampered": (_unsigned_payload_tampered, "InvalidSignatureException", "x-amz-content-sha256"),
     "expired": (_expired, "InvalidSignatureException", "Signature expired"),
     "future": (_future, "InvalidSignatureException", "is still later than"),
+    "16 minutes behind": (_skewed(-16), "InvalidSignatureException", "Signature expired"),
+    "16 minutes ahead": (_skewed(16), "InvalidSignatureException", "Signature not yet current"),
+    "wrong scope region": (_wrong_scope_region, "InvalidSignatureException",
+                           "Credential should be scoped to a valid region, not 'eu-west-1'."),
+    "wrong terminator": (_wrong_terminator, "InvalidSignatureException",
+                         "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'."),
+    "other algorithm": (_authorization_changed(lambda value: value.replace("SHA256", "SHA512", 1)),
+                        "IncompleteSignatureException", "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'"),
+    "no SignedHeaders": (_authorization_changed(lambda value: sigv4.without_part(value, "SignedHeaders")),
+                         "IncompleteSignatureException", "requires 'SignedHeaders' parameter"),
+    "no Signature": (_authorization_changed(lambda value: sigv4.without_part(value, "Signature")),
+                     "IncompleteSignatureException", "requires 'Signature' parameter"),
+    "credential of 4 parts": (_authorization_changed(lambda value: value.replace("/aws4_request", "", 1)),
+                              "IncompleteSignatureException", "Credential must have exactly 5 slash-delimited"),
     "unknown key": (_unknown_key, "UnrecognizedClientException", "security token included in the request is invalid"),
     "wrong session token": (_wrong_session_token, "UnrecognizedClientException", "is invalid"),
     "missing session token": (_missing_session_token, "UnrecognizedClientException", "is invalid"),
@@ -265,7 +300,8 @@ REFUSALS = {
     "wrong scope service": (_wrong_scope_service, "InvalidSignatureException", "Credential should be scoped to correct service"),
     "no X-Amz-Date": (_no_amz_date, "IncompleteSignatureException", "X-Amz-Date"),
     "unparsable X-Amz-Date": (_bad_amz_date, "IncompleteSignatureException", "ISO-8601"),
-    "scope date differs": (_scope_date_differs, "IncompleteSignatureException", "Credential scope does not match"),
+    # A wrong part of the credential scope is InvalidSignatureException, as DynamoDB answers it (dynalite's notes).
+    "scope date differs": (_scope_date_differs, "InvalidSignatureException", "Credential scope does not match"),
     "host not signed": (_host_not_signed, "IncompleteSignatureException", "'host' must be a 'SignedHeader'"),
     "empty Authorization": (_garbage(""), "IncompleteSignatureException", ""),
     "other scheme": (_garbage("Bearer abc.def"), "IncompleteSignatureException", ""),
@@ -289,6 +325,15 @@ def test_badly_signed_requests_get_aws_auth_errors(aws_server: ReferenceServer, 
     assert (status, error_type) == (400, expected_type), message
     assert expected_text in message
     assert headers["x-amzn-requestid"]
+
+
+def test_the_region_a_signature_must_be_scoped_to_is_the_servers_own() -> None:
+    app = ReferenceApp(region="eu-west-1", verifier=SigV4Verifier())
+    wire = WIRES[2]
+    for region, error_type in (("eu-west-1", "JobNotFoundException"), ("us-east-1", "InvalidSignatureException")):
+        headers, body = signed("http://h", wire, DUMMY_CREDENTIALS, region=region)
+        answer = cbor.decode(app.handle(HttpRequest("POST", wire.path, {**headers, "Host": "h"}, body)).body)
+        assert answer["__type"].endswith(f"#{error_type}"), answer
 
 
 def test_scope_error_names_the_right_service(aws_server: ReferenceServer) -> None:
@@ -442,7 +487,7 @@ def test_boto3_sees_throttling() -> None:
 
 def test_verifier_uses_its_clock() -> None:
     signed_at = datetime.datetime(2015, 8, 30, 12, 36, tzinfo=datetime.UTC)
-    verifier = SigV4Verifier(now=lambda: signed_at + datetime.timedelta(minutes=6))
+    verifier = SigV4Verifier(now=lambda: signed_at + datetime.timedelta(minutes=16))
     wire = WIRES[0]
     headers = sigv4.sign("POST", "http://h/", wire.headers(), wire.body(), SIGV4_TEST_SUITE_CREDENTIALS, "comprehend",
                          "us-east-1", at=signed_at)
@@ -450,7 +495,7 @@ def test_verifier_uses_its_clock() -> None:
     app = ReferenceApp(verifier=verifier)
     document = json.loads(app.handle(request).body)
     assert document == {"__type": "InvalidSignatureException", "Message": "Signature expired: 20150830T123600Z is now "
-                        "earlier than 20150830T123700Z (20150830T124200Z - 5 min.)"}
+                        "earlier than 20150830T123700Z (20150830T125200Z - 15 min.)"}
     verifier.now = lambda: signed_at
     assert json.loads(app.handle(request).body)["__type"] == "JobNotFoundException"
 
@@ -464,14 +509,18 @@ def test_serve_flags_parse() -> None:
     assert (args.enforce_sigv4, args.throttle) == (True, 2.5)
     args = parser.parse_args(["serve"])
     assert (args.enforce_sigv4, args.throttle) == (False, None)
+    assert (args.sigv4_credentials_from_environment, args.sigv4_profile) == (False, None)
+    with pytest.raises(SystemExit):  # one source of a key pair at a time
+        parser.parse_args(["serve", "--enforce-sigv4", "--sigv4-credentials-from-environment", "--sigv4-profile", "p"])
     for bad in ("0", "-1", "fast", "inf"):
         with pytest.raises(SystemExit):
             parser.parse_args(["serve", "--throttle", bad])
 
 
-@pytest.mark.parametrize("variant", [None, "quick_jobs"])
-def test_serve_builds_the_aws_like_app(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                       variant: str | None) -> None:
+def serve_with(monkeypatch: pytest.MonkeyPatch, argv: list[str],
+               while_serving: Callable[[ReferenceServer], None]) -> tuple[int, list[ReferenceApp]]:
+    """`conformance serve ARGV`, running `while_serving` against the server in place of serving until stopped; the
+    exit status and the app served."""
     from conformance import cli
 
     served: list[ReferenceApp] = []
@@ -480,18 +529,27 @@ def test_serve_builds_the_aws_like_app(monkeypatch: pytest.MonkeyPatch, capsys: 
         served.append(server.app)
         server.start()
         try:
-            wire = WIRES[0]
-            assert send(server.url, wire, *_unsigned(server.url, wire))[2] == "MissingAuthenticationTokenException"
-            assert send(server.url, wire, *signed(server.url, wire, DUMMY_CREDENTIALS))[2] in (
-                "JobNotFoundException", "ThrottlingException")
+            while_serving(server)
         finally:
             server.stop()
         raise KeyboardInterrupt  # how a served `conformance serve` ends
 
     monkeypatch.setattr(ReferenceServer, "serve_forever", serve_briefly)
-    argv = ["serve", "--port", "0", "--enforce-sigv4", "--throttle", "3"] + (["--variant", variant] if variant else [])
-    assert cli.main(argv) == cli.EXIT_OK
-    (app,) = served
+    return cli.main(["serve", "--port", "0", *argv]), served
+
+
+@pytest.mark.parametrize("variant", [None, "quick_jobs"])
+def test_serve_builds_the_aws_like_app(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                       variant: str | None) -> None:
+    def exercise(server: ReferenceServer) -> None:
+        wire = WIRES[0]
+        assert send(server.url, wire, *_unsigned(server.url, wire))[2] == "MissingAuthenticationTokenException"
+        assert send(server.url, wire, *signed(server.url, wire, DUMMY_CREDENTIALS))[2] in (
+            "JobNotFoundException", "ThrottlingException")
+
+    argv = ["--enforce-sigv4", "--throttle", "3"] + (["--variant", variant] if variant else [])
+    code, (app,) = serve_with(monkeypatch, argv, exercise)
+    assert code == 0
     assert isinstance(app.verifier, SigV4Verifier) and isinstance(app.throttle, Throttle) and app.throttle.rate == 3
     if variant:
         assert isinstance(app, variants.VariantApp)
@@ -499,6 +557,74 @@ def test_serve_builds_the_aws_like_app(monkeypatch: pytest.MonkeyPatch, capsys: 
     assert "SigV4 enforced (test access key ids: AKIDCONFORMANCESUITE, AKIDEXAMPLE, ASIACONFORMANCETEST)" in out
     assert "throttled above 3 requests/s" in out
     assert DUMMY_CREDENTIALS.secret_key not in out and SIGV4_TEST_SUITE_CREDENTIALS.secret_key not in out
+
+
+# A key pair the server is given (a user's own, say): never on the command line, never printed.
+GIVEN = Credentials("AKIAGIVENKEYPAIR0001", "given-secret-never-printed", "given-session-token")
+
+
+@pytest.fixture
+def aws_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No AWS credentials anywhere botocore looks, but the files of `tmp_path` (empty until a test writes them)."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                 "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return tmp_path
+
+
+@pytest.mark.parametrize("source", ["environment", "profile"])
+def test_serve_with_a_given_key_pair_serves_that_pair_only_and_never_prints_its_secret(
+        source: str, aws_home: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    if source == "environment":
+        for name, value in (("AWS_ACCESS_KEY_ID", GIVEN.access_key), ("AWS_SECRET_ACCESS_KEY", GIVEN.secret_key),
+                            ("AWS_SESSION_TOKEN", GIVEN.token)):
+            monkeypatch.setenv(name, value)
+        flag = ["--sigv4-credentials-from-environment"]
+    else:
+        (aws_home / "credentials").write_text(f"[given]\naws_access_key_id = {GIVEN.access_key}\n"
+                                              f"aws_secret_access_key = {GIVEN.secret_key}\n"
+                                              f"aws_session_token = {GIVEN.token}\n")
+        flag = ["--sigv4-profile", "given"]
+    answers: dict[str, str] = {}
+
+    def exercise(server: ReferenceServer) -> None:
+        tried = {"given": GIVEN, "given without its token": Credentials(GIVEN.access_key, GIVEN.secret_key),
+                 **TEST_CREDENTIALS}
+        for wire in WIRES:
+            for name, credentials in tried.items():
+                answers[f"{wire!r} {name}"] = send(server.url, wire, *signed(server.url, wire, credentials))[2]
+
+    code, (app,) = serve_with(monkeypatch, ["--enforce-sigv4", "--verbose", *flag], exercise)
+    assert code == 0 and app.verifier is not None and app.verifier.access_keys == [GIVEN.access_key]
+    # The test keys are refused when a pair is given: anyone can sign with them.
+    refused = {f"{wire!r} {name}": "UnrecognizedClientException" for wire in WIRES
+               for name in ("given without its token", *TEST_CREDENTIALS)}
+    assert answers == {**refused, **{f"{wire!r} given": NOT_FOUND[wire.service] for wire in WIRES}}
+    out, err = capfd.readouterr()
+    assert f"SigV4 enforced (the given key pair only, access key id: {GIVEN.access_key})" in out
+    assert "POST /" in err  # --verbose logged every request, with no secret in any line
+    assert GIVEN.secret_key not in out + err and GIVEN.token not in out + err
+
+
+@pytest.mark.parametrize(("argv", "environment", "says"), [
+    (["--enforce-sigv4", "--sigv4-credentials-from-environment"], {}, "no AWS credentials in the environment"),
+    (["--enforce-sigv4", "--sigv4-credentials-from-environment"], {"AWS_ACCESS_KEY_ID": GIVEN.access_key},
+     "could not be read from the environment"),
+    (["--enforce-sigv4", "--sigv4-profile", "nobody"], {}, "no AWS profile named 'nobody'"),
+    (["--sigv4-profile", "nobody"], {}, "need --enforce-sigv4"),
+], ids=["nothing set", "no secret", "no such profile", "without --enforce-sigv4"])
+def test_serve_refuses_a_key_pair_it_cannot_read(aws_home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str], argv: list[str],
+                                                 environment: dict[str, str], says: str) -> None:
+    from conformance import cli
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve", "--port", "0", *argv]) == cli.EXIT_USAGE
+    assert says in capsys.readouterr().err
 
 
 def test_serve_banner_says_when_modes_are_off(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -517,3 +643,13 @@ def test_build_app_passes_the_modes_through() -> None:
     verifier, throttle = SigV4Verifier(), Throttle(5)
     app = variants.build_app("quick_jobs", verifier=verifier, throttle=throttle)
     assert (app.verifier, app.throttle) == (verifier, throttle)
+
+
+def test_a_signing_variant_keeps_the_keys_clock_and_skew_it_is_given() -> None:
+    verifier = SigV4Verifier({GIVEN.access_key: GIVEN}, now=now, max_skew=datetime.timedelta(minutes=3))
+    app = variants.build_app("sigv4_any_region", verifier=verifier)
+    assert isinstance(app.verifier, SigV4Verifier) and type(app.verifier) is not SigV4Verifier
+    assert (app.verifier.credentials, app.verifier.now, app.verifier.max_skew) == (verifier.credentials, now,
+                                                                                    verifier.max_skew)
+    alone = variants.build_app("sigv4_any_region").verifier  # a signing variant enforces SigV4 of its own
+    assert alone is not None and alone.access_keys == sorted(TEST_CREDENTIALS)

@@ -37,6 +37,18 @@ class Signing(enum.StrEnum):
     UNSIGNED = "unsigned"
     BAD_SIGNATURE = "bad_signature"  # well formed, with a wrong signature
     EXPIRED_DATE = "expired_date"  # signed an hour ago
+    # The signing matrix: each signs as a client does but for one thing a verifying server must refuse.
+    OTHER_REGION = "other_region"  # a credential scope naming another region
+    OTHER_SERVICE = "other_service"  # ... another service (signing name)
+    OTHER_SCOPE_DATE = "other_scope_date"  # ... another day than X-Amz-Date's
+    OTHER_TERMINATOR = "other_terminator"  # ... ending in another terminator than aws4_request
+    DATE_BEHIND = "date_behind"  # signed further in the past than the clock skew allows
+    DATE_AHEAD = "date_ahead"  # signed further in the future than the clock skew allows
+    UNKNOWN_KEY = "unknown_key"  # an access key id nobody has (and a made-up secret)
+    SIGNED_HEADER_CHANGED = "signed_header_changed"  # a header sent with another value than it was signed with
+    BODY_CHANGED = "body_changed"  # a body sent other than the one signed
+    INCOMPLETE_AUTHORIZATION = "incomplete_authorization"  # an Authorization header without its Signature part
+    OTHER_ALGORITHM = "other_algorithm"  # an Authorization header naming AWS4-HMAC-SHA512, the rest unchanged
 
 
 class _Absent:

@@ -160,5 +160,13 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     serve.add_argument("--list-variants", action="store_true", help="list the variants and exit")
     serve.add_argument("--enforce-sigv4", action="store_true",
                        help="serve only requests SigV4-signed with the built-in test keys, as AWS answers the rest")
+    # A key pair is read from where botocore reads it, never from the command line, where `ps` would show it.
+    given = serve.add_mutually_exclusive_group()
+    given.add_argument("--sigv4-credentials-from-environment", action="store_true",
+                       help="with --enforce-sigv4: accept only the key pair of $AWS_ACCESS_KEY_ID, "
+                            "$AWS_SECRET_ACCESS_KEY (and $AWS_SESSION_TOKEN), in place of the test keys")
+    given.add_argument("--sigv4-profile", default=None, metavar="NAME",
+                       help="with --enforce-sigv4: accept only the key pair of this AWS profile (botocore's chain: "
+                            "shared files, SSO, roles), in place of the test keys")
     serve.add_argument("--throttle", type=arguments.rate, default=None, metavar="RATE",
                        help="answer ThrottlingException to requests over RATE per second")

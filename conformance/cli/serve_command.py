@@ -10,6 +10,8 @@ from conformance.cli.errors import EXIT_OK, error
 from conformance.model.operations import SchemaDocumentError
 from conformance.reference import JobStore, ReferenceApp, ReferenceServer, SystemClock, Timings, variants
 from conformance.reference.aws_mode import SigV4Verifier, Throttle
+from conformance.targets.resolve import chain_credentials, environment_credentials
+from conformance.targets.target import TargetError
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -18,10 +20,13 @@ def serve_command(args: argparse.Namespace) -> int:
         for variant in sorted(variants.VARIANTS.values(), key=lambda v: (v.family, v.name)):
             print(f"{variant.name:36} {variant.family:13} {variant.description}")
         return EXIT_OK
-    verifier = SigV4Verifier() if args.enforce_sigv4 else None
+    if _given_pair(args) and not args.enforce_sigv4:
+        return error("--sigv4-credentials-from-environment and --sigv4-profile need --enforce-sigv4")
     throttle = Throttle(args.throttle) if args.throttle else None
     try:
-        app, server = _server(args, verifier, throttle)
+        app, server = _server(args, _verifier(args), throttle)
+    except TargetError as exc:  # the key pair asked for cannot be read
+        return error(str(exc))
     except variants.UnknownVariant as exc:
         return error(str(exc).strip('"'))
     except SchemaDocumentError as exc:
@@ -33,11 +38,33 @@ def serve_command(args: argparse.Namespace) -> int:
     print(f"{which} listening on {server.url} ({', '.join(services)}; {', '.join(sorted(app.protocols))})",
           flush=True)
     print(f"operations: {', '.join(sorted(route.operation.name for route in app.routes.values()))}", flush=True)
-    signing = f"SigV4 enforced (test access key ids: {', '.join(verifier.access_keys)})" if verifier \
-        else "SigV4 not checked"
+    verifier = app.verifier  # a variant may enforce SigV4 of its own
+    keys = "the given key pair only, access key id" if _given_pair(args) else "test access key ids"
+    # Access key ids only: a secret is never printed.
+    signing = f"SigV4 enforced ({keys}: {', '.join(verifier.access_keys)})" if verifier else "SigV4 not checked"
     throttling = f"throttled above {throttle.rate:g} requests/s" if throttle else "not throttled"
     print(f"modes: {signing}; {throttling}", flush=True)
     return _serve_until_stopped(server, args.shutdown_grace)
+
+
+def _given_pair(args: argparse.Namespace) -> bool:
+    return bool(args.sigv4_credentials_from_environment or args.sigv4_profile is not None)
+
+
+def _verifier(args: argparse.Namespace) -> SigV4Verifier | None:
+    """The SigV4 check asked for: against the built-in test keys, or against the one key pair given (from the
+    environment or a profile); TargetError when that pair cannot be read."""
+    if not args.enforce_sigv4:
+        return None
+    if args.sigv4_credentials_from_environment:
+        given = environment_credentials()
+    elif args.sigv4_profile is not None:
+        given = chain_credentials(args.sigv4_profile)
+    else:
+        return SigV4Verifier()
+    # The given pair only: the public test keys, which anyone can sign with, would let anyone's request through to a
+    # server that checks a real pair, and the suite's unknown-key case would prove nothing there.
+    return SigV4Verifier({given.access_key: given})
 
 
 def _server(args: argparse.Namespace, verifier: SigV4Verifier | None,

@@ -242,8 +242,11 @@ RULES: tuple[Rule, ...] = (
          "`auth.unsigned`", "a 4xx authentication error, or (SigV4 not enforced) the not-found answer a signed "
          "request gets", "unsigned request"),
     Rule(Kind.AUTH, (), lambda op, case: (_REFUSED,),
-         "`auth.bad_signature`, `auth.expired_date`; `auth.unsigned_refused`: the unsigned request on an AWS "
-         "endpoint, which always enforces SigV4", "a 4xx authentication error"),
+         "the signing matrix, each signed wrongly in one way: `auth.bad_signature`, `auth.expired_date`, "
+         "`.date_behind`, `.date_ahead`, `.scope_region`, `.scope_service`, `.scope_date`, `.scope_terminator`, "
+         "`.unknown_key`, `.signed_header_changed`, `.body_changed`, `.incomplete_authorization`, "
+         "`.unsupported_algorithm`; `auth.unsigned_refused`: the unsigned request on an AWS endpoint, which always "
+         "enforces SigV4", "a 4xx authentication error"),
 )
 
 

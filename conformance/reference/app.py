@@ -32,7 +32,7 @@ class ReferenceApp:
     """Start, Describe and Stop for every job API in the catalog (`catalog.build_routes`), over awsJson1_1 and
     rpcv2Cbor.
 
-    With a `verifier`, only requests SigV4-signed with its test keys are served; with a `throttle`,
+    With a `verifier`, only requests SigV4-signed with its keys, for `region`, are served; with a `throttle`,
     requests over its rate are answered ThrottlingException (see `aws_mode`). Both are off by default.
     """
 
@@ -106,7 +106,8 @@ class ReferenceApp:
         except ApiError:
             route = None
         if self.verifier is not None:
-            self.verifier.verify(request, self.signing_services(request, route))
+            # An endpoint serves one region, as AWS's do: signed requests must be scoped to it.
+            self.verifier.verify(request, self.signing_services(request, route), self.region)
         if self.throttle is not None:
             self.throttle.acquire()
         return route

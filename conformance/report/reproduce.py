@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 
+from conformance.cases import Signing
 from conformance.model.operations import ServiceMeta
 from conformance.targets.target import Target
 from conformance.wire.credentials import DUMMY_CREDENTIALS
@@ -24,16 +25,17 @@ def _printf_literal(body: bytes) -> str:
     return shlex.quote("".join(out))
 
 
-def curl_command(request: HttpRequest, target: Target, service: ServiceMeta, signing: str = "sigv4") -> str:
+def curl_command(request: HttpRequest, target: Target, service: ServiceMeta, signing: str = Signing.SIGV4) -> str:
     """A shell command that sends the same request (signed by curl itself, credentials from the environment).
 
-    An authentication case is reproduced unsigned; curl cannot sign wrongly or in the past.
+    An authentication case (any signing but SigV4's own) is reproduced unsigned: curl cannot sign wrongly, at
+    another time or for another scope, nor change a request once signed.
     """
     url = target.endpoint(service.name).rstrip("/") + request.path
     parts = [f"printf '%b' {_printf_literal(request.body)} |", "curl -sS -i", "-X", request.method, shlex.quote(url)]
     for name, value in request.headers.items():
         parts += ["-H", shlex.quote(f"{name}: {value}")]
-    if target.credentials is not None and signing != "unsigned":
+    if target.credentials is not None and signing == Signing.SIGV4:
         real = target.credentials is not DUMMY_CREDENTIALS
         user = ('"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"' if real
                 else shlex.quote(f"{DUMMY_CREDENTIALS.access_key}:{DUMMY_CREDENTIALS.secret_key}"))

@@ -131,6 +131,22 @@ def chain_credentials(profile: str | None, required: bool = True) -> Credentials
     return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
 
 
+def environment_credentials() -> Credentials:
+    """The key pair of $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY (with $AWS_SESSION_TOKEN, if set), as the
+    environment step of botocore's chain reads them; TargetError when they are not both set."""
+    import botocore.credentials
+    import botocore.exceptions
+
+    try:
+        found = botocore.credentials.EnvProvider().load()
+    except botocore.exceptions.BotoCoreError as exc:  # one of the two set without the other
+        raise TargetError(f"AWS credentials could not be read from the environment: {exc}") from None
+    frozen = found.get_frozen_credentials() if found is not None else None
+    if frozen is None or not frozen.access_key or not frozen.secret_key:
+        raise TargetError("no AWS credentials in the environment: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+
 def credentials_target(url: str, region: str, profile: str | None, allow_custom: bool = False,
                        required: bool = True) -> Target:
     """A target for a URL: botocore's credential chain for AWS endpoints (and, if allowed, others); dummy elsewhere."""

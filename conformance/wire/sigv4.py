@@ -1,9 +1,11 @@
-"""SigV4 through botocore: sign a request (now, or at a chosen time), and recompute a received request's signature.
+"""SigV4 through botocore: sign a request (now, at a chosen time, or for a chosen scope), and recompute a received
+request's signature.
 
-botocore's `SigV4Auth` always signs at the current time and over every header it sees. Signing at
-a past time (the suite's expired-date case) and checking a signature over exactly the headers a
-client listed (the reference server's `--enforce-sigv4`) need two small overrides, not a second
-SigV4 implementation: the canonical request, string to sign and key derivation stay botocore's.
+botocore's `SigV4Auth` always signs at the current time, for a scope of that day ending in
+`aws4_request`, and over every header it sees. Signing at another time or for a wrong scope (the
+suite's authentication cases) and checking a signature over exactly the headers and scope a client
+sent (the reference server's `--enforce-sigv4`) need small overrides, not a second SigV4
+implementation: the canonical request, string to sign and key derivation stay botocore's.
 """
 
 from __future__ import annotations
@@ -19,17 +21,23 @@ from botocore.credentials import Credentials
 from conformance.wire.redaction import guard_signing_log
 
 ALGORITHM = "AWS4-HMAC-SHA256"
+TERMINATOR = "aws4_request"  # the credential scope's last part
+AUTHORIZATION_PARTS = ("Credential", "SignedHeaders", "Signature")
 guard_signing_log()  # botocore's signer logs each signature and session token at debug level
 
 
 class _SigV4(SigV4Auth):
-    """botocore's signer, at a fixed timestamp and (when checking) over a fixed list of headers."""
+    """botocore's signer, at a fixed timestamp, for a scope of another date or terminator if asked, and (when
+    checking) over a fixed list of headers."""
 
     def __init__(self, credentials: Credentials, service: str, region: str, timestamp: str | None = None,
-                 signed_headers: tuple[str, ...] | None = None) -> None:
+                 signed_headers: tuple[str, ...] | None = None, scope_date: str | None = None,
+                 terminator: str = TERMINATOR) -> None:
         super().__init__(credentials, service, region)
         self._timestamp = timestamp
         self._signed_headers = signed_headers
+        self._scope_date = scope_date  # None: the day of the timestamp, as botocore has it
+        self._terminator = terminator
         self._keys: dict[tuple[str, str], bytes] = {}  # the signing key of the current date
 
     def add_auth(self, request: AWSRequest) -> None:
@@ -41,13 +49,23 @@ class _SigV4(SigV4Auth):
         canonical = self.canonical_request(request)
         self._inject_signature_to_request(request, self.signature(self.string_to_sign(request, canonical), request))
 
+    def _date(self, request: AWSRequest) -> str:
+        return self._scope_date or request.context["timestamp"][0:8]
+
+    def credential_scope(self, request: AWSRequest) -> str:
+        # botocore's, with the date and terminator this signer was given (the same unless a case asks otherwise)
+        return "/".join((self._date(request), self._region_name, self._service_name, self._terminator))
+
+    def scope(self, request: AWSRequest) -> str:
+        return f"{self.credentials.access_key}/{self.credential_scope(request)}"
+
     def signature(self, string_to_sign: str, request: AWSRequest) -> str:
         # botocore derives the signing key (four HMACs) for every request; it changes only with the date.
-        scope = (self.credentials.secret_key, request.context["timestamp"][0:8])
+        scope = (self.credentials.secret_key, self._date(request))
         key = self._keys.get(scope)
         if key is None:
             key = self._sign(f"AWS4{scope[0]}".encode(), scope[1])
-            for part in (self._region_name, self._service_name, "aws4_request"):
+            for part in (self._region_name, self._service_name, self._terminator):
                 key = self._sign(key, part)
             self._keys = {scope: key}  # one date at a time: the cache never grows
         return self._sign(key, string_to_sign, hex=True)
@@ -115,17 +133,20 @@ class _Request:
 
 
 def sign(method: str, url: str, headers: Mapping[str, str], body: bytes, credentials: Credentials, service: str,
-         region: str, at: datetime.datetime | None = None) -> dict[str, str]:
-    """The headers with a SigV4 signature added (X-Amz-Date, Authorization, a session token if any)."""
+         region: str, at: datetime.datetime | None = None, *, scope_date: str | None = None,
+         terminator: str = TERMINATOR) -> dict[str, str]:
+    """The headers with a SigV4 signature added (X-Amz-Date, Authorization, a session token if any): now, or at
+    `at`; for a credential scope of that day ending in `aws4_request`, or of `scope_date` and `terminator`."""
     request: AWSRequest | _Request
     if isinstance(body, bytes) and all(isinstance(value, str) and value.isascii() for value in headers.values()):
         request = _Request(method, url, headers, body)
     else:  # a str body, or values the email package treats specially (non-ASCII, surrogates): botocore's own
         request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
-    if at is not None:
-        _SigV4(credentials, service, region, at.strftime(SIGV4_TIMESTAMP)).add_auth(request)
-    else:
+    if at is None and scope_date is None and terminator == TERMINATOR:
         _signer(credentials, service, region).add_auth(request)
+    else:
+        timestamp = (at or datetime.datetime.now(datetime.UTC)).strftime(SIGV4_TIMESTAMP)
+        _SigV4(credentials, service, region, timestamp, scope_date=scope_date, terminator=terminator).add_auth(request)
     return dict(request.headers.items())
 
 
@@ -145,41 +166,58 @@ def _signer(credentials: Credentials, service: str, region: str) -> _SigV4:
 
 @dataclass(frozen=True)
 class Authorization:
-    """The parts of an `Authorization: AWS4-HMAC-SHA256 ...` header."""
+    """The parts of an `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...` header, as
+    sent: whatever its algorithm and scope say (a verifier judges them), and a part it leaves out empty."""
 
-    access_key: str
-    date: str  # yyyymmdd of the credential scope
-    region: str
-    service: str
+    algorithm: str
+    credential: str  # access key id and credential scope: key/yyyymmdd/region/service/aws4_request
     signed_headers: tuple[str, ...]
     signature: str
+    # The Credential's five parts; all empty unless it has exactly five.
+    access_key: str = ""
+    date: str = ""  # yyyymmdd of the credential scope
+    region: str = ""
+    service: str = ""  # the signing name
+    terminator: str = ""  # aws4_request
+
+    @property
+    def scope(self) -> tuple[str, ...]:
+        """The Credential's slash-delimited parts: five in a well-formed one."""
+        return tuple(self.credential.split("/"))
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The parts (of `AUTHORIZATION_PARTS`) the header leaves out or leaves empty."""
+        given = {"Credential": self.credential, "SignedHeaders": self.signed_headers, "Signature": self.signature}
+        return tuple(name for name in AUTHORIZATION_PARTS if not given[name])
 
 
 def parse_authorization(value: str) -> Authorization | None:
-    """The header's parts, or None when it is not a well-formed SigV4 Authorization header."""
+    """The header's parts, or None when it is no algorithm followed by `Name=value` parts, each of `Credential`,
+    `SignedHeaders` and `Signature` at most once (a part may be missing: see `Authorization.missing`)."""
     algorithm, _, rest = value.strip().partition(" ")
-    if algorithm != ALGORITHM:
+    if not algorithm:
         return None
     fields: dict[str, str] = {}
-    for part in rest.split(","):
-        name, sep, item = part.strip().partition("=")
-        if not sep or name in fields:
+    for part in filter(None, (part.strip() for part in rest.split(","))):
+        name, sep, item = part.partition("=")
+        if not sep or name in fields or name not in AUTHORIZATION_PARTS:
             return None
         fields[name] = item
-    scope = fields.get("Credential", "").split("/")
-    signed = fields.get("SignedHeaders", "")
-    if set(fields) != {"Credential", "SignedHeaders", "Signature"} or len(scope) != 5 or scope[4] != "aws4_request" \
-            or not all(scope) or not signed or not fields["Signature"]:
-        return None
-    return Authorization(scope[0], scope[1], scope[2], scope[3], tuple(signed.split(";")), fields["Signature"])
+    credential, signed = fields.get("Credential", ""), fields.get("SignedHeaders", "")
+    scope = credential.split("/")
+    return Authorization(algorithm, credential, tuple(signed.split(";")) if signed else (), fields.get("Signature", ""),
+                         *(scope if len(scope) == 5 else ()))
 
 
 def expected_signature(method: str, url: str, headers: Mapping[str, str], body: bytes, credentials: Credentials,
                        auth: Authorization, timestamp: str) -> str:
-    """The signature a client holding `credentials` would have sent for this request, over the headers it signed."""
+    """The signature a client holding `credentials` would have sent for this request, over the headers it signed and
+    for the credential scope it named."""
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
     request.context["timestamp"] = timestamp
-    signer = _SigV4(credentials, auth.service, auth.region, signed_headers=auth.signed_headers)
+    signer = _SigV4(credentials, auth.service, auth.region, signed_headers=auth.signed_headers, scope_date=auth.date,
+                    terminator=auth.terminator)
     return signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
 
 
@@ -189,3 +227,10 @@ def tamper(authorization: str) -> str:
     if not signature:
         return authorization + "0"
     return f"{head}Signature={signature[:-1]}{'0' if signature[-1] != '0' else '1'}"
+
+
+def without_part(authorization: str, name: str) -> str:
+    """The Authorization header with one of its `Name=value` parts left out, the rest as they were."""
+    algorithm, _, rest = authorization.partition(" ")
+    kept = [part.strip() for part in rest.split(",") if part.strip().partition("=")[0] != name]
+    return f"{algorithm} {', '.join(kept)}"

@@ -1,4 +1,9 @@
-"""Authentication: an unsigned request, a wrongly signed one, one signed an hour ago, for each served lane.
+"""Authentication: an unsigned request, then the signing matrix, for each served lane.
+
+The matrix is a request signed wrongly in each way a verifying server must refuse (`Signing`): a wrong
+signature, a date an hour, or 20 minutes, behind or ahead, a credential scope naming another region,
+service, day or terminator, an unknown access key, a signed header or the body changed after signing,
+an Authorization header without its signature or naming another algorithm.
 
 The unsigned request is always judged: an endpoint that does not enforce SigV4 must still answer it
 as the operation it names (or refuse it). The wrongly signed ones are judged only where the
@@ -17,8 +22,22 @@ from conformance.engine.results import CaseResult, Skip, SkipReason
 from conformance.judging.oracle import AUTH_ERROR_TYPES
 from conformance.wire.http import clipped
 
-SIGNINGS = ((categories.AUTH_UNSIGNED, Signing.UNSIGNED), (categories.AUTH_BAD_SIGNATURE, Signing.BAD_SIGNATURE),
-            (categories.AUTH_EXPIRED_DATE, Signing.EXPIRED_DATE))
+SIGNINGS = (
+    (categories.AUTH_UNSIGNED, Signing.UNSIGNED),
+    (categories.AUTH_BAD_SIGNATURE, Signing.BAD_SIGNATURE),
+    (categories.AUTH_EXPIRED_DATE, Signing.EXPIRED_DATE),
+    (categories.AUTH_DATE_BEHIND, Signing.DATE_BEHIND),
+    (categories.AUTH_DATE_AHEAD, Signing.DATE_AHEAD),
+    (categories.AUTH_SCOPE_REGION, Signing.OTHER_REGION),
+    (categories.AUTH_SCOPE_SERVICE, Signing.OTHER_SERVICE),
+    (categories.AUTH_SCOPE_DATE, Signing.OTHER_SCOPE_DATE),
+    (categories.AUTH_SCOPE_TERMINATOR, Signing.OTHER_TERMINATOR),
+    (categories.AUTH_UNKNOWN_KEY, Signing.UNKNOWN_KEY),
+    (categories.AUTH_SIGNED_HEADER_CHANGED, Signing.SIGNED_HEADER_CHANGED),
+    (categories.AUTH_BODY_CHANGED, Signing.BODY_CHANGED),
+    (categories.AUTH_INCOMPLETE_AUTHORIZATION, Signing.INCOMPLETE_AUTHORIZATION),
+    (categories.AUTH_UNSUPPORTED_ALGORITHM, Signing.OTHER_ALGORITHM),
+)
 # AWS itself always enforces SigV4: there, an unsigned request must be refused.
 UNSIGNED_ON_AWS = (categories.AUTH_UNSIGNED_REFUSED, Signing.UNSIGNED)
 ONLY_IF_REFUSED = "only if the unsigned request is refused"
@@ -48,7 +67,7 @@ class AuthPhase:
         return ((UNSIGNED_ON_AWS,) if ctx.target.is_aws else SIGNINGS[:1]) + SIGNINGS[1:]
 
     def plan(self, ctx: RunContext) -> list[PlannedRequest]:
-        """Three requests per lane; the last two only if the first is refused."""
+        """The unsigned request of each lane, then the signing matrix, only if the first is refused."""
         if not self._signs(ctx) or (ctx.allocation is not None and not ctx.allocation.auth):
             return []
         return [PlannedRequest(lane, auth_case(lane, *signing), "" if index == 0 else ONLY_IF_REFUSED)

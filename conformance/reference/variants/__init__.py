@@ -15,6 +15,7 @@ from conformance.reference.variants import (  # noqa: F401 - each module registe
     legal,
     lifecycle,
     protocol,
+    signing,
     validation,
     warned,
 )
