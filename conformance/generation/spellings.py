@@ -1,32 +1,22 @@
-"""Other legal spellings of one request document: the same value, other bytes.
+"""Other legal spellings of one request document, drawn: the same value, other bytes (`wire.spellings` writes
+them).
 
 A server must read every spelling its protocol allows as the same document, so a document and each of
-its spellings must get the same answer (the `spellings_agree` check). JSON (RFC 8259) allows any
-character as a `\\u` escape (astral ones as surrogate pairs), an escaped `/`, white space between
-tokens, and members in any order. CBOR (RFC 8949) allows indefinite lengths for maps, arrays and
-strings (strings in chunks), heads longer than the shortest, and floats in 2 or 4 bytes where they keep their value
-(preferred serialization is a SHOULD).
-
-Written by hand, not with `json` and `cbor2`: neither writes these spellings (they write one
-canonical-ish form), and the point is to send the others. Each writer is checked against the
-library's reader in the tests: the spelling decodes to the very document.
+its spellings must get the same answer (the `spellings_agree` check).
 """
 
 from __future__ import annotations
 
-import math
-import random
-import struct
 from dataclasses import dataclass
 from typing import Any
 
-import cbor2
 from hypothesis import strategies as st
 
+from conformance.wire import spellings as writers
 from conformance.wire.protocol_facts import ProtocolName
+from conformance.wire.spellings import CBOR_CHANGES, JSON_CHANGES, changes_of
 
-WHITE_SPACE = (" ", "\t", "\n", "\r", "  ", "\r\n")
-_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+__all__ = ["CBOR_CHANGES", "JSON_CHANGES", "Spelling", "each_change", "same_id_spelling", "spellings"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +26,12 @@ class Spelling:
     protocol: ProtocolName
     changes: tuple[str, ...]  # e.g. ("escape all", "white space"): what the spelling changes, for reports
     choices: int  # the seed of the writer's own choices (where to escape, split, reorder)
+    everywhere: bool = False  # each change made wherever it can be (else: here and there, as the choices say)
+
+    def changes_anything(self, document: Any) -> bool:
+        """Whether the spelling writes the document otherwise than with no change at all (member order changes
+        nothing in a map of one member, short floats nothing without floats...)."""
+        return self.write(document) != Spelling(self.protocol, (), 0).write(document)
 
     @property
     def label(self) -> str:
@@ -43,149 +39,28 @@ class Spelling:
         return ", ".join(self.changes)
 
     def write(self, document: Any) -> bytes:
-        """The document in this spelling."""
-        rng = random.Random(self.choices)
-        if self.protocol is ProtocolName.RPC_V2_CBOR:
-            return _CborWriter(rng, set(self.changes)).write(document)
-        return _JsonWriter(rng, set(self.changes)).write(document).encode("utf-8", "surrogatepass")
-
-
-JSON_CHANGES = ("escape all", "escape some", "escape non-ASCII", "escape solidus", "white space", "member order")
-CBOR_CHANGES = ("indefinite maps", "indefinite arrays", "chunked strings", "long heads", "short floats")
+        """The document in this spelling (ValueError for a value the format cannot hold)."""
+        return writers.write(self.protocol, document, self.changes, self.choices, self.everywhere)
 
 
 def spellings(protocol: ProtocolName) -> st.SearchStrategy[Spelling]:
     """Spellings of the protocol: one to three changes at once, and the seed of their choices."""
-    changes = JSON_CHANGES if protocol is ProtocolName.AWS_JSON_1_1 else CBOR_CHANGES
+    changes = changes_of(protocol)
     return st.builds(Spelling, st.just(protocol), st.lists(st.sampled_from(changes), min_size=1, max_size=3,
                                                             unique=True).map(lambda chosen: tuple(sorted(chosen))),
                      st.integers(0, 2**32 - 1))
 
 
+def each_change(protocol: ProtocolName) -> tuple[Spelling, ...]:
+    """One spelling per change of the protocol, each made wherever it can be: a run's first respellings, so that
+    every run sends every change."""
+    return tuple(Spelling(protocol, (change,), index, everywhere=True)
+                 for index, change in enumerate(changes_of(protocol)))
+
+
 def same_id_spelling(protocol: ProtocolName) -> Spelling:
     """The spelling a job flow sends a real JobId in, to show it still names the job: every character escaped
-    (JSON), its strings in chunks (CBOR)."""
+    (JSON), every string in chunks in an indefinite-length map (CBOR)."""
     if protocol is ProtocolName.RPC_V2_CBOR:
-        return Spelling(protocol, ("chunked strings",), 0)
+        return Spelling(protocol, ("chunked strings", "indefinite maps"), 0, everywhere=True)
     return Spelling(protocol, ("escape all",), 0)
-
-
-class _JsonWriter:
-    """JSON text of a document, spelled with the chosen changes."""
-
-    def __init__(self, rng: random.Random, changes: set[str]) -> None:
-        self.rng, self.changes = rng, changes
-
-    def write(self, value: Any) -> str:
-        if isinstance(value, dict):
-            items = list(value.items())
-            if "member order" in self.changes:
-                self.rng.shuffle(items)
-            members = [self._space() + self.write(str(key)) + self._space() + ":" + self._space() + self.write(item)
-                       for key, item in items]
-            return "{" + ",".join(members) + self._space() + "}"
-        if isinstance(value, list):
-            return "[" + ",".join(self._space() + self.write(item) for item in value) + self._space() + "]"
-        if isinstance(value, str):
-            return '"' + "".join(self._char(char) for char in value) + '"'
-        if value is True or value is False or value is None:
-            return {True: "true", False: "false", None: "null"}[value]
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"{value!r} has no JSON spelling")
-        return repr(value) if isinstance(value, (int, float)) else _refuse(value)
-
-    def _space(self) -> str:
-        return self.rng.choice(WHITE_SPACE) if "white space" in self.changes and self.rng.random() < 0.7 else ""
-
-    def _char(self, char: str) -> str:
-        code = ord(char)
-        must = code < 0x20 or 0xD800 <= code <= 0xDFFF  # control characters and lone surrogates: always escaped
-        wanted = ("escape all" in self.changes or ("escape some" in self.changes and self.rng.random() < 0.5)
-                  or ("escape non-ASCII" in self.changes and code > 0x7F))
-        if must or wanted:
-            data = char.encode("utf-16-be", "surrogatepass")
-            return "".join(f"\\u{int.from_bytes(data[at:at + 2], 'big'):04x}" for at in range(0, len(data), 2))
-        if char == "/" and "escape solidus" in self.changes:
-            return "\\/"
-        return _SHORT_ESCAPES.get(char, char)
-
-
-def _refuse(value: Any) -> str:
-    raise ValueError(f"{type(value).__name__} has no JSON spelling")
-
-
-_SIZES = ((24, 1), (25, 2), (26, 4), (27, 8))  # additional information -> bytes of the argument after it
-
-
-class _CborWriter:
-    """A CBOR data item of a document, spelled with the chosen changes."""
-
-    def __init__(self, rng: random.Random, changes: set[str]) -> None:
-        self.rng, self.changes = rng, changes
-
-    def write(self, value: Any) -> bytes:
-        if isinstance(value, bool) or value is None or value is cbor2.undefined:
-            return cbor2.dumps(value)
-        if isinstance(value, int):
-            if not -(2**64) <= value < 2**64:
-                return cbor2.dumps(value)  # a bignum: tag 2 or 3 over a byte string, as cbor2 writes it
-            return self._head(0, value) if value >= 0 else self._head(1, -1 - value)
-        if isinstance(value, float):
-            return self._float(value)
-        if isinstance(value, str):
-            return self._string(3, value.encode("utf-8"), value)
-        if isinstance(value, bytes):
-            return self._string(2, value, None)
-        if isinstance(value, list):
-            return self._container(4, [self.write(item) for item in value], "indefinite arrays")
-        if isinstance(value, dict):
-            parts = [self.write(key) + self.write(item) for key, item in value.items()]
-            return self._container(5, parts, "indefinite maps")
-        if isinstance(value, cbor2.CBORTag):
-            return self._head(6, value.tag) + self.write(value.value)
-        return cbor2.dumps(value)  # a simple value
-
-    def _head(self, major: int, argument: int) -> bytes:
-        """The head of an item: the shortest, or (long heads) a longer one than needed."""
-        fits = [(info, size) for info, size in _SIZES if argument < 1 << (8 * size)]
-        if "long heads" in self.changes and self.rng.random() < 0.6:
-            info, size = self.rng.choice(fits)
-        elif argument < 24:
-            return bytes([major << 5 | argument])
-        else:
-            info, size = fits[0]
-        return bytes([major << 5 | info]) + argument.to_bytes(size, "big")
-
-    def _float(self, value: float) -> bytes:
-        """A float in 8 bytes (as cbor2 writes it), or (short floats) in 2 or 4 where that keeps its value."""
-        if "short floats" in self.changes:
-            for initial, form in ((0xF9, ">e"), (0xFA, ">f")):
-                try:
-                    packed = struct.pack(form, value)
-                except OverflowError:
-                    continue
-                if struct.unpack(form, packed)[0] == value or (math.isnan(value)):
-                    return bytes([initial]) + packed
-        return b"\xfb" + struct.pack(">d", value)
-
-    def _container(self, major: int, parts: list[bytes], change: str) -> bytes:
-        if change in self.changes and self.rng.random() < 0.8:
-            return bytes([major << 5 | 31]) + b"".join(parts) + b"\xff"
-        return self._head(major, len(parts)) + b"".join(parts)
-
-    def _string(self, major: int, data: bytes, text: str | None) -> bytes:
-        """A byte or text string, whole or (chunked strings) in chunks; a text string is cut between characters,
-        since each chunk must be valid UTF-8 by itself."""
-        if "chunked strings" not in self.changes or self.rng.random() < 0.2:
-            return self._head(major, len(data)) + data
-        pieces = _cut(list(text) if text is not None else [data[at:at + 1] for at in range(len(data))], self.rng)
-        chunks = [piece.encode("utf-8") if text is not None else piece for piece in
-                  ("".join(part) if text is not None else b"".join(part) for part in pieces)]
-        return bytes([major << 5 | 31]) + b"".join(self._head(major, len(chunk)) + chunk for chunk in chunks) + b"\xff"
-
-
-def _cut(units: list[Any], rng: random.Random) -> list[list[Any]]:
-    """The units in up to four runs, empty ones included now and then (an empty chunk is legal)."""
-    cuts = sorted(rng.randint(0, len(units)) for _ in range(rng.randint(1, 3)))
-    bounds = [0, *cuts, len(units)]
-    return [units[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import cbor2
@@ -118,6 +118,25 @@ def check_item(data: bytes) -> None:
             break
     if pos != end:
         raise CborError(f"not valid CBOR: {end - pos} bytes after the data item")
+
+
+def heads(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(major type, additional information, argument) of every head of a well-formed item, in order (-1: an
+    indefinite length; breaks left out): how the item is spelled, for a reader that cares. Call `check_item`
+    first; CborError where the item is not well formed."""
+    pos, end = 0, len(data)
+    while pos < end:
+        initial = data[pos]
+        pos += 1
+        if initial == 0xFF:
+            continue
+        major, info = initial >> 5, initial & 0x1F
+        argument = info
+        if info >= 24:
+            argument, pos = _long_argument(data, pos, major, info)
+        yield major, info, argument
+        if major in (2, 3) and argument != -1:
+            pos += argument  # a definite string's bytes, no head among them
 
 
 def _long_argument(data: bytes, pos: int, major: int, info: int) -> tuple[int, int]:
