@@ -249,7 +249,8 @@ def test_a_job_id_the_suite_did_not_create_is_never_sent(live_reference_server: 
                            operations=(PII,), protocol="awsJson1_1", lifecycle=LifecycleConfig(settle_timeout=1)))
     refused = [r for r in result.results if r.not_judged is SkipReason.UNSAFE_REQUEST
                and "real job id" in r.not_judged_detail]
-    assert len(refused) == 3
+    # The three, and the twins in other spellings of the two with a document: a spelling hides no id from the guard.
+    assert len([r for r in refused if not r.case.spelling]) == 3 and len([r for r in refused if r.case.spelling]) == 2
     assert not any(REAL_FORM_ID in body.decode("utf-8", "replace").lower() for body in received)
     # The job the suite started has an id of the real form, and it was stopped: the guard lets its own ids pass.
     assert result.jobs_started and not result.jobs_left_running
@@ -416,13 +417,12 @@ def test_the_dry_run_lists_the_job_flow_the_run_sends(live_reference_server: Ref
     sent = [(r.operation.name, r.case.category) for r in run(config).results]
     flow = ("start.", "existing.", "near_miss.")
     # The same phases plan and send: the same job flow, request for request, and the same cases; the near misses
-    # drawn from the id the Start returns (a placeholder in the plan) as many, and of the same kinds but where the
-    # one id has no value of a kind that the other has.
+    # drawn from the id the Start returns (a placeholder in the plan) as many (of kinds that depend on the id: the
+    # placeholder and the real id need not have values of the same ones).
     drawn = DRAWN | {"near_miss.other_job"}
     planned_flow, sent_flow = [p for p in planned if p[1].startswith(flow)], [s for s in sent if s[1].startswith(flow)]
     assert [p for p in planned_flow if p[1] not in drawn] == [s for s in sent_flow if s[1] not in drawn]
     assert len(planned_flow) == len(sent_flow) and len([s for s in sent_flow if s[1] in drawn]) == 32
-    assert [p for p in planned_flow[:30] if p[1] in drawn] == [s for s in sent_flow[:30] if s[1] in drawn]
     # The wrongly signed requests are sent only where the unsigned one is refused (not here).
     conditional = {category.name for category, _ in SIGNINGS[1:]}
-    assert sorted(p for p in planned if p[1] not in conditional) == sorted(sent)
+    assert sorted(p for p in planned if p[1] not in conditional | drawn) == sorted(s for s in sent if s[1] not in drawn)

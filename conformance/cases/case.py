@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import json
@@ -64,7 +65,8 @@ ABSENT: Any = _Absent()  # "no document": the case sends `raw_body` instead
 
 @dataclass(frozen=True)
 class Case:
-    """One request: a JSON-like document (or raw bytes), header changes, and what it tests."""
+    """One request: a JSON-like document (or raw bytes: a body no document gives, or the document in another legal
+    spelling), header changes, and what it tests."""
 
     operation: str
     category: str  # a registered category's name (see `categories`), e.g. "invalid.length.too_long"
@@ -78,6 +80,9 @@ class Case:
     job_id: str | None = None  # the JobId the case sends, when it sends a string one
     known_status: str | None = None  # the job's status as Describe gave it just before this case
     signing: Signing = Signing.SIGV4  # how the transport signs it
+    # Another legal spelling of `document` (its label, e.g. "chunked strings, long heads"), whose bytes `raw_body`
+    # holds; empty: the protocol's usual spelling. The two must get the same answer (`spellings_agree`).
+    spelling: str = ""
 
     def key(self) -> tuple[Any, ...]:
         """Identity for de-duplication: the same bytes and headers are the same case."""
@@ -87,7 +92,12 @@ class Case:
     def _identity(self) -> tuple[Any, ...]:
         # Kept with the case (and pickled with it): a drawing process computes it, not the process that sends.
         body = self.raw_body if self.document is ABSENT else json.dumps(jsonable(self.document), sort_keys=True)
-        return (self.operation, self.category, body, self.headers, self.path, self.method, self.signing)
+        spelled = (self.spelling, self.raw_body) if self.spelling else ()
+        return (self.operation, self.category, body, self.headers, self.path, self.method, self.signing, *spelled)
+
+    def usual(self) -> Case:
+        """The case in its protocol's usual spelling (itself, when it is in it)."""
+        return dataclasses.replace(self, raw_body=None, spelling="") if self.spelling else self
 
     def to_json(self) -> dict[str, Any]:
         """The case as it stands in a report."""
@@ -107,6 +117,8 @@ class Case:
             data["known_status"] = self.known_status
         if self.signing != Signing.SIGV4:
             data["signing"] = str(self.signing)
+        if self.spelling:
+            data["spelling"] = self.spelling
         return data
 
     @classmethod
@@ -118,7 +130,7 @@ class Case:
                    raw_body=data["raw_body"].encode("latin-1") if "raw_body" in data else None,
                    headers=tuple(data.get("headers", {}).items()), path=data.get("path"), method=data.get("method"),
                    job_id=job_id if isinstance(job_id, str) else None, known_status=data.get("known_status"),
-                   signing=Signing(data.get("signing", Signing.SIGV4)))
+                   signing=Signing(data.get("signing", Signing.SIGV4)), spelling=str(data.get("spelling", "")))
 
 
 def jsonable(value: Any) -> Any:

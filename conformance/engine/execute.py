@@ -10,7 +10,7 @@ from conformance.engine.safety import UnsafeRequest
 from conformance.engine.transport import Transport, Unanswered
 from conformance.engine.transport.rate import backoff
 from conformance.judging.check_results import failed
-from conformance.judging.checks import CheckContext, run_checks
+from conformance.judging.checks import CheckContext, Exchange, run_checks
 from conformance.judging.oracle import Circumstances, expect, observe
 from conformance.model.operations import Operation
 from conformance.protocols import Answer, WireProtocol
@@ -36,9 +36,11 @@ def retry_after(answer: Answer) -> float | None:
 
 
 def execute(operation: Operation, case: Case, protocol: WireProtocol, transport: Transport,
-            checks: list[str] | None = None, *, essential: bool = False, lane_operation: str | None = None) -> CaseResult:
+            checks: list[str] | None = None, *, essential: bool = False, lane_operation: str | None = None,
+            usual: CaseResult | None = None) -> CaseResult:
     """Send one case and judge the answer, or its absence; raises BudgetExhausted when the budget is spent (an
-    `essential` case, stopping a job the run started, goes regardless)."""
+    `essential` case, stopping a job the run started, goes regardless). `usual`: for a case in another spelling,
+    the same case in the usual one, whose answer this one's must agree with."""
     request = protocol.encode(operation, case)
     circumstances = Circumstances(sigv4_enforced=transport.enforces_sigv4(operation.service))
     result = CaseResult(case, operation, request, expect(operation, case, circumstances), protocol=protocol.name,
@@ -67,7 +69,10 @@ def execute(operation: Operation, case: Case, protocol: WireProtocol, transport:
             return result
         time.sleep(retry_after(answer) or backoff(attempt + 1, base=0.2, cap=10.0))
     assert result.answer is not None
-    result.verdicts = run_checks(CheckContext(operation, case, request, result.answer, result.expectation, protocol),
-                                 checks)
+    compared = None
+    if usual is not None and usual.answer is not None and usual.not_judged is None:  # else: nothing to compare with
+        compared, result.usual = Exchange(usual.request, usual.answer), usual
+    result.verdicts = run_checks(CheckContext(operation, case, request, result.answer, result.expectation, protocol,
+                                              compared), checks)
     result.observation = observe(operation, case, result.answer, circumstances)
     return result

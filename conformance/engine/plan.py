@@ -15,6 +15,7 @@ from conformance.cases import Case, LaneKey
 from conformance.engine.config import ConfigurationError, RunConfig
 from conformance.engine.lanes import Lane, lanes_for, required_lanes, select_operations
 from conformance.generation import catalog, drawing_process, strategies, streams
+from conformance.generation.respellings import with_respellings
 from conformance.model.operations import Operation, load_operations
 
 
@@ -37,18 +38,34 @@ def draw_lane(config: RunConfig, lane: Lane, index: int, all_operations: list[Op
               entries: list[dict[str, object]] | None = None) -> Iterator[Case]:
     """One lane's cases in plan order, drawn as they are asked for: the catalog's cases, then generated ones
     (`config.max_examples` of them, seeded with `config.seed + index`, `index` the lane's place among the run's
-    lanes), duplicates dropped, the first case of every category ahead of the rest (see `categories_first`).
+    lanes), duplicates dropped, the first case of every category ahead of the rest (see `categories_first`), and
+    the valid cases and a sample of the invalid ones each followed by its twin in another legal spelling
+    (`generation.respellings`).
     `entries`: the catalog's entries (default: loaded from `config.catalog`). The catalog and the lane's
     strategies are read and built at the call (a ValueError then), the generated cases drawn during iteration."""
     if config.rerun is not None:  # an earlier report's failed cases, over the lanes they failed on
-        return iter([case for key, case in config.rerun if key == lane.key])
+        return iter(_with_originals([case for key, case in config.rerun if key == lane.key]))
     if entries is None:
         entries = catalog.load_entries(config.catalog)
     listed = catalog.cases_for(lane.operation, lane.protocol.name, all_operations, entries,
                                lane.protocol.inexpressible)
     generated = streams.stream(lane.operation, lane.protocol, all_operations, config.seed + index).cases()
     categories = {family.category for family in strategies.families(lane.operation, lane.protocol, all_operations)}
-    return _in_plan_order(listed, generated, config.max_examples, categories)
+    return with_respellings(_in_plan_order(listed, generated, config.max_examples, categories), lane.protocol.name,
+                            config.seed + index)
+
+
+def _with_originals(cases: list[Case]) -> list[Case]:
+    """The cases, each in another spelling preceded by its original (which its answer is compared with)."""
+    have = {case.key() for case in cases}
+    found: list[Case] = []
+    for case in cases:
+        usual = case.usual()
+        if usual is not case and usual.key() not in have:
+            have.add(usual.key())
+            found.append(usual)
+        found.append(case)
+    return found
 
 
 def _in_plan_order(listed: list[Case], generated: Iterator[Case], count: int, categories: set[str]) \

@@ -41,6 +41,9 @@ CHOSEN_SKIPS = frozenset({SkipReason.AUTH_NOT_ENFORCED, SkipReason.NO_CREDENTIAL
                           SkipReason.JOBS_NOT_ALLOWED, SkipReason.JOBS_DISABLED})
 
 
+MAX_CATEGORIES_SAID = 6  # a skip's line names this many of its categories (reports' JSON holds them all)
+
+
 @dataclass(frozen=True)
 class Skip:
     """Something the run did not test, why, and where."""
@@ -54,7 +57,10 @@ class Skip:
     def describe(self) -> str:
         """One line for people."""
         where = f"{lane_label(*self.lane)}: " if self.lane else ""
-        what = f"{', '.join(self.categories)} not tested: " if self.categories else "not tested: "
+        shown = ", ".join(self.categories[:MAX_CATEGORIES_SAID]) + (
+            f" and {len(self.categories) - MAX_CATEGORIES_SAID} more" if len(self.categories) > MAX_CATEGORIES_SAID
+            else "")
+        what = f"{shown} not tested: " if self.categories else "not tested: "
         count = f"{self.unsent} case(s) not sent; " if self.unsent else ""
         return f"{where}{what}{self.reason.value}" + (f" ({count}{self.detail})".replace("; )", ")")
                                                        if self.detail or count else "")
@@ -86,6 +92,7 @@ class CaseResult:
     protocol: str = ""
     lane: tuple[str, str] = ("", "")  # (operation, protocol) of the lane it tests: a flow's Start tests its Stop's
     sent_at: float = 0.0  # time.monotonic() when first sent: orders results as they went out
+    usual: CaseResult | None = None  # for a case in another spelling: the same case in the usual one, as judged
 
     def failures(self) -> dict[str, Failed]:
         """The checks that failed, with what each found."""

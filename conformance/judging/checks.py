@@ -19,6 +19,14 @@ from conformance.wire.http import MAX_SHOWN_CHARS, HttpRequest, clipped
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """A request and the answer it got."""
+
+    request: HttpRequest
+    answer: Answer
+
+
+@dataclass(frozen=True)
 class CheckContext:
     """Everything a check may look at."""
 
@@ -28,6 +36,7 @@ class CheckContext:
     answer: Answer
     expectation: Expectation
     protocol: WireProtocol
+    usual: Exchange | None = None  # for a case in another spelling: the same case in the usual one, as answered
 
 
 CheckFunction = Callable[[CheckContext], CheckVerdict]
@@ -271,6 +280,45 @@ def sdk_compatible(ctx: CheckContext) -> CheckVerdict:
     seen = answer.sdk_error_type or f"{answer.status} (no __type)"
     return failed(f"the type is {answer.error_type} (from {answer.error_type_source}), botocore would read {seen}",
                   answer.error_type, seen)
+
+
+# Members whose value is the answer's own wording or identity, never compared across spellings.
+_UNCOMPARED_MEMBERS = frozenset({"message", "Message", "__type", "code", "Code", "RequestId", "requestId"})
+
+
+def _said(answer: Answer) -> str:
+    """`400 ValidationException`, or `200`."""
+    return f"{answer.status} {answer.error_type or ''}".strip()
+
+
+def members(document: object) -> frozenset[str]:
+    """The member names of an answer's document, and one level down (`Outer.Inner`), but its wording's and id's."""
+    if not isinstance(document, dict):
+        return frozenset()
+    found = {str(name) for name in document if name not in _UNCOMPARED_MEMBERS}
+    found |= {f"{name}.{inner}" for name, value in document.items() if isinstance(value, dict)
+              for inner in value if inner not in _UNCOMPARED_MEMBERS}
+    return frozenset(found)
+
+
+@check("spellings_agree", "A document in another legal spelling (JSON escapes, white space, member order; CBOR "
+                          "lengths, chunks, heads, float widths) gets the answer its usual spelling got: the same "
+                          "status, error type and members")
+def spellings_agree(ctx: CheckContext) -> CheckVerdict:
+    if ctx.usual is None:
+        return NOT_APPLICABLE
+    usual, spelled = ctx.usual.answer, ctx.answer
+    if usual.status_only != spelled.status_only:
+        return NOT_APPLICABLE  # one of them is judged on its status alone: status_code says what it can
+    said = f"spelled with {ctx.case.spelling}"
+    if (usual.status, usual.error_type) != (spelled.status, spelled.error_type):
+        return failed(f"{said}: answered {_said(spelled)}; in the usual spelling: {_said(usual)}", _said(usual),
+                      _said(spelled))
+    wanted, found = members(usual.document), members(spelled.document)
+    if wanted != found:
+        return failed(f"{said}: answered with members {sorted(found)}; in the usual spelling: {sorted(wanted)}",
+                      ", ".join(sorted(wanted)), ", ".join(sorted(found)))
+    return PASSED
 
 
 def run_checks(ctx: CheckContext, selected: list[str] | None = None) -> dict[str, CheckVerdict]:

@@ -48,7 +48,8 @@ class AwsJson11:
     def encode(self, operation: Operation, case: Case) -> HttpRequest:
         """POST / with X-Amz-Target; the case's header changes applied last."""
         headers = with_header_changes({"Content-Type": CONTENT_TYPE, "X-Amz-Target": operation.target}, case)
-        body = case.raw_body if case.document is ABSENT else encode_document(case.document)
+        raw = case.raw_body is not None or case.document is ABSENT  # bytes no document gives, or another spelling
+        body = case.raw_body if raw else encode_document(case.document)
         return HttpRequest(case.method or "POST", case.path or "/", headers, body or b"")
 
     def decode(self, response: HttpResponse) -> Answer:

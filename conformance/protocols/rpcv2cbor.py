@@ -29,7 +29,8 @@ class RpcV2Cbor:
 
     def encode(self, operation: Operation, case: Case) -> HttpRequest:
         """POST to the operation's path with Smithy-Protocol; the case's header changes applied last."""
-        body = case.raw_body if case.document is ABSENT else cbor.encode(case.document)
+        raw = case.raw_body is not None or case.document is ABSENT  # bytes no document gives, or another spelling
+        body = case.raw_body if raw else cbor.encode(case.document)
         headers = {"Smithy-Protocol": cbor.SMITHY_PROTOCOL, "Accept": cbor.CONTENT_TYPE}
         if body:
             headers["Content-Type"] = cbor.CONTENT_TYPE

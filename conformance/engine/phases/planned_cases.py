@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from conformance.cases import Case, LaneKey
@@ -67,19 +68,24 @@ class CasesPhase:
         stopped = threading.Event()  # --fail-fast: an error-severity check failed, so send no further case
         dropped: list[tuple[LaneKey, str]] = []
 
+        originals = _Originals()
+
         def one(lane: Lane, index: int, case: Case) -> None:
-            if ctx.cancel.is_set():  # Ctrl-C: what has not gone out stays unsent
-                return
-            if stopped.is_set():
-                with lock:
-                    dropped.append((lane.key, case.category))
-                return
-            try:
-                result = execute(lane.operation, case, lane.protocol, transport, ctx.checks)
-            except Exception:
-                with lock:
-                    unsent.append((lane.key, case.category))
-                raise
+            with originals.kept(lane.key, case) as keep:
+                if ctx.cancel.is_set():  # Ctrl-C: what has not gone out stays unsent
+                    return
+                if stopped.is_set():
+                    with lock:
+                        dropped.append((lane.key, case.category))
+                    return
+                try:
+                    result = execute(lane.operation, case, lane.protocol, transport, ctx.checks,
+                                     usual=originals.result(lane.key, case, ctx.cancel))
+                except Exception:
+                    with lock:
+                        unsent.append((lane.key, case.category))
+                    raise
+                keep(result)
             with lock:
                 slots[lane.key][index] = result
                 done[lane.key] += 1
@@ -92,6 +98,7 @@ class CasesPhase:
         futures: list[Future[None]] = []
         try:  # drawing and submitting are inside: a Ctrl-C meanwhile must still empty the queue
             for lane, index, case in sequence:  # the workers send the first cases while the rest are drawn
+                originals.expect(lane.key, case)
                 futures.append(pool.submit(one, lane, index, case))
                 ctx.interruption.check()
             while futures:  # until all are done; a budget spent ends nothing but the case it stopped
@@ -116,6 +123,45 @@ class CasesPhase:
     def _judged(ctx: RunContext, slots: dict[LaneKey, dict[int, CaseResult]]) -> list[CaseResult]:
         """The results so far, lane by lane in plan order."""
         return [result for lane in ctx.live for _, result in sorted(dict(slots.get(lane.key, {})).items())]
+
+
+class _Originals:
+    """The results of the cases in the usual spelling, for their twins in another spelling to be compared with.
+
+    A twin comes after its original in a lane's plan, and the pool's workers take cases in the order they were
+    submitted: when a twin's worker starts, its original's has started, so waiting for it never deadlocks.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[LaneKey, tuple[object, ...]], tuple[threading.Event, list[CaseResult]]] = {}
+        self._lock = threading.Lock()
+
+    def expect(self, lane: LaneKey, case: Case) -> None:
+        """Note a case in the usual spelling as submitted (before its twin is)."""
+        if not case.spelling:
+            with self._lock:
+                self._pending[(lane, case.key())] = (threading.Event(), [])
+
+    @contextlib.contextmanager
+    def kept(self, lane: LaneKey, case: Case) -> Iterator[Callable[[CaseResult], None]]:
+        """While a case is sent: a function that keeps its result; on leaving, the case is done, judged or not."""
+        entry = None if case.spelling else self._pending.get((lane, case.key()))
+        try:
+            yield (lambda result: entry[1].append(result)) if entry is not None else (lambda result: None)
+        finally:
+            if entry is not None:
+                entry[0].set()
+
+    def result(self, lane: LaneKey, case: Case, cancel: threading.Event) -> CaseResult | None:
+        """For a twin: its original's result, once there (None where the original was not sent or judged)."""
+        if not case.spelling:
+            return None
+        entry = self._pending.get((lane, case.usual().key()))
+        if entry is None:
+            return None
+        while not entry[0].wait(0.1) and not cancel.is_set():
+            pass
+        return entry[1][0] if entry[1] else None
 
 
 def _fails(result: CaseResult) -> bool:
