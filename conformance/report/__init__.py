@@ -4,10 +4,11 @@ matrix of operation × check, the coverage contract, and each failure as a typed
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from conformance.cases import lane_label
-from conformance.engine.results import LaneState, RunResult, Skip, SkipReason
+from conformance.cases import Case, Kind, lane_label
+from conformance.engine.results import CaseResult, LaneState, RunResult, Skip, SkipReason
 from conformance.engine.verdict import BreachKind, Decision, Verdict, decide
 from conformance.judging.check_results import Failed, NotApplicable, Passed
 from conformance.judging.checks import REGISTRY, SERVED
@@ -47,6 +48,23 @@ class LaneCoverage:
 
 
 @dataclass
+class Tally:
+    """How many cases of a kind a lane sent, and how many of them got a verdict."""
+
+    sent: int = 0
+    judged: int = 0
+
+
+# The properties a run tests over drawn inputs, by the name reports give them, and the cases each counts.
+PROPERTIES: tuple[tuple[str, Callable[[Case], bool]], ...] = (
+    ("near misses", lambda case: case.kind is Kind.NEAR_MISS),
+    ("respellings", lambda case: bool(case.spelling)),
+    ("signing cases", lambda case: case.kind is Kind.AUTH),
+    ("state-machine steps", lambda case: case.category.startswith("machine.")),
+)
+
+
+@dataclass
 class Summary:
     """A run, reduced to what reports show; every report is written from it."""
 
@@ -54,6 +72,7 @@ class Summary:
     decision: Decision
     matrix: dict[str, dict[str, Cell]] = field(default_factory=dict)
     coverage: dict[str, Counter[str]] = field(default_factory=dict)
+    properties: dict[str, dict[str, Tally]] = field(default_factory=dict)  # lane label -> PROPERTIES' name -> tally
     observations: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
     failures: list[FailureRecord] = field(default_factory=list)  # error-severity check failures, contract breaches
     warnings: list[FailureRecord] = field(default_factory=list)
@@ -90,6 +109,7 @@ def summarise(run: RunResult) -> Summary:
     target = run.config.target
     secrets = secrets_of(target.credentials)
     for result in run.results:
+        _tally(summary, result)
         label = lane_label(result.case.operation, result.protocol)
         cells = summary.matrix.setdefault(
             label, {check_id: Cell(applies=check.applies(result.operation)) for check_id, check in REGISTRY.items()})
@@ -125,6 +145,16 @@ def summarise(run: RunResult) -> Summary:
     summary.notes = _notes(run, decision)
     summary.reproduce_note = _reproduce_note(target)
     return summary
+
+
+def _tally(summary: Summary, result: CaseResult) -> None:
+    """Count the result under each property it is a case of, for the lane it tests (a flow's Describe: its Stop's)."""
+    lane = lane_label(*result.lane) if result.lane[0] else lane_label(result.case.operation, result.protocol)
+    tallies = summary.properties.setdefault(lane, {name: Tally() for name, _ in PROPERTIES})
+    for name, counts in PROPERTIES:
+        if counts(result.case):
+            tallies[name].sent += 1
+            tallies[name].judged += result.judged and result.not_judged is None
 
 
 # Targets a run starts itself and stops when it ends, and the command that starts each on a fixed port.

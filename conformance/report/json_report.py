@@ -48,6 +48,8 @@ def build(summary: Summary) -> dict[str, Any]:
         "matrix": {op: {check_id: {**asdict(cell), "state": cell.state} for check_id, cell in cells.items()}
                    for op, cells in summary.matrix.items()},
         "coverage": {op: dict(sorted(counts.items())) for op, counts in summary.coverage.items()},
+        "properties": {lane: {name: asdict(tally) for name, tally in tallies.items()}
+                       for lane, tallies in summary.properties.items()},
         "observations": {op: {topic: dict(choices) for topic, choices in topics.items()}
                          for op, topics in summary.observations.items()},
         "notes": list(summary.notes),

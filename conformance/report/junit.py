@@ -11,6 +11,7 @@ from conformance.cases import lane_label
 from conformance.judging.check_results import NotApplicable, Severity
 from conformance.judging.checks import REGISTRY
 from conformance.report import Summary
+from conformance.report.records import FailureRecord
 
 MAX_MESSAGES = 10
 
@@ -35,7 +36,7 @@ def build(summary: Summary) -> ET.Element:
                 continue
             text = "\n\n".join(
                 f"case: {r.category}: {r.case['description']}\nexpected: {r.expected}\n"
-                f"actual: {r.actual.status if r.actual else '-'} {r.message}\nreproduce: {r.curl}"
+                f"actual: {r.actual.status if r.actual else '-'} {r.message}\n{_usual(r)}reproduce: {r.curl}"
                 for r in mine[:MAX_MESSAGES])
             if REGISTRY[check_id].severity is Severity.WARNING:
                 ET.SubElement(case, "system-out").text = text
@@ -45,6 +46,15 @@ def build(summary: Summary) -> ET.Element:
                 failure.text = text
     _coverage(suites, summary)
     return suites
+
+
+def _usual(record: FailureRecord) -> str:
+    """For a case in another spelling: the usual spelling's request body and answer, on a line of their own."""
+    if record.usual is None:
+        return ""
+    actual = record.usual.actual
+    answered = f"{actual.status} {actual.error_type or ''}".strip() if actual else "no answer"
+    return f"usual spelling: body {record.usual.request.body.shown[:200]!r}, answered {answered}\n"
 
 
 def _check_times(summary: Summary) -> dict[tuple[str, str], float]:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from conformance.report import Summary
-from conformance.report.records import FailureRecord
+from conformance.report.records import AnswerRecord, FailureRecord
 
 MAX_BYTES = 60_000  # GitHub takes up to 1 MiB per step summary; a page this long is already too long to read
 MAX_CHECKS = 30  # failure groups shown
@@ -50,8 +50,21 @@ def _grouped(title: str, records: list[FailureRecord]) -> list[str]:
         repro = first.curl if len(first.curl) <= MAX_REPRO else first.curl[:MAX_REPRO] + " …"
         lines += [(f"<details><summary><code>{check}</code> on {first.operation}: {_cell(first.message)}"
                    "</summary>"), "", f"case: {_cell(first.category)}; expected: {_cell(first.expected)}",
-                  "", "```sh", repro.replace("```", "` ` `"), "```", "", "</details>", ""]
+                  "", *_side_by_side(first), "```sh", repro.replace("```", "` ` `"), "```", "", "</details>", ""]
     return lines
+
+
+def _side_by_side(record: FailureRecord) -> list[str]:
+    """For a case in another spelling: its request and answer beside the usual spelling's, as a table."""
+    if record.usual is None:
+        return []
+    usual, spelled = record.usual, str(record.case.get("spelling", "another spelling"))
+
+    def answer(actual: AnswerRecord | None) -> str:
+        return _cell(f"{actual.status} {actual.error_type or ''}") if actual else "no answer"
+    return [f"| | usual spelling | {_cell(spelled)} |", "|---|---|---|",
+            f"| request body | `{_cell(usual.request.body.shown[:200])}` | `{_cell(record.request.body.shown[:200])}` |",
+            f"| answer | {answer(usual.actual)} | {answer(record.actual)} |", ""]
 
 
 def _cell(text: str) -> str:

@@ -82,6 +82,19 @@ class AnswerRecord:
 
 
 @dataclass(frozen=True)
+class UsualRecord:
+    """The same case in its protocol's usual spelling, as sent and answered: what a case in another spelling is
+    compared with."""
+
+    request: RequestRecord
+    actual: AnswerRecord | None
+
+    def to_json(self) -> dict[str, Any]:
+        """As the JSON report holds it."""
+        return {"request": self.request.to_json(), "actual": None if self.actual is None else self.actual.to_json()}
+
+
+@dataclass(frozen=True)
 class FailureRecord:
     """One failure (or warning, or unjudged case) in the fixed layout: case, request, expected, actual, and a
     reproduction."""
@@ -98,6 +111,7 @@ class FailureRecord:
     expected: str  # every answer the oracle allows
     actual: AnswerRecord | None  # None: no answer came
     curl: str
+    usual: UsualRecord | None = None  # for a case in another spelling: the same case in the usual one
 
     @property
     def category(self) -> str:
@@ -120,22 +134,15 @@ class FailureRecord:
                 "severity": None if self.severity is None else str(self.severity), "message": self.message,
                 "check_expected": self.check_expected, "check_actual": self.check_actual, "case": self.case,
                 "request": self.request.to_json(), "expected": self.expected,
-                "actual": None if self.actual is None else self.actual.to_json(), "curl": self.curl}
+                "actual": None if self.actual is None else self.actual.to_json(), "curl": self.curl,
+                "usual": None if self.usual is None else self.usual.to_json()}
 
 
 def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, target: Target,
                    secrets: list[str], label: str | None = None) -> FailureRecord:
     """One failure as a record; every string it holds has the secrets replaced."""
-    request = result.request
-    answer = result.answer
     redact = (lambda text: redact_text(text, secrets)) if secrets else (lambda text: text)
-    shown_request = RequestRecord(
-        request.method, redact(clipped(target.endpoint(result.operation.service.name).rstrip("/") + request.path)),
-        _redacted_body(Body.of(request.body), redact), _shown_headers(redact_headers(request.headers), redact))
-    shown_answer = None if answer is None else AnswerRecord(
-        answer.status, None if answer.error_type is None else redact(clipped(answer.error_type)),
-        _shown_headers(redact_headers(answer.response.headers), redact),
-        _redacted_body(Body.of(answer.response.body), redact))
+    request = result.request
     # A flow's cases carry the JobId the target's Start answered: clipped. The others are ours, kept whole, so that
     # --rerun sends them again byte for byte.
     case = result.case.to_json()
@@ -143,12 +150,32 @@ def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, ta
     curl = curl_command(request, target, result.operation.service, result.case.signing) \
         if len(request.body) <= MAX_CURL_BODY else \
         f"(not shown: the request body is {len(request.body)} bytes, a value the target supplied; see request.body)"
+    usual = None if result.usual is None else UsualRecord(_request_record(result.usual, target, redact),
+                                                          _answer_record(result.usual, redact))
     return FailureRecord(
         operation=redact(label or lane_label(result.case.operation, result.protocol)), protocol=result.protocol,
         check=check_id, severity=severity(check_id) if check_id else None, message=redact(verdict.message),
         check_expected=redact(verdict.expected), check_actual=redact(verdict.actual),
-        case=_redact_all(case, redact), request=shown_request, expected=redact(result.expectation.describe()),
-        actual=shown_answer, curl=redact(curl))
+        case=_redact_all(case, redact), request=_request_record(result, target, redact),
+        expected=redact(result.expectation.describe()), actual=_answer_record(result, redact), curl=redact(curl),
+        usual=usual)
+
+
+def _request_record(result: CaseResult, target: Target, redact: Any) -> RequestRecord:
+    """A case's request as reports show it."""
+    request = result.request
+    return RequestRecord(
+        request.method, redact(clipped(target.endpoint(result.operation.service.name).rstrip("/") + request.path)),
+        _redacted_body(Body.of(request.body), redact), _shown_headers(redact_headers(request.headers), redact))
+
+
+def _answer_record(result: CaseResult, redact: Any) -> AnswerRecord | None:
+    """A case's answer as reports show it (None: none came)."""
+    answer = result.answer
+    return None if answer is None else AnswerRecord(
+        answer.status, None if answer.error_type is None else redact(clipped(answer.error_type)),
+        _shown_headers(redact_headers(answer.response.headers), redact),
+        _redacted_body(Body.of(answer.response.body), redact))
 
 
 def _shown_headers(headers: dict[str, str], redact: Any) -> dict[str, str]:

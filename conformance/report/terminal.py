@@ -16,7 +16,7 @@ from conformance.engine.verdict import Verdict
 from conformance.judging.check_results import Severity
 from conformance.judging.checks import REGISTRY
 from conformance.report import Summary
-from conformance.report.records import FailureRecord
+from conformance.report.records import AnswerRecord, FailureRecord
 
 MAX_FAILURES_SHOWN = 20  # not-judged cases listed; failures are shown one per operation and check
 
@@ -98,6 +98,10 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
         gap = f"; NOT JUDGED: {', '.join(lane.not_judged)}" if lane.not_judged else ""
         print(f" {mark} {lane.operation} over {lane.protocol}: {lane.state}"
               + (f", {judged}" if judged else "") + gap, file=stream)
+    for label, tallies in summary.properties.items():  # judged of sent, for the properties tested over drawn inputs
+        counted = ", ".join(f"{name} {tally.judged}/{tally.sent}" for name, tally in tallies.items() if tally.sent)
+        if counted:
+            print(f"judged/sent: {label}: {counted}", file=stream)
     for operation, topics in summary.observations.items():
         for topic, choices in topics.items():
             chosen = ", ".join(f"{choice} ({count})" for choice, count in choices.most_common())
@@ -195,16 +199,26 @@ def format_failure(record: FailureRecord) -> str:
     """One failure in the fixed layout: case, request, expected, actual, and how to reproduce it."""
     request, actual = record.request, record.actual
     label = "WARNING" if record.severity is Severity.WARNING else "FAILED"
+    usual = record.usual
+    spelled = f" (spelled with {record.case['spelling']})" if record.case.get("spelling") else ""
     lines = [
         f"{label} {record.check} on {record.operation}: {record.message}",
-        f"  case:      {record.category}: {record.case['description']}",
+        f"  case:      {record.category}: {record.case['description']}{spelled}",
         f"  request:   {request.method} {request.url} {_headers_line(request.headers)} body {request.body.shown[:200]!r}",
-        f"  expected:  {record.expected}",
     ]
+    if usual:  # the two requests, then the two answers, one above the other
+        lines.append(f"  usually:   {usual.request.method} {usual.request.url} body {usual.request.body.shown[:200]!r}")
+    lines.append(f"  expected:  {record.expected}")
     if actual:
-        lines.append(f"  actual:    {actual.status} {actual.error_type or '-'} body {actual.body.shown[:200]!r}")
+        lines.append(f"  actual:    {_answer_line(actual)}")
+    if usual:
+        lines.append(f"  usually:   {_answer_line(usual.actual) if usual.actual else 'no answer'}")
     lines.append(f"  reproduce: {record.curl}")
     return "\n".join(lines)
+
+
+def _answer_line(answer: AnswerRecord) -> str:
+    return f"{answer.status} {answer.error_type or '-'} body {answer.body.shown[:200]!r}"
 
 
 def _headers_line(headers: dict[str, str]) -> str:
