@@ -16,6 +16,7 @@ from conformance.reference.variants import (  # noqa: F401 - each module registe
     lifecycle,
     protocol,
     signing,
+    spellings,
     validation,
     warned,
 )

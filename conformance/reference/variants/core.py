@@ -31,6 +31,7 @@ class Family(enum.StrEnum):
     PROTOCOL = "protocol"
     LIFECYCLE = "lifecycle"
     SIGNING = "signing"  # a SigV4 verifier that checks only part of SigV4
+    SPELLING = "spelling"  # a reader that misreads one legal spelling of a request document
     WARNED = "warned"  # departs from a SHOULD (or field evidence): the suite passes it, and warns
     LEGAL = "legal"  # differs from the reference and conforms: the suite passes it, silently
 
