@@ -52,18 +52,19 @@ NEAR_MISS_SHARE = 0.25
 
 
 def allocate(left: int | None, lanes: list[Lane], flow_requests: int, auth_requests: int,
-             near_miss_requests: int = 0, near_misses: int = 0) -> Allocation:
+             near_miss_requests: int = 0, near_misses: int = 0, first_pass: int = 0) -> Allocation:
     """Share `left` requests (None: no budget) among the lanes the endpoint serves, in order of worth: job flows
     (`flow_requests` counted from their plan, without drawn near misses), authentication cases, up to
     `near_misses` drawn near misses per flow (each costing `near_miss_requests` over all flows) within
-    NEAR_MISS_SHARE of what is left, then each lane's cases."""
+    NEAR_MISS_SHARE of what is left beyond the lanes' `first_pass` (a case of every category, which a lane's
+    share always comes to first), then each lane's cases."""
     if left is None:
         return Allocation(flow_requests > 0, auth_requests > 0, {lane.key: None for lane in lanes})
     use_flows = flow_requests > 0 and left >= flow_requests
     left -= flow_requests if use_flows else 0
     use_auth = auth_requests > 0 and left >= auth_requests
     left -= auth_requests if use_auth else 0
-    drawn = min(near_misses, int(left * NEAR_MISS_SHARE) // near_miss_requests) \
+    drawn = min(near_misses, int(max(left - first_pass, 0) * NEAR_MISS_SHARE) // near_miss_requests) \
         if use_flows and near_miss_requests > 0 else 0
     left -= drawn * near_miss_requests
     share, extra = divmod(left, max(len(lanes), 1))

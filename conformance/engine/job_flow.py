@@ -289,7 +289,7 @@ def stop_leftovers(transport: Transport, stoppers: Mapping[str, tuple[Operation,
     results = []
     for service, job_id in transport.jobs.unstopped():
         name = transport.jobs.stopper(service, job_id)
-        if name in stoppers:
+        if name is not None and name in stoppers:
             operation, protocol = stoppers[name]
             try:
                 results.append(stop_leftover(operation, protocol, transport, service, job_id))

@@ -112,10 +112,15 @@ def _encoded_whole(job_id: str) -> st.SearchStrategy[str]:
     return st.sampled_from(sorted(WHOLE_ENCODINGS)).map(lambda how: WHOLE_ENCODINGS[how](job_id))
 
 
+def _escape_with(escape: Callable[[str], str]) -> Alternatives:
+    """Each character's one alternative: itself escaped so."""
+    return lambda char: [escape(char)]
+
+
 def _escaped(*kinds: str) -> Callable[[str], st.SearchStrategy[str] | None]:
     """Some of the id's characters escaped as text, one of `kinds` of escape (percent, JSON, HTML...)."""
     def build(job_id: str) -> st.SearchStrategy[str] | None:
-        parts = [replaced(job_id, lambda char, escape=ESCAPES[kind]: [escape(char)]) for kind in kinds]
+        parts = [replaced(job_id, _escape_with(ESCAPES[kind])) for kind in kinds]
         found = [part for part in parts if part is not None]
         return st.one_of(found) if found else None
     return build

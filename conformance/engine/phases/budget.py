@@ -36,8 +36,10 @@ class BudgetPhase:
         if ctx.transport is None and remaining is not None:
             remaining -= len(ctx.lanes)  # the probes
         fixed, per_near_miss = self.flows.costs(ctx)
+        first_pass = 0 if remaining is None else sum(  # a budget draws the lanes' plans whole to cut them anyway
+            len({case.category for case in ctx.prepared.planned[lane.key]}) for lane in ctx.live)
         ctx.allocation = allocate(remaining, ctx.live, fixed, len(self.auth.plan(ctx)), per_near_miss,
-                                  ctx.config.near_misses)
+                                  ctx.config.near_misses, first_pass)
         return PhaseOutcome(self.name)
 
 
