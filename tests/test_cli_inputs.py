@@ -118,6 +118,8 @@ def test_real_credentials_are_never_sent_to_aws_over_plain_http(aws_environment:
     ("--seed", ["-1", str(2**64), "9" * 5000, "1e3", "５", "²"]),
     ("--settle-timeout", ["-1", "86401", "1e308", "nan", "inf", "５", "²"]),
     ("--read-timeout", ["0", "-1", "3601", "nan", "inf", "５", "²"]),
+    ("--near-misses", ["-1", "1001", "1.5", "５"]),
+    ("--shrink-requests", ["-1", "100001", "9" * 5000, "５"]),
 ])
 def test_absurd_numbers_are_refused_naming_the_flag_and_its_range(flag: str, values: list[str],
                                                                    capsys: pytest.CaptureFixture[str]) -> None:

@@ -83,6 +83,9 @@ class Case:
     # Another legal spelling of `document` (its label, e.g. "chunked strings, long heads"), whose bytes `raw_body`
     # holds; empty: the protocol's usual spelling. The two must get the same answer (`spellings_agree`).
     spelling: str = ""
+    # The choices Hypothesis made to draw it (None: not drawn): what shrinking a failure of it starts from. Not part
+    # of what is sent, so neither of its identity nor of its JSON.
+    choices: tuple[Any, ...] | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def key(self) -> tuple[Any, ...]:
         """Identity for de-duplication: the same bytes and headers are the same case."""

@@ -99,6 +99,10 @@ def _job_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--near-misses", type=arguments.whole(0, arguments.MAX_NEAR_MISSES), default=16, metavar="N",
                      help="near misses of a started job's id drawn per job flow, beside the 7 fixed ones: strings "
                           "that are not its id, each of which must name no job (default: 16; 0: the fixed ones only)")
+    run.add_argument("--shrink-requests", type=arguments.whole(0, arguments.MAX_SHRINK_REQUESTS), default=100,
+                     metavar="N", help="requests a failing generated case may spend being shrunk against the target "
+                                       "to its smallest failing form, for the first failure of each lane and check "
+                                       "(default: 100; 0: none is shrunk)")
     run.add_argument("--settle-timeout", type=arguments.seconds, default=60.0, metavar="SECONDS",
                      help="how long a stopped job may stay STOP_REQUESTED (default: 60; 0: do not wait; at most "
                           f"{arguments.MAX_SECONDS:g})")

@@ -61,7 +61,8 @@ def run_command(args: argparse.Namespace) -> int:
                            create_jobs=not args.no_create_jobs and rerun_flows,
                            protocol=args.protocol, budget=args.budget, read_timeout=args.read_timeout,
                            lifecycle=LifecycleConfig(settle_timeout=args.settle_timeout), checks=checks,
-                           fail_fast=args.fail_fast, rerun=rerun, near_misses=args.near_misses)
+                           fail_fast=args.fail_fast, rerun=rerun, near_misses=args.near_misses,
+                           shrink_requests=args.shrink_requests)
         if args.dry_run:
             return _dry_run(config)
         result = _run(config, args.verbose, region)

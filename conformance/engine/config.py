@@ -47,3 +47,4 @@ class RunConfig:
     rerun: tuple[tuple[LaneKey, Case], ...] | None = None  # only these cases (an earlier report's failures)
     drawing_process: bool = True  # draw cases ahead in a forked process where the platform forks (same cases)
     near_misses: int = 16  # near misses of a started job's id drawn per job flow, beside the fixed ones
+    shrink_requests: int = 100  # requests each failing generated case may spend shrinking (0: none is shrunk)

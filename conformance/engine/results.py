@@ -104,6 +104,18 @@ class CaseResult:
         return bool(self.verdicts)
 
 
+@dataclass(frozen=True)
+class Shrinking:
+    """A failing generated case shrunk against the target: the smallest case of its family found to fail the same
+    check, how many cases were tried, and whether the shrinker ran to its end (False: a bound stopped it)."""
+
+    original: CaseResult
+    check: str
+    minimal: CaseResult
+    tries: int
+    finished: bool
+
+
 @dataclass
 class RunResult:
     """Everything a run found, as outcomes: judged cases, what was not tested and why, the lanes' states."""
@@ -116,6 +128,7 @@ class RunResult:
     promised: dict[LaneKey, set[str]] = field(default_factory=dict)  # the categories each lane must have judged
     results: list[CaseResult] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
+    shrinkings: list[Shrinking] = field(default_factory=list)  # failing generated cases and their smallest forms
     phases: list[str] = field(default_factory=list)  # the phases that ran, in order
     requests_sent: int = 0
     elapsed: float = 0.0

@@ -19,6 +19,7 @@ from conformance.engine.phases.cleanup import CleanupPhase
 from conformance.engine.phases.flows import JobsPhase
 from conformance.engine.phases.planned_cases import CasesPhase
 from conformance.engine.phases.probe import ProbePhase, lane_state, probe_case
+from conformance.engine.phases.shrink import ShrinkPhase
 from conformance.engine.plan import PlannedRequest, RunPlan, prepare
 from conformance.engine.results import LaneState, RunResult
 from conformance.engine.transport import Transport
@@ -27,7 +28,8 @@ from conformance.engine.transport import Transport
 def stages() -> list[list[Phase]]:
     """The phases of a run, stage by stage; the phases of one stage run side by side."""
     auth, jobs = AuthPhase(), JobsPhase()
-    return [[ProbePhase()], [BudgetPhase(jobs, auth)], [auth], [jobs, CasesPhase()], [CleanupPhase()]]
+    return [[ProbePhase()], [BudgetPhase(jobs, auth)], [auth], [jobs, CasesPhase()], [ShrinkPhase()],
+            [CleanupPhase()]]
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -58,7 +60,9 @@ def _run_prepared(config: RunConfig, prepared: RunPlan, progress: Progress | Non
     try:
         with ctx.interruption.handled():
             for stage in all_stages[:-1]:
-                _absorb(result, _run_stage(ctx, stage))
+                outcomes = _run_stage(ctx, stage)
+                _absorb(result, outcomes)
+                ctx.judged += [judged for outcome in outcomes for judged in outcome.results]
                 ctx.interruption.check()  # a Ctrl-C whose exception Python dropped
     except KeyboardInterrupt:  # Ctrl-C: keep what was judged, stop every job a flow left running
         ctx.cancel.set()
@@ -121,6 +125,7 @@ def _absorb(result: RunResult, outcomes: list[PhaseOutcome]) -> None:
         result.phases.append(outcome.phase)
         result.results += outcome.results
         result.skips += outcome.skips
+        result.shrinkings += outcome.shrinkings
 
 
 def _promises(ctx: RunContext, all_stages: list[list[Phase]]) -> dict[LaneKey, set[str]]:

@@ -7,6 +7,7 @@ PYTHONHASHSEED. `distinct_cases` draws a lane's families into cases that never r
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Iterator
 from typing import Any, Generic, TypeVar
@@ -67,6 +68,7 @@ class Drawer(Generic[T]):
     def __init__(self, strategy: st.SearchStrategy[T] | None, seed: int) -> None:
         self.strategy = strategy  # None: each draw names its own
         self.random = random.Random(seed)  # an int seed: the same stream in any process
+        self.choices: tuple[Any, ...] = ()  # the choices behind the last value drawn (`replay` draws it again)
 
     def draw(self, strategy: st.SearchStrategy[Any] | None = None) -> T:
         """The next value (of `strategy` instead, from the same stream, if given); ValueError when the strategy
@@ -77,9 +79,11 @@ class Drawer(Generic[T]):
             data = ConjectureData(random=self.random, provider=_SeededProvider)
             try:
                 with BuildContext(data, is_final=False, wrapped_test=_no_test):  # as @given's draws have
-                    return data.draw(strategy)
+                    value = data.draw(strategy)
             except (StopTest, UnsatisfiedAssumption):  # a filter gave up, or the draw overran: try again, further on
                 continue
+            self.choices = tuple(data.choices)
+            return value
         raise Unsatisfiable(f"{strategy!r} gave no value in {MAX_ATTEMPTS} attempts")
 
     def __iter__(self) -> Iterator[T]:
@@ -112,7 +116,7 @@ def distinct_cases(found: list[Family], seed: int) -> Iterator[Case]:
         if key not in keys:
             keys.add(key)
             repeats[index] = 0
-            yield case
+            yield dataclasses.replace(case, choices=drawer.choices)
             continue
         repeats[index] += 1
         if repeats[index] >= MAX_REPEATS:

@@ -129,8 +129,10 @@ def summarise(run: RunResult) -> Summary:
                 cell.passed += 1
             else:
                 cell.failed += 1
+    shrunk = {(id(shrinking.original), shrinking.check): shrinking for shrinking in run.shrinkings}
     for result, check_id, verdict in decision.failures:
-        summary.failures.append(failure_record(result, check_id, verdict, target, secrets))
+        summary.failures.append(failure_record(result, check_id, verdict, target, secrets,
+                                               shrunk=shrunk.get((id(result), check_id))))
     for breach in decision.breaches:
         if breach.kind is BreachKind.NOT_SERVED:
             probe = breach.probe

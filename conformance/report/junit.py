@@ -11,7 +11,7 @@ from conformance.cases import lane_label
 from conformance.judging.check_results import NotApplicable, Severity
 from conformance.judging.checks import REGISTRY
 from conformance.report import Summary
-from conformance.report.records import FailureRecord
+from conformance.report.records import FailureRecord, case_shown
 
 MAX_MESSAGES = 10
 
@@ -36,7 +36,7 @@ def build(summary: Summary) -> ET.Element:
                 continue
             text = "\n\n".join(
                 f"case: {r.category}: {r.case['description']}\nexpected: {r.expected}\n"
-                f"actual: {r.actual.status if r.actual else '-'} {r.message}\n{_usual(r)}reproduce: {r.curl}"
+                f"actual: {r.actual.status if r.actual else '-'} {r.message}\n{_usual(r)}reproduce: {r.curl}{_minimal(r)}"
                 for r in mine[:MAX_MESSAGES])
             if REGISTRY[check_id].severity is Severity.WARNING:
                 ET.SubElement(case, "system-out").text = text
@@ -46,6 +46,13 @@ def build(summary: Summary) -> ET.Element:
                 failure.text = text
     _coverage(suites, summary)
     return suites
+
+
+def _minimal(record: FailureRecord) -> str:
+    """For a shrunk failing case: its smallest failing form and reproduction, on lines of their own."""
+    if record.minimal is None:
+        return ""
+    return f"\nminimal: {case_shown(record.minimal.case)}\nreproduce minimal: {record.minimal.curl}"
 
 
 def _usual(record: FailureRecord) -> str:

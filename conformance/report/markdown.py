@@ -7,7 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from conformance.report import Summary
-from conformance.report.records import AnswerRecord, FailureRecord
+from conformance.report.records import AnswerRecord, FailureRecord, case_shown
 
 MAX_BYTES = 60_000  # GitHub takes up to 1 MiB per step summary; a page this long is already too long to read
 MAX_CHECKS = 30  # failure groups shown
@@ -50,8 +50,20 @@ def _grouped(title: str, records: list[FailureRecord]) -> list[str]:
         repro = first.curl if len(first.curl) <= MAX_REPRO else first.curl[:MAX_REPRO] + " …"
         lines += [(f"<details><summary><code>{check}</code> on {first.operation}: {_cell(first.message)}"
                    "</summary>"), "", f"case: {_cell(first.category)}; expected: {_cell(first.expected)}",
-                  "", *_side_by_side(first), "```sh", repro.replace("```", "` ` `"), "```", "", "</details>", ""]
+                  "", *_side_by_side(first), *_minimal(mine), "```sh", repro.replace("```", "` ` `"), "```", "",
+                  "</details>", ""]
     return lines
+
+
+def _minimal(records: list[FailureRecord]) -> list[str]:
+    """The smallest failing form of the first shrunk case among the records, on a line of its own."""
+    shrunk = next((record for record in records if record.minimal), None)
+    if shrunk is None or shrunk.minimal is None:
+        return []
+    minimal = shrunk.minimal
+    answered = f"{minimal.actual.status} {minimal.actual.error_type or ''}".strip() if minimal.actual else "no answer"
+    return [f"minimal example (shrunk against the target in {minimal.tries} requests): "
+            f"`{_cell(case_shown(minimal.case))}`, answered {_cell(answered)}", ""]
 
 
 def _side_by_side(record: FailureRecord) -> list[str]:

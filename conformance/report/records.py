@@ -5,12 +5,13 @@ its fields, and the JSON report writes `to_json`."""
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from conformance import __version__
 from conformance.cases import FLOW_KINDS, Kind, lane_label
-from conformance.engine.results import CaseResult
+from conformance.engine.results import CaseResult, Shrinking
 from conformance.judging.check_results import Failed, Severity
 from conformance.judging.checks import severity
 from conformance.report.reproduce import curl_command
@@ -95,6 +96,26 @@ class UsualRecord:
 
 
 @dataclass(frozen=True)
+class MinimalRecord:
+    """The smallest case of a failing generated case's family found to fail the same check, shrunk against the
+    target: the case, its exchange and reproduction, and how the shrink went."""
+
+    case: dict[str, Any]  # `Case.to_json()`
+    message: str  # what the check said of it
+    request: RequestRecord
+    actual: AnswerRecord | None
+    curl: str
+    tries: int  # cases the shrink sent
+    finished: bool  # False: a bound (--shrink-requests, time, the budget) stopped it, so a smaller one may exist
+
+    def to_json(self) -> dict[str, Any]:
+        """As the JSON report holds it."""
+        return {"case": self.case, "message": self.message, "request": self.request.to_json(),
+                "actual": None if self.actual is None else self.actual.to_json(), "curl": self.curl,
+                "tries": self.tries, "finished": self.finished}
+
+
+@dataclass(frozen=True)
 class FailureRecord:
     """One failure (or warning, or unjudged case) in the fixed layout: case, request, expected, actual, and a
     reproduction."""
@@ -112,6 +133,7 @@ class FailureRecord:
     actual: AnswerRecord | None  # None: no answer came
     curl: str
     usual: UsualRecord | None = None  # for a case in another spelling: the same case in the usual one
+    minimal: MinimalRecord | None = None  # for a failing generated case: its smallest failing form, shrunk
 
     @property
     def category(self) -> str:
@@ -135,30 +157,60 @@ class FailureRecord:
                 "check_expected": self.check_expected, "check_actual": self.check_actual, "case": self.case,
                 "request": self.request.to_json(), "expected": self.expected,
                 "actual": None if self.actual is None else self.actual.to_json(), "curl": self.curl,
-                "usual": None if self.usual is None else self.usual.to_json()}
+                "usual": None if self.usual is None else self.usual.to_json(),
+                "minimal": None if self.minimal is None else self.minimal.to_json()}
 
 
 def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, target: Target,
-                   secrets: list[str], label: str | None = None) -> FailureRecord:
-    """One failure as a record; every string it holds has the secrets replaced."""
+                   secrets: list[str], label: str | None = None, shrunk: Shrinking | None = None) -> FailureRecord:
+    """One failure as a record (with `shrunk`, its smallest failing form beside it); every string it holds has the
+    secrets replaced."""
     redact = (lambda text: redact_text(text, secrets)) if secrets else (lambda text: text)
-    request = result.request
-    # A flow's cases carry the JobId the target's Start answered: clipped. The others are ours, kept whole, so that
-    # --rerun sends them again byte for byte.
-    case = result.case.to_json()
-    case = _clipped_strings(case) if result.case.kind in FLOW_KINDS else case
-    curl = curl_command(request, target, result.operation.service, result.case.signing) \
-        if len(request.body) <= MAX_CURL_BODY else \
-        f"(not shown: the request body is {len(request.body)} bytes, a value the target supplied; see request.body)"
     usual = None if result.usual is None else UsualRecord(_request_record(result.usual, target, redact),
                                                           _answer_record(result.usual, redact))
+    minimal = None
+    if shrunk is not None:
+        said = shrunk.minimal.verdicts.get(shrunk.check)
+        minimal = MinimalRecord(
+            _redact_all(_case_json(shrunk.minimal), redact), redact(said.message if isinstance(said, Failed) else ""),
+            _request_record(shrunk.minimal, target, redact), _answer_record(shrunk.minimal, redact),
+            redact(_curl(shrunk.minimal, target)), shrunk.tries, shrunk.finished)
     return FailureRecord(
         operation=redact(label or lane_label(result.case.operation, result.protocol)), protocol=result.protocol,
         check=check_id, severity=severity(check_id) if check_id else None, message=redact(verdict.message),
         check_expected=redact(verdict.expected), check_actual=redact(verdict.actual),
-        case=_redact_all(case, redact), request=_request_record(result, target, redact),
-        expected=redact(result.expectation.describe()), actual=_answer_record(result, redact), curl=redact(curl),
-        usual=usual)
+        case=_redact_all(_case_json(result), redact), request=_request_record(result, target, redact),
+        expected=redact(result.expectation.describe()), actual=_answer_record(result, redact),
+        curl=redact(_curl(result, target)), usual=usual, minimal=minimal)
+
+
+def case_shown(case: dict[str, object]) -> str:
+    """A case's body as one short line: its document as JSON, else its raw body."""
+    if "document" in case:
+        text = json.dumps(case["document"], ensure_ascii=False)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: no terminal or file can take it raw, so all escaped
+                text = json.dumps(case["document"])
+        return clipped(text, 200)
+    return repr(clipped(str(case.get("raw_body", "")), 200))
+
+
+def _case_json(result: CaseResult) -> dict[str, Any]:
+    """A case as reports show it. A flow's cases carry the JobId the target's Start answered: clipped. The others
+    are ours, kept whole, so that --rerun sends them again byte for byte."""
+    case = result.case.to_json()
+    return _clipped_strings(case) if result.case.kind in FLOW_KINDS else case
+
+
+def _curl(result: CaseResult, target: Target) -> str:
+    """A case's reproduction (none for a body so large that it carries a value the target supplied)."""
+    request = result.request
+    if len(request.body) > MAX_CURL_BODY:
+        return (f"(not shown: the request body is {len(request.body)} bytes, a value the target supplied; see "
+                "request.body)")
+    return curl_command(request, target, result.operation.service, result.case.signing)
 
 
 def _request_record(result: CaseResult, target: Target, redact: Any) -> RequestRecord:

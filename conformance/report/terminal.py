@@ -16,7 +16,7 @@ from conformance.engine.verdict import Verdict
 from conformance.judging.check_results import Severity
 from conformance.judging.checks import REGISTRY
 from conformance.report import Summary
-from conformance.report.records import AnswerRecord, FailureRecord
+from conformance.report.records import AnswerRecord, FailureRecord, case_shown
 
 MAX_FAILURES_SHOWN = 20  # not-judged cases listed; failures are shown one per operation and check
 
@@ -119,7 +119,7 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
         print(f"\nnote: {summary.reproduce_note}", file=stream)
     for records in (summary.failures, summary.warnings):
         for group in _by_cause(records):
-            write_failure(group[0], stream)
+            write_failure(next((record for record in group if record.minimal), group[0]), stream)
             cases = {_case_key(record) for record in group}
             checks = sorted({str(record.check) for record in group})
             if len(cases) > 1 or len(checks) > 1:
@@ -214,7 +214,17 @@ def format_failure(record: FailureRecord) -> str:
     if usual:
         lines.append(f"  usually:   {_answer_line(usual.actual) if usual.actual else 'no answer'}")
     lines.append(f"  reproduce: {record.curl}")
+    minimal = record.minimal
+    if minimal:
+        bound = "" if minimal.finished else "; a bound stopped the shrink, a smaller one may fail too"
+        answered = _answer_line(minimal.actual) if minimal.actual else "no answer"
+        lines += [f"  minimal:   {case_shown(minimal.case)} (shrunk against the target in {minimal.tries} "
+                  f"request(s){bound}): {minimal.message}",
+                  f"             answered {answered}",
+                  f"  reproduce minimal: {minimal.curl}"]
     return "\n".join(lines)
+
+
 
 
 def _answer_line(answer: AnswerRecord) -> str:

@@ -21,7 +21,7 @@ from conformance.engine.budget import Allocation
 from conformance.engine.config import RunConfig
 from conformance.engine.lanes import Lane
 from conformance.engine.plan import PlannedRequest, RunPlan
-from conformance.engine.results import CaseResult, LaneState, Skip
+from conformance.engine.results import CaseResult, LaneState, Shrinking, Skip
 from conformance.engine.transport import Transport
 from conformance.targets.target import Target
 
@@ -96,6 +96,7 @@ class RunContext:
     states: dict[LaneKey, LaneState] = field(default_factory=dict)  # filled by the probe
     allocation: Allocation | None = None  # filled by the probe, once it knows which lanes are served
     partial: list[PhaseOutcome] = field(default_factory=list)  # what a phase cut short by Ctrl-C had judged
+    judged: list[CaseResult] = field(default_factory=list)  # the results of the stages run so far
 
     @property
     def target(self) -> Target:
@@ -127,6 +128,7 @@ class PhaseOutcome:
     phase: str
     results: list[CaseResult] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
+    shrinkings: list[Shrinking] = field(default_factory=list)
 
 
 class Phase(Protocol):
