@@ -90,7 +90,7 @@ class _Flow:
         result = self.step(self.operation, Case(self.operation.name, category.name, category.kind, text,
                                                 document={"JobId": job_id}, job_id=job_id, known_status=known),
                            essential, note)
-        if _stopped_or_ended(result):
+        if stopped_or_ended(result):
             self.ledger.stopped(self.api.service, job_id)
         return result
 
@@ -210,7 +210,7 @@ def member_at(document: object, path: tuple[str, ...]) -> object:
     return document
 
 
-def _at_path(path: tuple[str, ...], value: object) -> dict[str, Any]:
+def at_path(path: tuple[str, ...], value: object) -> dict[str, Any]:
     """A document that holds `value` at `path` (a path of at least one member name)."""
     document: Any = value
     for name in reversed(path):
@@ -237,7 +237,7 @@ class PlanningSender:
             document = {"JobId": PLACEHOLDER_JOB_ID}
         elif case.kind is Kind.DESCRIBE_JOB:
             settled = case.category == categories.SETTLED.name
-            document = _at_path(self.status_path, "STOPPED" if settled else "IN_PROGRESS")
+            document = at_path(self.status_path, "STOPPED" if settled else "IN_PROGRESS")
         elif case.kind is Kind.NEAR_MISS:
             status = 400
         request = self.protocol.encode(operation, case)
@@ -277,7 +277,7 @@ def stop_leftover(operation: Operation, protocol: WireProtocol, transport: Trans
     case = Case(operation.name, cleanup.name, cleanup.kind, cleanup.description, document={"JobId": job_id},
                 job_id=job_id)
     result = execute(operation, case, protocol, transport, essential=True)
-    if _stopped_or_ended(result):
+    if stopped_or_ended(result):
         transport.jobs.stopped(service, job_id)
     return result
 
@@ -298,7 +298,7 @@ def stop_leftovers(transport: Transport, stoppers: Mapping[str, tuple[Operation,
     return results
 
 
-def _stopped_or_ended(result: CaseResult) -> bool:
+def stopped_or_ended(result: CaseResult) -> bool:
     """Whether a Stop's answer shows the job stopping, or already ended (refused as InvalidRequestException)."""
     answer = result.answer
     return answer is not None and (answer.status == 200 or answer.error_type == INVALID_REQUEST)

@@ -80,6 +80,9 @@ class JobsPhase:
 
     name = "job flows"
 
+    def __init__(self) -> None:
+        self.done = threading.Event()  # set once `run` has ended: every flow's job is stopped, or left to clean-up
+
     @staticmethod
     def why_not(config: RunConfig, lane: Lane) -> SkipReason | None:
         """Why no job flow runs on a lane (None: one does)."""
@@ -130,6 +133,12 @@ class JobsPhase:
 
     def run(self, ctx: RunContext) -> PhaseOutcome:
         """Run every flow at once; results in a fixed order (each flow's own order kept)."""
+        try:
+            return self._run(ctx)
+        finally:
+            self.done.set()
+
+    def _run(self, ctx: RunContext) -> PhaseOutcome:
         assert ctx.transport is not None
         transport = ctx.transport
         outcome = PhaseOutcome(self.name)
