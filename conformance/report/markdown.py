@@ -49,8 +49,11 @@ def _grouped(title: str, records: list[FailureRecord]) -> list[str]:
         first = mine[0]
         repro = first.curl if len(first.curl) <= MAX_REPRO else first.curl[:MAX_REPRO] + " …"
         lines += [(f"<details><summary><code>{check}</code> on {first.operation}: {_cell(first.message)}"
-                   "</summary>"), "", f"case: {_cell(first.category)}; expected: {_cell(first.expected)}",
-                  "", "```sh", repro.replace("```", "` ` `"), "```", "", "</details>", ""]
+                   "</summary>"), "", f"case: {_cell(first.category)}; expected: {_cell(first.expected)}", ""]
+        if first.sequence is not None:
+            lines += [f"{_cell(first.steps_heading())}:", "", "```text",
+                      *(step.replace("```", "` ` `") for step in first.sequence.steps), "```", ""]
+        lines += ["```sh", repro.replace("```", "` ` `"), "```", "", "</details>", ""]
     return lines
 
 

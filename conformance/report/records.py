@@ -10,7 +10,7 @@ from typing import Any
 
 from conformance import __version__
 from conformance.cases import FLOW_KINDS, Kind, lane_label
-from conformance.engine.results import CaseResult
+from conformance.engine.results import CaseResult, StepSequence
 from conformance.judging.check_results import Failed, Severity
 from conformance.judging.checks import severity
 from conformance.report.reproduce import curl_command
@@ -98,6 +98,17 @@ class FailureRecord:
     expected: str  # every answer the oracle allows
     actual: AnswerRecord | None  # None: no answer came
     curl: str
+    sequence: StepSequence | None = None  # a state-machine step: the shortest failing run's steps
+
+    def steps_heading(self) -> str:
+        """e.g. `the shortest failing run found: 4 steps (the run that failed took 13; 14 shorter runs tried, 90
+        requests)`; empty without a sequence."""
+        found = self.sequence
+        if found is None:
+            return ""
+        tried = f"{found.replays} shorter run(s) tried, {found.requests} requests" if found.replays else "not shrunk"
+        return f"the shortest failing run found: {found.length} steps (the run that failed took {found.original}; " \
+               f"{tried})"
 
     @property
     def category(self) -> str:
@@ -120,7 +131,11 @@ class FailureRecord:
                 "severity": None if self.severity is None else str(self.severity), "message": self.message,
                 "check_expected": self.check_expected, "check_actual": self.check_actual, "case": self.case,
                 "request": self.request.to_json(), "expected": self.expected,
-                "actual": None if self.actual is None else self.actual.to_json(), "curl": self.curl}
+                "actual": None if self.actual is None else self.actual.to_json(), "curl": self.curl,
+                **({"sequence": {"steps": list(self.sequence.steps), "length": self.sequence.length,
+                                 "original_steps": self.sequence.original, "replays": self.sequence.replays,
+                                 "requests": self.sequence.requests}}
+                   if self.sequence is not None else {})}
 
 
 def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, target: Target,
@@ -148,7 +163,15 @@ def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, ta
         check=check_id, severity=severity(check_id) if check_id else None, message=redact(verdict.message),
         check_expected=redact(verdict.expected), check_actual=redact(verdict.actual),
         case=_redact_all(case, redact), request=shown_request, expected=redact(result.expectation.describe()),
-        actual=shown_answer, curl=redact(curl))
+        actual=shown_answer, curl=redact(curl), sequence=_redacted_sequence(result.sequence, redact))
+
+
+def _redacted_sequence(sequence: StepSequence | None, redact: Any) -> StepSequence | None:
+    """A failing run's steps as reports show them: each line clipped (it quotes the target) and redacted."""
+    if sequence is None:
+        return None
+    return StepSequence(tuple(redact(clipped(line, 400)) for line in sequence.steps), sequence.length,
+                        sequence.original, sequence.replays, sequence.requests)
 
 
 def _shown_headers(headers: dict[str, str], redact: Any) -> dict[str, str]:
