@@ -161,13 +161,14 @@ class _Flow:
 
 def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_setup: Any = None,
              config: LifecycleConfig = LifecycleConfig(), cancel: threading.Event | None = None,
-             pause: Callable[[float], object] | None = None, identity: IdentityProbes = IdentityProbes()) \
-        -> list[CaseResult]:
+             pause: Callable[[float], object] | None = None, identity: IdentityProbes = IdentityProbes(),
+             on_stopped: Callable[[], object] | None = None) -> list[CaseResult]:
     """Every case of one job's life, in the order sent (only the last look at a settling job is kept).
 
     The job's first Stop is sent even past the request budget and even when the run is being
     cancelled: every job the suite starts, it stops. The ledger (`transport.jobs`) records the job,
-    so that clean-up can stop it should this flow end early.
+    so that clean-up can stop it should this flow end early. `on_stopped` is called once that first
+    Stop has been answered.
     """
     cancel = cancel or threading.Event()
     flow = _Flow(operation, api, send, ledger, config, cancel, pause or cancel.wait,  # a cancellation ends a wait
@@ -185,6 +186,8 @@ def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_s
     known = flow.inspect(job_id)
     first = flow.stop(categories.STOP, f"stop the job the suite started (Describe said {known})", job_id, known,
                       essential=True)
+    if on_stopped is not None:
+        on_stopped()
     if not cancel.is_set():
         flow.after_stop(job_id, known, first)
     return flow.results

@@ -385,9 +385,11 @@ def _said(result: CaseResult) -> str:
 
 
 def run_machine(machine: StateMachine, runs: Iterable[Sequence[Action]], steps: int, shrink_requests: int,
-                bounds: MachineConfig = MachineConfig(), fail_fast: bool = False) -> list[CaseResult]:
+                bounds: MachineConfig = MachineConfig(), fail_fast: bool = False,
+                before_shrink: Callable[[], object] | None = None) -> list[CaseResult]:
     """Runs in turn, within `steps` requests in all, until one fails; the failing one shrunk (not with
-    `fail_fast`), its failing result carrying the shortest failing run's steps. Every result, in the order sent."""
+    `fail_fast`; after `before_shrink` returns), its failing result carrying the shortest failing run's steps.
+    Every result, in the order sent."""
     results: list[CaseResult] = []
     left = steps
     for actions in runs:
@@ -400,6 +402,8 @@ def run_machine(machine: StateMachine, runs: Iterable[Sequence[Action]], steps: 
             if fail_fast or shrink_requests <= 0:
                 run.failing.sequence = _sequence(run, run, 0, 0)
             else:
+                if before_shrink is not None:
+                    before_shrink()
                 run.failing.sequence = machine.shrink(run, shrink_requests, bounds)
             break
     return results

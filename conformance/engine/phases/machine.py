@@ -33,8 +33,10 @@ from conformance.generation.machine_steps import OPENING, Action, draw_runs
 
 class MachinePhase:
     """The state machine's runs, on a thread of its own: its steps go one at a time, and a settle step waits. Given
-    the job flows' phase, it starts once the flows are done, so that no other job starts or stops while it runs: a
-    fault's shortest failing run then shows all that makes it fail, and the flows never meet its jobs."""
+    the job flows' phase, it starts once every flow has sent its job's first Stop: no flow starts a job, sends a near
+    miss or describes its job as untouched after that, so the flows never meet its jobs, and only a flow's later
+    looks at its own job and Stops of it go out beside its first runs. It shrinks a failing run once the flows are
+    done, so that nothing but the shorter runs themselves can make them fail."""
 
     name = "state machine"
 
@@ -87,14 +89,20 @@ class MachinePhase:
                                       f"the state machine had {steps} of {wanted} steps", unsent=wanted - steps))
         if not steps:
             return outcome
-        if self.after is not None:
-            while not self.after.done.wait(WAKE_INTERVAL) and not ctx.cancel.is_set():
-                pass
+        self._wait(ctx, "stopped")
         config = ctx.config
         machine = StateMachine(self.kinds(ctx, ctx.live), transport_step_sender(ctx.transport, ctx.checks),
                                ctx.transport.jobs, ctx.target.job_setup, config.lifecycle, ctx.cancel)
         shrink = ctx.allocation.machine_shrink if ctx.allocation is not None else None
         outcome.results = run_machine(machine, self.runs(ctx), steps,
                                       config.machine.shrink_requests if shrink is None else shrink,
-                                      config.machine, config.fail_fast)
+                                      config.machine, config.fail_fast, before_shrink=lambda: self._wait(ctx, "done"))
         return outcome
+
+    def _wait(self, ctx: RunContext, point: str) -> None:
+        """Until the job flows have reached a point (`stopped`: every first Stop sent; `done`), or the run is
+        cancelled."""
+        if self.after is not None:
+            reached = getattr(self.after, point)
+            while not reached.wait(WAKE_INTERVAL) and not ctx.cancel.is_set():
+                pass
