@@ -78,7 +78,7 @@ OPENING: tuple[Action, ...] = (
     Action(T, job=0, protocol=0),  # stop A once it has settled
     Action(D, job=0, protocol=1),  # A keeps its status
     Action(Verb.STOP_AS_OTHER, job=0, kind=0, protocol=1),  # another kind's Stop with the settled A's id
-    Action(Verb.DESCRIBE_AS_OTHER, job=0, kind=1, protocol=0),  # and its Describe (another kind of A's service)
+    Action(Verb.DESCRIBE_AS_OTHER, job=0, kind=1, protocol=0),  # its Describe (of A's service, where it has two kinds)
     Action(D, job=1, protocol=1),
     Action(T, job=1, protocol=0),
     Action(T, job=2, protocol=1),  # D is left running: the run's clean-up stops it

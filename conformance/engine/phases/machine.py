@@ -10,6 +10,7 @@ drawn run takes depends on the seed, as the drawn near misses do.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator, Sequence
 
 from conformance.cases import LaneKey, categories
@@ -89,20 +90,19 @@ class MachinePhase:
                                       f"the state machine had {steps} of {wanted} steps", unsent=wanted - steps))
         if not steps:
             return outcome
-        self._wait(ctx, "stopped")
+        _wait(ctx, self.after.stopped if self.after is not None else None)
         config = ctx.config
         machine = StateMachine(self.kinds(ctx, ctx.live), transport_step_sender(ctx.transport, ctx.checks),
                                ctx.transport.jobs, ctx.target.job_setup, config.lifecycle, ctx.cancel)
         shrink = ctx.allocation.machine_shrink if ctx.allocation is not None else None
         outcome.results = run_machine(machine, self.runs(ctx), steps,
                                       config.machine.shrink_requests if shrink is None else shrink,
-                                      config.machine, config.fail_fast, before_shrink=lambda: self._wait(ctx, "done"))
+                                      config.machine, config.fail_fast,
+                                      before_shrink=lambda: _wait(ctx, self.after.done if self.after else None))
         return outcome
 
-    def _wait(self, ctx: RunContext, point: str) -> None:
-        """Until the job flows have reached a point (`stopped`: every first Stop sent; `done`), or the run is
-        cancelled."""
-        if self.after is not None:
-            reached = getattr(self.after, point)
-            while not reached.wait(WAKE_INTERVAL) and not ctx.cancel.is_set():
-                pass
+
+def _wait(ctx: RunContext, reached: threading.Event | None) -> None:
+    """Until the job flows have reached a point of theirs (None: at once), or the run is cancelled."""
+    while reached is not None and not reached.wait(WAKE_INTERVAL) and not ctx.cancel.is_set():
+        pass
