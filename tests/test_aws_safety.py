@@ -426,8 +426,10 @@ def test_the_dry_run_lists_the_job_flow_the_run_sends(live_reference_server: Ref
     # The wrongly signed requests are sent only where the unsigned one is refused (not here).
     conditional = {category.name for category, _ in SIGNINGS[1:]}
     machine = [p for p in planned if p[1].startswith("machine.")], [s for s in sent if s[1].startswith("machine.")]
-    assert sorted(p for p in planned if p[1] not in conditional and p not in machine[0]) == \
-        sorted(s for s in sent if s not in machine[1])
+    # The drawn near misses are held above: which kinds the later ones are of depends on the id (about one run in
+    # three drew another kind for one of them, before the state machine too).
+    assert sorted(p for p in planned if p[1] not in conditional | drawn and p not in machine[0]) == \
+        sorted(s for s in sent if s[1] not in drawn and s not in machine[1])
     # The state machine's steps, as many as it may send; the same until the first look at a settling job (how many
     # looks it takes, and so what the steps after it are, depends on how soon the job settles).
     settling = [p[1] for p in machine[0]].index("machine.settle")
