@@ -244,7 +244,8 @@ def test_a_run_against_the_reference_server_conforms_and_stops_every_job(live_re
     steps = [r for r in result.results if r.case.category in categories.MACHINE]
     assert 40 <= len(steps) <= 50 and "state machine" in result.phases
     assert not any(isinstance(r.verdicts["lifecycle_model"], Failed) for r in steps)
-    assert {r.case.category for r in steps} >= {"machine.start", "machine.describe", "machine.settle", "machine.stop",
+    # (A settle step waits only for a job that may still be stopping: whether one does depends on timing.)
+    assert {r.case.category for r in steps} >= {"machine.start", "machine.describe", "machine.stop",
                                                 "machine.other_service", "machine.cleanup"}
     # Steps over both protocols, the same job's Start and Stop over different ones where both are served.
     assert {r.protocol for r in steps} == {"awsJson1_1", "rpcv2Cbor"}
@@ -284,7 +285,8 @@ def test_each_sequence_fault_passes_without_the_machine_and_is_caught_and_shrunk
     failed = [record for record in caught.failures if record.check == "lifecycle_model"]
     assert failed and {record.check for record in caught.failures} <= variant.caught_by | {"lifecycle_model"}
     sequence = failed[0].sequence
-    assert sequence is not None and sequence.length <= sequence.original and sequence.length <= 9
+    # At most: start, stop, the looks at it settling (one line), the look that saw it settled, stop, describe.
+    assert sequence is not None and sequence.length <= sequence.original and len(sequence.steps) <= 6
     assert sequence.steps[0].startswith("1. start job 1") and "<- " in sequence.steps[-1]
     assert all("<- " not in step for step in sequence.steps[:-1])
 
