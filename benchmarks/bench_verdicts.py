@@ -69,7 +69,8 @@ def main() -> None:
             continue
         requests, checks, category, position, protocol = caught
         lifecycle = category.startswith(("existing.", "start.", "near_miss."))
-        where = ("job lifecycle" if lifecycle else "protocol probe" if category == "valid.probe"
+        where = ("job lifecycle" if lifecycle else "state machine" if category.startswith("machine.")
+                 else "protocol probe" if category == "valid.probe"
                  else "authentication" if category.startswith("auth.")
                  else "first catalog pass" if position < first_pass[protocol] else "later")
         totals["caught"] += 1
@@ -79,7 +80,7 @@ def main() -> None:
     print(f"\n{totals['caught']}/{totals['faults']} faults caught (mutation score "
           f"{100 * totals['caught'] / max(totals['faults'], 1):.0f}%); {totals['requests']} requests to first failure "
           f"in all, {totals['requests'] / max(totals['caught'], 1):.1f} on average; "
-          f"{totals['in_first_pass']} caught in the first catalog pass or the job lifecycle; "
+          f"{totals['in_first_pass']} caught in the first catalog pass, the job lifecycle or the state machine; "
           f"{time.perf_counter() - began:.0f} s")
 
 

@@ -8,11 +8,13 @@ from hypothesis import strategies as st
 
 from conformance.cases import CATEGORIES, Kind, categories, category, kind_of
 from conformance.engine.config import RunConfig
-from conformance.engine.job_flow import planned_flow
+from conformance.engine.job_flow import NoLedger, planned_flow
 from conformance.engine.lanes import lanes_for, select_operations
+from conformance.engine.machine import PlanningSteps, StateMachine, machine_kinds, run_machine
 from conformance.engine.phases.auth import SIGNINGS, UNSIGNED_ON_AWS
 from conformance.engine.phases.flows import identity_probes
 from conformance.generation import catalog, strategies
+from conformance.generation.machine_steps import OPENING
 from conformance.model.job_apis import job_api_for
 from conformance.model.job_ids import near_misses
 from conformance.model.operations import load_operations
@@ -37,6 +39,10 @@ def test_every_declared_category_is_sent_by_something_and_nothing_sends_an_undec
         assert api is not None
         identity = identity_probes(CONFIG, lane, LANES, api, CONFIG.near_misses)
         named |= {case.category for _, case, _ in planned_flow(lane.operation, api, lane.protocol, identity=identity)}
+    planner = PlanningSteps()  # the state machine's opening run, over every job kind
+    run_machine(StateMachine(machine_kinds(LANES), planner, NoLedger(), pause=lambda seconds: None), [OPENING],
+                100, 0)
+    named |= {step.case.category for step in planner.planned}
     named |= {declared.name for declared, _ in (*SIGNINGS, UNSIGNED_ON_AWS)}
     named |= {categories.PROBE.name, categories.CLEANUP.name}  # the probe phase's; clean-up's, for a leftover job
     named.add(categories.NEAR_MISS_OTHER_JOB.name)  # drawn where the run has jobs of other kinds, which a plan has not

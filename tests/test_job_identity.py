@@ -158,7 +158,7 @@ def test_the_same_id_spelling_is_the_id_in_other_bytes(job_id: str) -> None:
 def test_drawn_near_misses_take_at_most_their_share_of_what_flows_auth_and_a_first_pass_leave(
         left: int | None, flows: int, flow_requests: int, auth_requests: int, wanted: int, first_pass: int) -> None:
     lanes = [Lane(op, get_protocol("awsJson1_1")) for op in load_operations()[:3]]
-    allocation = allocate(left, lanes, flow_requests * (flows > 0), auth_requests, 2 * flows, wanted, first_pass)
+    allocation = allocate(left, lanes, flow_requests * (flows > 0), auth_requests, 2 * flows, wanted, first_pass=first_pass)
     if left is None:
         assert allocation.near_misses is None and allocation.cases_per_lane == {lane.key: None for lane in lanes}
         return

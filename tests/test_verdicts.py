@@ -60,9 +60,10 @@ def test_every_variant_names_checks_the_registry_has_and_a_store_only_where_it_c
 
     assert all(variant.caught_by <= CHECK_IDS for variant in VARIANTS.values())
     stores = {name: variant.store for name, variant in VARIANTS.items() if variant.store is not JobStore}
-    assert sorted(stores) == ["job_lookup_ascii_folding", "job_lookup_ignores_case", "job_lookup_kind_blind",
-                              "job_lookup_nfkc", "job_lookup_prefix", "start_job_id_too_long",
-                              "stop_ended_job_succeeds"]
+    assert sorted(stores) == ["ended_jobs_found_by_any_kind", "job_lookup_ascii_folding", "job_lookup_ignores_case",
+                              "job_lookup_kind_blind", "job_lookup_nfkc", "job_lookup_prefix",
+                              "restop_reverts_to_stop_requested", "start_forgets_stopped_jobs",
+                              "start_job_id_too_long", "stop_ended_job_succeeds", "stop_stops_whole_kind"]
     assert all(issubclass(store, JobStore) and type(build_app(name).jobs) is store for name, store in stores.items())
 
 

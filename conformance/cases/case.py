@@ -79,6 +79,8 @@ class Case:
     method: str | None = None  # another method than the protocol's POST
     job_id: str | None = None  # the JobId the case sends, when it sends a string one
     known_status: str | None = None  # the job's status as Describe gave it just before this case
+    # A state-machine step: every status the lifecycle model allows its job as the case is sent (None: no model).
+    possible_statuses: frozenset[str] | None = None
     signing: Signing = Signing.SIGV4  # how the transport signs it
     # Another legal spelling of `document` (its label, e.g. "chunked strings, long heads"), whose bytes `raw_body`
     # holds; empty: the protocol's usual spelling. The two must get the same answer (`spellings_agree`).
@@ -118,6 +120,8 @@ class Case:
             data["method"] = self.method
         if self.known_status:
             data["known_status"] = self.known_status
+        if self.possible_statuses is not None:
+            data["possible_statuses"] = sorted(self.possible_statuses)
         if self.signing != Signing.SIGV4:
             data["signing"] = str(self.signing)
         if self.spelling:
@@ -133,7 +137,15 @@ class Case:
                    raw_body=data["raw_body"].encode("latin-1") if "raw_body" in data else None,
                    headers=tuple(data.get("headers", {}).items()), path=data.get("path"), method=data.get("method"),
                    job_id=job_id if isinstance(job_id, str) else None, known_status=data.get("known_status"),
+                   possible_statuses=_statuses(data["possible_statuses"]) if "possible_statuses" in data else None,
                    signing=Signing(data.get("signing", Signing.SIGV4)), spelling=str(data.get("spelling", "")))
+
+
+def _statuses(value: Any) -> frozenset[str]:
+    """A report's `possible_statuses` back as a set; TypeError for anything but a list of strings."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError(f"possible_statuses is not a list of strings: {value!r}")
+    return frozenset(value)
 
 
 def jsonable(value: Any) -> Any:

@@ -65,7 +65,10 @@ def kind_of(name: str) -> Kind:
 
 # JobIds next to a started job's, by the label `model.job_ids.near_misses` gives each.
 NEAR_MISSES = {declared.name.removeprefix("near_miss."): declared for declared in CATEGORIES.values()
-               if declared.kind is Kind.NEAR_MISS}
+               if declared.kind is Kind.NEAR_MISS and declared.name.startswith("near_miss.")}
+# The state machine's steps (`engine.machine`), of several kinds: reports count them per lane by this prefix.
+MACHINE_PREFIX = "machine."
+MACHINE = frozenset(name for name in CATEGORIES if name.startswith(MACHINE_PREFIX))
 # What the wrong-type families draw, by the JSON type's name.
 WRONG_TYPES = {"number": _BY_CONSTANT["TYPE_NUMBER"], "boolean": _BY_CONSTANT["TYPE_BOOLEAN"],
                "null": _BY_CONSTANT["TYPE_NULL"], "array": _BY_CONSTANT["TYPE_ARRAY"],

@@ -18,6 +18,7 @@ MIN_RATE = 0.01  # requests per second: one every 100 s
 MAX_BODY_BYTES = 1 << 30
 MAX_NEAR_MISSES = 1_000  # per job flow: each is two requests
 MAX_SHRINK_REQUESTS = 100_000  # per failing case
+MAX_MACHINE_STEPS = 100_000  # requests of the state machine's runs
 
 
 def whole(minimum: int, maximum: int) -> Callable[[str], int]:

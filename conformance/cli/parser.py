@@ -7,6 +7,7 @@ from pathlib import Path
 
 from conformance import __version__
 from conformance.cli import arguments, config_file
+from conformance.engine.config import DEFAULT_MACHINE_STEPS
 from conformance.protocols import SUPPORTED
 
 DESCRIPTION = "The `conformance` command: `run` the suite, `serve` the reference server, derive `schemas`."
@@ -103,6 +104,12 @@ def _job_options(run: argparse.ArgumentParser) -> None:
                      metavar="N", help="requests a failing generated case may spend being shrunk against the target "
                                        "to its smallest failing form, for the first failure of each lane and check "
                                        "(default: 100; 0: none is shrunk)")
+    run.add_argument("--state-machine-steps", type=arguments.whole(0, arguments.MAX_MACHINE_STEPS),
+                     default=DEFAULT_MACHINE_STEPS, metavar="N",
+                     help="requests the state machine sends at most, where jobs may be started: runs of Start, "
+                          "Describe and Stop over every job kind, each answer judged against a model of the job "
+                          "lifecycle; a failing run is shrunk to its shortest failing run (default: "
+                          f"{DEFAULT_MACHINE_STEPS}; 0: off)")
     run.add_argument("--settle-timeout", type=arguments.seconds, default=60.0, metavar="SECONDS",
                      help="how long a stopped job may stay STOP_REQUESTED (default: 60; 0: do not wait; at most "
                           f"{arguments.MAX_SECONDS:g})")

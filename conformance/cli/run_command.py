@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from conformance.cli.errors import EXIT_OK, error
-from conformance.engine.config import ConfigurationError, LifecycleConfig, RunConfig
+from conformance.engine.config import ConfigurationError, LifecycleConfig, MachineConfig, RunConfig
 from conformance.engine.lanes import lanes_for, select_operations
 from conformance.engine.phases.flows import JobsPhase
 from conformance.engine.results import RunResult
@@ -62,7 +62,8 @@ def run_command(args: argparse.Namespace) -> int:
                            protocol=args.protocol, budget=args.budget, read_timeout=args.read_timeout,
                            lifecycle=LifecycleConfig(settle_timeout=args.settle_timeout), checks=checks,
                            fail_fast=args.fail_fast, rerun=rerun, near_misses=args.near_misses,
-                           shrink_requests=args.shrink_requests)
+                           shrink_requests=args.shrink_requests,
+                           machine=MachineConfig(steps=args.state_machine_steps))
         if args.dry_run:
             return _dry_run(config)
         result = _run(config, args.verbose, region)
@@ -175,9 +176,14 @@ def _cost_statement(config: RunConfig) -> str:
     """What starting real jobs costs, said before any is started."""
     lanes = JobsPhase().flows_for(config, lanes_for(config, select_operations(config)))
     starts = sorted({api.start for _, api in lanes})
+    machine = config.machine
+    # Each of the state machine's Starts is one of its steps, and so is each of its shrinking's.
+    more = (f", and the state machine up to {machine.steps} more (at most one per state-machine step) and, should "
+            f"one of its runs fail, up to {machine.shrink_requests} more to shrink it" if machine.steps and lanes
+            else "")
     return (f"--create-jobs: this run starts up to {len(lanes)} real job(s) ({', '.join(starts)}; one per operation "
-            "and protocol the endpoint serves) and stops each at once. AWS bills each job as an asynchronous "
-            "job, for the text it reads before it stops: keep --input-s3-uri to one short document. Pricing: "
-            "https://aws.amazon.com/comprehend/pricing/ and https://aws.amazon.com/comprehend/medical/pricing/")
+            f"and protocol the endpoint serves){more}, and stops each at once. AWS bills each job as an "
+            "asynchronous job, for the text it reads before it stops: keep --input-s3-uri to one short document. "
+            "Pricing: https://aws.amazon.com/comprehend/pricing/ and https://aws.amazon.com/comprehend/medical/pricing/")
 
 

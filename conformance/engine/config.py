@@ -23,6 +23,22 @@ class LifecycleConfig:
     poll_growth: float = 1.5  # a stop that settles in t is seen within about 1.5 t (doubling: 2 t), in a few looks
 
 
+# Steps of the state machine a run sends by default (`--state-machine-steps`): its opening run (about 25 requests,
+# one of them waiting for a stop to settle) and a few drawn runs.
+DEFAULT_MACHINE_STEPS = 60
+
+
+@dataclass(frozen=True)
+class MachineConfig:
+    """The state machine's bounds: how many requests its runs send (0: it does not run), and how far a failing run
+    is shrunk (`engine.machine`)."""
+
+    steps: int = DEFAULT_MACHINE_STEPS
+    shrink_requests: int = 300  # where the run has no budget (with one, its share)
+    shrink_replays: int = 40
+    shrink_seconds: float = 20.0
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that decides what a run sends."""
@@ -48,3 +64,4 @@ class RunConfig:
     drawing_process: bool = True  # draw cases ahead in a forked process where the platform forks (same cases)
     near_misses: int = 16  # near misses of a started job's id drawn per job flow, beside the fixed ones
     shrink_requests: int = 100  # requests each failing generated case may spend shrinking (0: none is shrunk)
+    machine: MachineConfig = MachineConfig()  # the state machine over the run's job kinds (steps 0: off)

@@ -90,7 +90,7 @@ class _Flow:
         result = self.step(self.operation, Case(self.operation.name, category.name, category.kind, text,
                                                 document={"JobId": job_id}, job_id=job_id, known_status=known),
                            essential, note)
-        if _stopped_or_ended(result):
+        if stopped_or_ended(result):
             self.ledger.stopped(self.api.service, job_id)
         return result
 
@@ -161,13 +161,14 @@ class _Flow:
 
 def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_setup: Any = None,
              config: LifecycleConfig = LifecycleConfig(), cancel: threading.Event | None = None,
-             pause: Callable[[float], object] | None = None, identity: IdentityProbes = IdentityProbes()) \
-        -> list[CaseResult]:
+             pause: Callable[[float], object] | None = None, identity: IdentityProbes = IdentityProbes(),
+             on_stopped: Callable[[], object] | None = None) -> list[CaseResult]:
     """Every case of one job's life, in the order sent (only the last look at a settling job is kept).
 
     The job's first Stop is sent even past the request budget and even when the run is being
     cancelled: every job the suite starts, it stops. The ledger (`transport.jobs`) records the job,
-    so that clean-up can stop it should this flow end early.
+    so that clean-up can stop it should this flow end early. `on_stopped` is called once that first
+    Stop has been answered.
     """
     cancel = cancel or threading.Event()
     flow = _Flow(operation, api, send, ledger, config, cancel, pause or cancel.wait,  # a cancellation ends a wait
@@ -185,6 +186,8 @@ def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_s
     known = flow.inspect(job_id)
     first = flow.stop(categories.STOP, f"stop the job the suite started (Describe said {known})", job_id, known,
                       essential=True)
+    if on_stopped is not None:
+        on_stopped()
     if not cancel.is_set():
         flow.after_stop(job_id, known, first)
     return flow.results
@@ -210,7 +213,7 @@ def member_at(document: object, path: tuple[str, ...]) -> object:
     return document
 
 
-def _at_path(path: tuple[str, ...], value: object) -> dict[str, Any]:
+def at_path(path: tuple[str, ...], value: object) -> dict[str, Any]:
     """A document that holds `value` at `path` (a path of at least one member name)."""
     document: Any = value
     for name in reversed(path):
@@ -237,7 +240,7 @@ class PlanningSender:
             document = {"JobId": PLACEHOLDER_JOB_ID}
         elif case.kind is Kind.DESCRIBE_JOB:
             settled = case.category == categories.SETTLED.name
-            document = _at_path(self.status_path, "STOPPED" if settled else "IN_PROGRESS")
+            document = at_path(self.status_path, "STOPPED" if settled else "IN_PROGRESS")
         elif case.kind is Kind.NEAR_MISS:
             status = 400
         request = self.protocol.encode(operation, case)
@@ -277,7 +280,7 @@ def stop_leftover(operation: Operation, protocol: WireProtocol, transport: Trans
     case = Case(operation.name, cleanup.name, cleanup.kind, cleanup.description, document={"JobId": job_id},
                 job_id=job_id)
     result = execute(operation, case, protocol, transport, essential=True)
-    if _stopped_or_ended(result):
+    if stopped_or_ended(result):
         transport.jobs.stopped(service, job_id)
     return result
 
@@ -298,7 +301,7 @@ def stop_leftovers(transport: Transport, stoppers: Mapping[str, tuple[Operation,
     return results
 
 
-def _stopped_or_ended(result: CaseResult) -> bool:
+def stopped_or_ended(result: CaseResult) -> bool:
     """Whether a Stop's answer shows the job stopping, or already ended (refused as InvalidRequestException)."""
     answer = result.answer
     return answer is not None and (answer.status == 200 or answer.error_type == INVALID_REQUEST)

@@ -75,6 +75,18 @@ class LaneState(enum.Enum):
     UNANSWERED = "unanswered"  # the probe got no answer at all
 
 
+@dataclass(frozen=True)
+class StepSequence:
+    """A failing state-machine run, as the shortest run found that fails the same way: each step as it was sent and
+    answered, the failing one last."""
+
+    steps: tuple[str, ...]  # one line per request (like looks at a settling job, one), e.g. `3. stop job 1 ...`
+    length: int  # its requests, up to the failing one
+    original: int  # requests of the run that failed first, up to its failing one
+    replays: int  # shorter runs sent to find it
+    requests: int  # requests those sent
+
+
 @dataclass
 class CaseResult:
     """What happened to one case."""
@@ -93,6 +105,7 @@ class CaseResult:
     lane: tuple[str, str] = ("", "")  # (operation, protocol) of the lane it tests: a flow's Start tests its Stop's
     sent_at: float = 0.0  # time.monotonic() when first sent: orders results as they went out
     usual: CaseResult | None = None  # for a case in another spelling: the same case in the usual one, as judged
+    sequence: StepSequence | None = None  # a state-machine step that failed: the shortest failing run's steps
 
     def failures(self) -> dict[str, Failed]:
         """The checks that failed, with what each found."""

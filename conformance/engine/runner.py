@@ -17,6 +17,7 @@ from conformance.engine.phases.auth import AuthPhase
 from conformance.engine.phases.budget import BudgetPhase
 from conformance.engine.phases.cleanup import CleanupPhase
 from conformance.engine.phases.flows import JobsPhase
+from conformance.engine.phases.machine import MachinePhase
 from conformance.engine.phases.planned_cases import CasesPhase
 from conformance.engine.phases.probe import ProbePhase, lane_state, probe_case
 from conformance.engine.phases.shrink import ShrinkPhase
@@ -28,7 +29,8 @@ from conformance.engine.transport import Transport
 def stages() -> list[list[Phase]]:
     """The phases of a run, stage by stage; the phases of one stage run side by side."""
     auth, jobs = AuthPhase(), JobsPhase()
-    return [[ProbePhase()], [BudgetPhase(jobs, auth)], [auth], [jobs, CasesPhase()], [ShrinkPhase()],
+    machine = MachinePhase(after=jobs)
+    return [[ProbePhase()], [BudgetPhase(jobs, auth, machine)], [auth], [jobs, machine, CasesPhase()], [ShrinkPhase()],
             [CleanupPhase()]]
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from conformance.cases import Case, Kind
+from conformance.cases import Case, Kind, categories
 from conformance.judging.check_results import NOT_APPLICABLE, PASSED, CheckVerdict, Failed, Severity, failed
+from conformance.judging.lifecycle_model import Violation, lifecycle_violation
 from conformance.judging.oracle import UNKNOWN_OPERATION, Expectation
 from conformance.model.operations import Operation
 from conformance.protocols import Answer, ProtocolName, WireProtocol
@@ -243,6 +244,28 @@ def job_status_allowed(ctx: CheckContext) -> CheckVerdict:
         return PASSED
     wanted = f"one of {sorted(outcome.job_statuses)}"
     return failed(f"JobStatus {found!r}, expected {wanted}", wanted, repr(found))
+
+
+def violation(ctx: CheckContext) -> Violation | None:
+    """The law of the job lifecycle a state-machine step's answer breaks, if any (see `lifecycle_model`)."""
+    if ctx.case.category not in categories.MACHINE:
+        return None
+    status = job_member(ctx.answer.document, "JobStatus") if ctx.answer.status == 200 else None
+    return lifecycle_violation(ctx.operation, ctx.case, ctx.answer, ctx.expectation, status)
+
+
+@check("lifecycle_model", "Every answer of a state-machine run is one some timing of the documented job lifecycle "
+                          "explains: a started job is always found, its status never goes back, only a Stop stops it, "
+                          "another kind's operations never find it")
+def lifecycle_model(ctx: CheckContext) -> CheckVerdict:
+    if ctx.case.category not in categories.MACHINE:
+        return NOT_APPLICABLE
+    broken = violation(ctx)
+    if broken is None:
+        matched = ctx.expectation.matching(ctx.answer) is not None
+        return PASSED if matched else NOT_APPLICABLE  # an answer about no job (a 5xx...): other checks judge it
+    said = ctx.answer.error_type if ctx.answer.is_error else job_member(ctx.answer.document, "JobStatus")
+    return failed(broken.message, broken.law.value, f"{ctx.answer.status} {said or ''}".strip())
 
 
 @check("rpcv2_error_body", "rpcv2Cbor errors name the error's absolute shape id in `__type` and carry a message")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance.cases import Case, Category, Kind, categories
+from conformance.judging import job_states
 from conformance.model.operations import Operation
 from conformance.protocols import Answer
 
@@ -40,11 +41,11 @@ ANY_ERROR = "*"  # in Outcome.error_types: whatever type the error names
 CLIENT_ERRORS = frozenset(range(400, 500))
 # The reference pages give 400 for the not-found errors; botocore's model (1.44) gives 404.
 NOT_FOUND_STATUSES = frozenset({400, 404})
-STOPPED_STATUSES = frozenset({"STOP_REQUESTED", "STOPPED"})
-ENDED_STATUSES = frozenset({"COMPLETED", "FAILED"})
-SETTLED_STATUSES = frozenset({"STOPPED", "COMPLETED", "FAILED"})  # where a stopped job must end
+STOPPED_STATUSES = job_states.STOPPING
+ENDED_STATUSES = job_states.ENDED
+SETTLED_STATUSES = job_states.SETTLED  # where a stopped job must end
 # A job no Stop reached: it may have ended on its own, never been stopped.
-UNTOUCHED_STATUSES = frozenset({"SUBMITTED", "IN_PROGRESS", "COMPLETED", "FAILED"})
+UNTOUCHED_STATUSES = job_states.NEVER_STOPPED
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,45 @@ def _described(statuses: frozenset[str]) -> Outcomes:
     return lambda operation, case: (Outcome("described", frozenset({200}), job_statuses=statuses),)
 
 
+def _names_no_job(operation: Operation, case: Case) -> tuple[Outcome, ...]:
+    """A JobId that names no job of the operation's kind: not found, or refused as invalid."""
+    return (_not_found(operation, "no such job"),
+            Outcome("rejected", frozenset({400}), frozenset({VALIDATION, INVALID_REQUEST})))
+
+
+def _reports_status(operation: Operation) -> bool:
+    """Whether the operation's answer has a JobStatus member of its own (Comprehend's Start and Stop do)."""
+    return "JobStatus" in operation.response.get("properties", {})
+
+
+def _machine_start(operation: Operation, case: Case) -> tuple[Outcome, ...]:
+    """A Start: 200, and a JobStatus (where Start answers one) of a job no Stop has reached."""
+    statuses = job_states.NEVER_STOPPED if _reports_status(operation) else frozenset()
+    return (Outcome("started", frozenset({200}), job_statuses=statuses),)
+
+
+def _machine_describe(operation: Operation, case: Case) -> tuple[Outcome, ...]:
+    """A Describe of a state-machine job: 200 with a status the lifecycle model allows it."""
+    return (Outcome("described", frozenset({200}), job_statuses=job_states.later(_possible(case))),)
+
+
+def _machine_stop(operation: Operation, case: Case) -> tuple[Outcome, ...]:
+    """A Stop of a state-machine job, given every status the lifecycle model allows it as the Stop arrives."""
+    accepted, refusable = job_states.stop_answers(job_states.later(_possible(case)))
+    found = []
+    if accepted:
+        found.append(Outcome("stopped", frozenset({200}),
+                             job_statuses=accepted if _reports_status(operation) else frozenset()))
+    if refusable:
+        found.append(Outcome("job had already ended", frozenset({400}), frozenset({INVALID_REQUEST})))
+    return tuple(found)
+
+
+def _possible(case: Case) -> frozenset[str]:
+    """What the lifecycle model allows a case's job (every status, where the case carries no model)."""
+    return case.possible_statuses or job_states.ALL
+
+
 _REFUSED = Outcome("refused", CLIENT_ERRORS, AUTH_ERROR_TYPES)
 _UNKNOWN_OPERATION = Outcome("unknown operation", frozenset({400, 404}), frozenset({UNKNOWN_OPERATION}))
 NOT_ROUTED_WARNING = ("/service/{namespace}.{Service}/operation/... not routed like the bare service name, "
@@ -180,13 +220,25 @@ RULES: tuple[Rule, ...] = (
     Rule(Kind.UNKNOWN_JOB, (), lambda op, case: (_not_found(op),),
          "`valid.*`: a valid JobId of no job",
          "the operation's not-found error (`JobNotFoundException` / `ResourceNotFoundException`), 400 or 404"),
+    Rule(Kind.EXISTING_JOB, (categories.MACHINE_STOP, categories.MACHINE_CLEANUP), _machine_stop,
+         "`machine.stop`, `machine.cleanup`: the state machine's Stop of one of its jobs, which the lifecycle model "
+         "says may hold some statuses as the Stop arrives (any time having passed)",
+         "200 with JobStatus `STOP_REQUESTED` (or `STOPPED`) where it may be running or stopping, `STOPPED` where "
+         "it has stopped; 400 `InvalidRequestException` where it may have ended (`COMPLETED`, `FAILED`)"),
     Rule(Kind.EXISTING_JOB, (), lambda op, case: _stop_expectation(op, case.known_status),
          "`existing.stop*`: Stop of a job the suite started",
          "200 with the JobId echoed and JobStatus `STOP_REQUESTED` or `STOPPED`, or 400 `InvalidRequestException` "
          "if it ended meanwhile. If Describe said `COMPLETED`/`FAILED`: only the 400. If it said `STOPPED`: only "
          "200 `STOPPED`"),
+    Rule(Kind.START_JOB, (categories.MACHINE_START,), _machine_start,
+         "`machine.start`: the state machine starts a job",
+         "200, naming the new job's JobId; a JobStatus, where Start answers one, of a job no Stop has reached"),
     Rule(Kind.START_JOB, (), lambda op, case: (Outcome("started", frozenset({200})),),
          "`start.job`: Start of a job for Stop to stop", "200, naming the new job's JobId"),
+    Rule(Kind.DESCRIBE_JOB, (categories.MACHINE_DESCRIBE, categories.MACHINE_SETTLE), _machine_describe,
+         "`machine.describe`, `machine.settle`: the state machine's Describe of one of its jobs",
+         "200 with a JobStatus the lifecycle model allows: one it may have moved on to since the last answer, never "
+         "back; `STOP_REQUESTED` or `STOPPED` only once a Stop has reached it"),
     Rule(Kind.DESCRIBE_JOB, (categories.SETTLED,), _described(SETTLED_STATUSES),
          "`existing.settled`: Describe of the stopped job, once settled",
          "200 with JobStatus `STOPPED`, `COMPLETED` or `FAILED` (after `--settle-timeout` at most)"),
@@ -194,9 +246,12 @@ RULES: tuple[Rule, ...] = (
          "`existing.untouched`: Describe after the near misses",
          "200 with JobStatus `SUBMITTED`, `IN_PROGRESS`, `COMPLETED` or `FAILED` (never stopped)"),
     Rule(Kind.DESCRIBE_JOB, (), _described(frozenset()), "`existing.describe`: Describe of that job", "200"),
-    Rule(Kind.NEAR_MISS, (),
-         lambda op, case: (_not_found(op, "no such job"),
-                           Outcome("rejected", frozenset({400}), frozenset({VALIDATION, INVALID_REQUEST}))),
+    Rule(Kind.NEAR_MISS, (categories.MACHINE_OTHER_KIND, categories.MACHINE_OTHER_SERVICE), _names_no_job,
+         "`machine.other_kind`, `machine.other_service`: the state machine's Stop or Describe with the id of one "
+         "of its jobs of another kind, of the same service or another",
+         "the not-found error (400 or 404), or 400 `ValidationException` / `InvalidRequestException`; the other "
+         "job is untouched (the lifecycle model judges it afterwards)"),
+    Rule(Kind.NEAR_MISS, (), _names_no_job,
          "`near_miss.*`: Stop or Describe with a JobId next to the started job's",
          "the not-found error (400 or 404), or 400 `ValidationException` / `InvalidRequestException`"),
     Rule(Kind.CONSTRAINT, (), _rejected(VALIDATION, INVALID_REQUEST),
@@ -273,7 +328,7 @@ def readme_table() -> str:
 
 def _stop_expectation(operation: Operation, known_status: str | None) -> tuple[Outcome, ...]:
     """Stop of a job the suite started, given what Describe said of it just before (PROTOCOL_NOTES §5)."""
-    reports_status = "JobStatus" in operation.response.get("properties", {})
+    reports_status = _reports_status(operation)
     ended = Outcome("job had already ended", frozenset({400}), frozenset({INVALID_REQUEST}))
     if known_status in ENDED_STATUSES:
         return (ended,)

@@ -191,16 +191,7 @@ class JobStore:
         its current status; one that ended COMPLETED or FAILED raises JobNotStoppable.
         """
         with self._lock:
-            job = self.lookup(kind, job_id)
-            now = self.clock.now()
-            status = job.status(now)
-            if status in (COMPLETED, FAILED):
-                raise JobNotStoppable(status)
-            if status in (SUBMITTED, IN_PROGRESS):
-                job.stop_requested_at = now
-                self._note_ending(job)
-                status = STOP_REQUESTED
-            return status
+            return self.stop_job(self.lookup(kind, job_id), self.clock.now())
 
     def fail(self, kind: str, job_id: str, message: str = "Internal failure while processing the job.") -> None:
         """Make a job that has not ended fail now (for tests: the API offers no way to fail a job)."""
@@ -211,7 +202,8 @@ class JobStore:
                 job.failed_at, job.failure_message = now, message
                 self._note_ending(job)
 
-    # The seams a store with another job-id scheme or another lookup overrides (the reference server's variants).
+    # The seams a store with another job-id scheme, another lookup or another stop overrides (the reference server's
+    # variants).
 
     def new_job_id(self) -> str:
         """A new job's id: 32 lowercase hex digits, as real job ids are. Called under the store's lock."""
@@ -227,6 +219,22 @@ class JobStore:
     def every_job(self) -> list[Job]:
         """Every job the store keeps, of every kind. Called under the store's lock."""
         return list(self._jobs.values())
+
+    def stop_job(self, job: Job, now: float) -> str:
+        """What a Stop does to the job it found: a running one is marked STOP_REQUESTED, one stopping or stopped
+        is left as it is, one that has ended raises JobNotStoppable; the status to answer. Under the store's lock."""
+        status = job.status(now)
+        if status in (COMPLETED, FAILED):
+            raise JobNotStoppable(status)
+        if status in (SUBMITTED, IN_PROGRESS):
+            self.mark_stop_requested(job, now)
+            status = STOP_REQUESTED
+        return status
+
+    def mark_stop_requested(self, job: Job, now: float) -> None:
+        """Record that the job's stop was requested at `now`. Under the store's lock."""
+        job.stop_requested_at = now
+        self._note_ending(job)
 
     def _note_ending(self, job: Job) -> None:
         """Record when a new or changed job ends; under the lock."""

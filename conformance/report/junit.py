@@ -36,7 +36,10 @@ def build(summary: Summary) -> ET.Element:
                 continue
             text = "\n\n".join(
                 f"case: {r.category}: {r.case['description']}\nexpected: {r.expected}\n"
-                f"actual: {r.actual.status if r.actual else '-'} {r.message}\n{_usual(r)}reproduce: {r.curl}{_minimal(r)}"
+                f"actual: {r.actual.status if r.actual else '-'} {r.message}\n{_usual(r)}"
+                + (f"steps: {r.steps_heading()}\n" + "".join(f"  {step}\n" for step in r.sequence.steps)
+                   if r.sequence is not None else "")
+                + f"reproduce: {r.curl}{_minimal(r)}"
                 for r in mine[:MAX_MESSAGES])
             if REGISTRY[check_id].severity is Severity.WARNING:
                 ET.SubElement(case, "system-out").text = text

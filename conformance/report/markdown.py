@@ -50,8 +50,11 @@ def _grouped(title: str, records: list[FailureRecord]) -> list[str]:
         repro = first.curl if len(first.curl) <= MAX_REPRO else first.curl[:MAX_REPRO] + " …"
         lines += [(f"<details><summary><code>{check}</code> on {first.operation}: {_cell(first.message)}"
                    "</summary>"), "", f"case: {_cell(first.category)}; expected: {_cell(first.expected)}",
-                  "", *_side_by_side(first), *_minimal(mine), "```sh", repro.replace("```", "` ` `"), "```", "",
-                  "</details>", ""]
+                  "", *_side_by_side(first), *_minimal(mine)]
+        if first.sequence is not None:
+            lines += [f"{_cell(first.steps_heading())}:", "", "```text",
+                      *(step.replace("```", "` ` `") for step in first.sequence.steps), "```", ""]
+        lines += ["```sh", repro.replace("```", "` ` `"), "```", "", "</details>", ""]
     return lines
 
 

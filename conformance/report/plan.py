@@ -27,7 +27,8 @@ def write(requests: list[PlannedRequest], target: Target, stream: TextIO | None 
     signed = "signed with SigV4" if target.credentials is not None else "unsigned (no credentials were found)"
     print(f"\n{len(requests)} request(s) planned, {signed}; --dry-run sent none. Throttled requests are retried, "
           "and a job flow polls Describe while its job settles, so a real run may send a few more (never more "
-          "than --budget).", file=stream)
+          "than --budget); the state machine's steps after a settling job depend on how soon it settles, and a "
+          "failing state-machine run is sent again, shorter, to shrink it.", file=stream)
 
 
 def _format(number: int, planned: PlannedRequest, transport: Transport) -> str:

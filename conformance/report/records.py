@@ -11,7 +11,7 @@ from typing import Any
 
 from conformance import __version__
 from conformance.cases import FLOW_KINDS, Kind, lane_label
-from conformance.engine.results import CaseResult, Shrinking
+from conformance.engine.results import CaseResult, Shrinking, StepSequence
 from conformance.judging.check_results import Failed, Severity
 from conformance.judging.checks import severity
 from conformance.report.reproduce import curl_command
@@ -134,6 +134,17 @@ class FailureRecord:
     curl: str
     usual: UsualRecord | None = None  # for a case in another spelling: the same case in the usual one
     minimal: MinimalRecord | None = None  # for a failing generated case: its smallest failing form, shrunk
+    sequence: StepSequence | None = None  # a state-machine step: the shortest failing run's steps
+
+    def steps_heading(self) -> str:
+        """e.g. `the shortest failing run found: 4 steps (the run that failed took 13; 14 shorter runs tried, 90
+        requests)`; empty without a sequence."""
+        found = self.sequence
+        if found is None:
+            return ""
+        tried = f"{found.replays} shorter run(s) tried, {found.requests} requests" if found.replays else "not shrunk"
+        return f"the shortest failing run found: {found.length} steps (the run that failed took {found.original}; " \
+               f"{tried})"
 
     @property
     def category(self) -> str:
@@ -158,7 +169,11 @@ class FailureRecord:
                 "request": self.request.to_json(), "expected": self.expected,
                 "actual": None if self.actual is None else self.actual.to_json(), "curl": self.curl,
                 "usual": None if self.usual is None else self.usual.to_json(),
-                "minimal": None if self.minimal is None else self.minimal.to_json()}
+                "minimal": None if self.minimal is None else self.minimal.to_json(),
+                **({"sequence": {"steps": list(self.sequence.steps), "length": self.sequence.length,
+                                 "original_steps": self.sequence.original, "replays": self.sequence.replays,
+                                 "requests": self.sequence.requests}}
+                   if self.sequence is not None else {})}
 
 
 def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, target: Target,
@@ -181,7 +196,8 @@ def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, ta
         check_expected=redact(verdict.expected), check_actual=redact(verdict.actual),
         case=_redact_all(_case_json(result), redact), request=_request_record(result, target, redact),
         expected=redact(result.expectation.describe()), actual=_answer_record(result, redact),
-        curl=redact(_curl(result, target)), usual=usual, minimal=minimal)
+        curl=redact(_curl(result, target)), usual=usual, minimal=minimal,
+        sequence=_redacted_sequence(result.sequence, redact))
 
 
 def case_shown(case: dict[str, object]) -> str:
@@ -228,6 +244,14 @@ def _answer_record(result: CaseResult, redact: Any) -> AnswerRecord | None:
         answer.status, None if answer.error_type is None else redact(clipped(answer.error_type)),
         _shown_headers(redact_headers(answer.response.headers), redact),
         _redacted_body(Body.of(answer.response.body), redact))
+
+
+def _redacted_sequence(sequence: StepSequence | None, redact: Any) -> StepSequence | None:
+    """A failing run's steps as reports show them: each line clipped (it quotes the target) and redacted."""
+    if sequence is None:
+        return None
+    return StepSequence(tuple(redact(clipped(line, 400)) for line in sequence.steps), sequence.length,
+                        sequence.original, sequence.replays, sequence.requests)
 
 
 def _shown_headers(headers: dict[str, str], redact: Any) -> dict[str, str]:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from conformance.engine.results import StepSequence
 from conformance.engine.verdict import Verdict
 from conformance.judging.check_results import Severity
 from conformance.judging.checks import REGISTRY
@@ -117,9 +118,13 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
         print(f"not judged: {record.operation} {record.category}: {record.message}", file=stream)
     if summary.reproduce_note and (summary.failures or summary.warnings):
         print(f"\nnote: {summary.reproduce_note}", file=stream)
+    steps_shown: set[StepSequence] = set()  # a step list is shown once, with the first of its step's failures
     for records in (summary.failures, summary.warnings):
         for group in _by_cause(records):
-            write_failure(next((record for record in group if record.minimal), group[0]), stream)
+            shown = next((record for record in group if record.minimal), group[0])
+            write_failure(shown, stream, show_steps=shown.sequence not in steps_shown)
+            if shown.sequence is not None:
+                steps_shown.add(shown.sequence)
             cases = {_case_key(record) for record in group}
             checks = sorted({str(record.check) for record in group})
             if len(cases) > 1 or len(checks) > 1:
@@ -190,13 +195,14 @@ def _by_cause(records: list[FailureRecord]) -> list[list[FailureRecord]]:
     return list(groups.values())
 
 
-def write_failure(record: FailureRecord, stream: TextIO) -> None:
-    """Print one failure in the fixed layout."""
-    print("\n" + format_failure(record), file=stream)
+def write_failure(record: FailureRecord, stream: TextIO, show_steps: bool = True) -> None:
+    """Print one failure in the fixed layout (with its state-machine run's steps, unless shown already)."""
+    print("\n" + format_failure(record, show_steps), file=stream)
 
 
-def format_failure(record: FailureRecord) -> str:
-    """One failure in the fixed layout: case, request, expected, actual, and how to reproduce it."""
+def format_failure(record: FailureRecord, show_steps: bool = True) -> str:
+    """One failure in the fixed layout: case, request, expected, actual, the shortest failing run of a
+    state-machine step (`steps`), and how to reproduce it."""
     request, actual = record.request, record.actual
     label = "WARNING" if record.severity is Severity.WARNING else "FAILED"
     usual = record.usual
@@ -213,6 +219,9 @@ def format_failure(record: FailureRecord) -> str:
         lines.append(f"  actual:    {_answer_line(actual)}")
     if usual:
         lines.append(f"  usually:   {_answer_line(usual.actual) if usual.actual else 'no answer'}")
+    if record.sequence is not None:
+        lines.append(f"  steps:     {record.steps_heading()}" + ("" if show_steps else ", as above"))
+        lines += [f"             {step}" for step in record.sequence.steps] if show_steps else []
     lines.append(f"  reproduce: {record.curl}")
     minimal = record.minimal
     if minimal:

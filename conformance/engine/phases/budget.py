@@ -8,6 +8,7 @@ from conformance.cases import LaneKey
 from conformance.engine.budget import allocate
 from conformance.engine.phases import Phase, PhaseOutcome, RunContext
 from conformance.engine.phases.flows import JobsPhase
+from conformance.engine.phases.machine import MachinePhase
 from conformance.engine.plan import PlannedRequest
 from conformance.engine.results import Skip, SkipReason
 
@@ -18,9 +19,10 @@ class BudgetPhase:
 
     name = "budget"
 
-    def __init__(self, flows: JobsPhase, auth: Phase) -> None:
+    def __init__(self, flows: JobsPhase, auth: Phase, machine: MachinePhase | None = None) -> None:
         self.flows = flows
         self.auth = auth
+        self.machine = machine
 
     def plan(self, ctx: RunContext) -> list[PlannedRequest]:
         """Nothing is sent."""
@@ -36,10 +38,13 @@ class BudgetPhase:
         if ctx.transport is None and remaining is not None:
             remaining -= len(ctx.lanes)  # the probes
         fixed, per_near_miss = self.flows.costs(ctx)
-        first_pass = 0 if remaining is None else sum(  # a budget draws the lanes' plans whole to cut them anyway
+        machine_steps = self.machine.wanted(ctx) if self.machine is not None else 0
+        # Drawn near misses and the state machine's share come after the first case of every category of every
+        # lane (the promise); a budget draws the lanes' plans whole to cut them anyway.
+        first_pass = 0 if remaining is None else sum(
             len({case.category for case in ctx.prepared.planned[lane.key]}) for lane in ctx.live)
         ctx.allocation = allocate(remaining, ctx.live, fixed, len(self.auth.plan(ctx)), per_near_miss,
-                                  ctx.config.near_misses, first_pass)
+                                  ctx.config.near_misses, machine_steps, first_pass)
         return PhaseOutcome(self.name)
 
 

@@ -31,16 +31,22 @@ START_WAIT = 10.0
 
 
 class _Arrivals:
-    """Which flows have tried to start their job: once all have, a flow's near misses include the others' jobs."""
+    """Which flows have reached a point of their flow (tried to start their job; sent their first Stop): once all
+    have, a flow's near misses include the others' jobs, and the state machine may start."""
 
-    def __init__(self, lanes: list[LaneKey]) -> None:
+    def __init__(self, lanes: list[LaneKey], all_in: threading.Event | None = None) -> None:
         self._due = set(lanes)
         self._condition = threading.Condition()
+        self.all_in = all_in or threading.Event()  # set once every flow has arrived
+        if not self._due:
+            self.all_in.set()
 
     def arrive(self, lane: LaneKey) -> None:
-        """The lane's flow has tried to start its job (or has ended)."""
+        """The lane's flow has reached the point (or has ended)."""
         with self._condition:
             self._due.discard(lane)
+            if not self._due:
+                self.all_in.set()
             self._condition.notify_all()
 
     def wait(self, cancel: threading.Event) -> None:
@@ -79,6 +85,12 @@ class JobsPhase:
     for its job to settle, and must never hold a worker the cases need."""
 
     name = "job flows"
+
+    def __init__(self) -> None:
+        # Set once every flow has sent its job's first Stop (or ended, or the phase has): no flow starts a job or
+        # sends a near miss after it, so the state machine can start without meeting the flows' jobs.
+        self.stopped = threading.Event()
+        self.done = threading.Event()  # set once `run` has ended: no flow sends anything more
 
     @staticmethod
     def why_not(config: RunConfig, lane: Lane) -> SkipReason | None:
@@ -130,6 +142,13 @@ class JobsPhase:
 
     def run(self, ctx: RunContext) -> PhaseOutcome:
         """Run every flow at once; results in a fixed order (each flow's own order kept)."""
+        try:
+            return self._run(ctx)
+        finally:
+            self.stopped.set()
+            self.done.set()
+
+    def _run(self, ctx: RunContext) -> PhaseOutcome:
         assert ctx.transport is not None
         transport = ctx.transport
         outcome = PhaseOutcome(self.name)
@@ -144,6 +163,7 @@ class JobsPhase:
             return outcome
 
         arrivals = _Arrivals([lane.key for lane, _ in flows])
+        stops = _Arrivals([lane.key for lane, _ in flows], self.stopped)
 
         def one(lane: Lane, api: JobApi) -> list[CaseResult]:
             send = transport_sender(lane.protocol, transport, ctx.checks, lane.operation.name)
@@ -151,9 +171,11 @@ class JobsPhase:
                                        ctx.cancel)
             try:
                 return job_flow(lane.operation, api, send, transport.jobs, ctx.target.job_setup,
-                                ctx.config.lifecycle, ctx.cancel, identity=identity)
+                                ctx.config.lifecycle, ctx.cancel, identity=identity,
+                                on_stopped=lambda: stops.arrive(lane.key))
             finally:
                 arrivals.arrive(lane.key)  # a flow that ended before its near misses keeps no other waiting
+                stops.arrive(lane.key)
 
         with ThreadPoolExecutor(max_workers=max(len(flows), 1)) as pool:
             futures = [(lane, pool.submit(one, lane, api)) for lane, api in flows]

@@ -12,6 +12,7 @@ from conformance.reference.variants import (  # noqa: F401 - each module registe
     answers,
     combined,
     error_typing,
+    job_states,
     legal,
     lifecycle,
     protocol,
