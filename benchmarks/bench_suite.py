@@ -5,12 +5,15 @@
    run's first request to its last answer (the same window for the bare loop: a fixed Stop).
 2. First request: how long after `conformance run` starts (a new process, imports included) the
    first request reaches the endpoint, and the run's wall time beside its sending window.
-3. The default run (embedded server) and `--max-examples 6400`: wall time.
+3. The default run (embedded server), `--all-operations`, `--max-examples 6400` and
+   `--state-machine-steps 400`: wall time; with `--compare-to GIT_REF`, the default run against that
+   commit's, alternating (issue 20 holds it within 1.5x of the code before it, 810f782).
 4. Optionally, Schemathesis on the same target (awsJson1_1 Stop operations, `--max-examples` 50
    and 100): wall time and requests, beside the suite's default verdict. Pass `--schemathesis
    PATH/TO/st` or have `st` on PATH; skipped otherwise.
 
     python benchmarks/bench_suite.py [--max-examples 400] [--repeat 3] [--schemathesis /path/to/st]
+                                     [--compare-to GIT_REF]
 
 Prints figures only; nothing here asserts a timing. A run of 400 examples sends for about a second,
 so on a shared machine one measure of the rate varies by 15%: the rate is the median of --repeat
@@ -107,6 +110,37 @@ def timed_process(argv: list[str], url: str | None = None) -> tuple[float, float
     return wall, app.arrivals[0] - began, app.arrivals[-1] - began, len(app.arrivals)
 
 
+def default_run_wall(source: Path) -> float:
+    """Wall time of `conformance run --seed 1` (embedded server) with the package imported from `source`."""
+    environment = {**os.environ, "PYTHONPATH": str(source)}
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "conformance", "run", "--seed", "1"], capture_output=True, check=False,
+                   cwd=source, env=environment)
+    return time.perf_counter() - began
+
+
+def compare_default_runs(ref: str, repeat: int) -> None:
+    """The default run's wall time here against at `ref`, alternating so that a busy host weighs on both alike."""
+    here = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as folder:
+        other = Path(folder) / "baseline"
+        subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(other), ref], check=True,
+                       capture_output=True)
+        try:
+            default_run_wall(other), default_run_wall(here)  # warm both (byte-compiling, the disk cache)
+            walls: dict[str, list[float]] = {"here": [], ref: []}
+            for _ in range(max(repeat, 1)):
+                walls[ref].append(default_run_wall(other))
+                walls["here"].append(default_run_wall(here))
+        finally:
+            subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(other)], check=False,
+                           capture_output=True)
+    middle = {name: sorted(values)[len(values) // 2] for name, values in walls.items()}
+    print(f"   the default run here against {ref} (median of {repeat}, alternating): {middle['here']:.2f} s against "
+          f"{middle[ref]:.2f} s, ratio {middle['here'] / middle[ref]:.2f}   (here: "
+          f"{', '.join(f'{w:.2f}' for w in walls['here'])}; {ref}: {', '.join(f'{w:.2f}' for w in walls[ref])})")
+
+
 def openapi_document() -> dict:
     """An OpenAPI 3.1 description of the awsJson1_1 Stop operations at `/`, for Schemathesis."""
     operations = [op for op in load_operations() if op.name in ("StopPiiEntitiesDetectionJob", "StopPHIDetectionJob")]
@@ -155,6 +189,9 @@ def main() -> None:
     parser.add_argument("--max-examples", type=int, default=400)
     parser.add_argument("--repeat", type=int, default=3, help="runs per rate figure (the median is printed)")
     parser.add_argument("--schemathesis", default=shutil.which("st"), metavar="PATH", help="Schemathesis's `st`")
+    parser.add_argument("--compare-to", metavar="GIT_REF",
+                        help="also time the default run of this commit (checked out apart) against this tree's, "
+                             "alternating, --repeat times each, and print the ratio of the medians")
     args = parser.parse_args()
 
     print("1. request rate, against `conformance serve` in its own process (was 0.25x)")
@@ -185,9 +222,12 @@ def main() -> None:
 
     print("3. whole runs (embedded reference server; --max-examples 6400 was 216 s)")
     for argv in (["run", "--seed", "1"], ["run", "--seed", "1", "--all-operations"],
-                 ["run", "--seed", "1", "--max-examples", "6400"]):
+                 ["run", "--seed", "1", "--max-examples", "6400"],
+                 ["run", "--seed", "1", "--state-machine-steps", "400"]):
         wall, *_ = timed_process(argv, url="embedded")
         print(f"   conformance {' '.join(argv)}: {wall:6.2f} s wall")
+    if args.compare_to:
+        compare_default_runs(args.compare_to, args.repeat)
 
     print("4. Schemathesis (optional)")
     if args.schemathesis:

@@ -121,10 +121,10 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
     steps_shown: set[StepSequence] = set()  # a step list is shown once, with the first of its step's failures
     for records in (summary.failures, summary.warnings):
         for group in _by_cause(records):
-            shown = next((record for record in group if record.minimal), group[0])
-            write_failure(shown, stream, show_steps=shown.sequence not in steps_shown)
-            if shown.sequence is not None:
-                steps_shown.add(shown.sequence)
+            first = next((record for record in group if record.minimal), group[0])
+            write_failure(first, stream, show_steps=first.sequence not in steps_shown)
+            if first.sequence is not None:
+                steps_shown.add(first.sequence)
             cases = {_case_key(record) for record in group}
             checks = sorted({str(record.check) for record in group})
             if len(cases) > 1 or len(checks) > 1:
