@@ -110,8 +110,9 @@ def _job_options(run: argparse.ArgumentParser) -> None:
                           "Describe and Stop over every job kind, each answer judged against a model of the job "
                           "lifecycle; a failing run is shrunk to its shortest failing run (default: "
                           f"{DEFAULT_MACHINE_STEPS}; 0: off)")
-    run.add_argument("--settle-timeout", type=arguments.seconds, default=60.0, metavar="SECONDS",
-                     help="how long a stopped job may stay STOP_REQUESTED (default: 60; 0: do not wait; at most "
+    run.add_argument("--settle-timeout", type=arguments.seconds, default=None, metavar="SECONDS",
+                     help="how long a stopped job may stay STOP_REQUESTED (default: 60, or 5 against a local "
+                          "target on loopback such as --target moto; 0: do not wait; at most "
                           f"{arguments.MAX_SECONDS:g})")
 
 

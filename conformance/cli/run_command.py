@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from conformance.cli.errors import EXIT_OK, error
-from conformance.engine.config import ConfigurationError, LifecycleConfig, MachineConfig, RunConfig
+from conformance.engine.config import ConfigurationError, MachineConfig, RunConfig, lifecycle_for
 from conformance.engine.lanes import lanes_for, select_operations
 from conformance.engine.phases.flows import JobsPhase
 from conformance.engine.results import RunResult
@@ -60,7 +60,7 @@ def run_command(args: argparse.Namespace) -> int:
                            seed=seed, workers=args.workers, rate=args.rate,
                            create_jobs=not args.no_create_jobs and rerun_flows,
                            protocol=args.protocol, budget=args.budget, read_timeout=args.read_timeout,
-                           lifecycle=LifecycleConfig(settle_timeout=args.settle_timeout), checks=checks,
+                           lifecycle=lifecycle_for(target, args.settle_timeout), checks=checks,
                            fail_fast=args.fail_fast, rerun=rerun, near_misses=args.near_misses,
                            shrink_requests=args.shrink_requests,
                            machine=MachineConfig(steps=args.state_machine_steps))

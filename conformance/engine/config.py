@@ -21,6 +21,26 @@ class LifecycleConfig:
     poll_interval: float = 0.5  # the longest wait between looks
     first_poll: float = 0.05  # the first wait; each next one half as long again, up to poll_interval
     poll_growth: float = 1.5  # a stop that settles in t is seen within about 1.5 t (doubling: 2 t), in a few looks
+    source: str = ""  # where settle_timeout came from, for the report ("" : given by the caller)
+
+
+# How long a stopped job may stay STOP_REQUESTED unless --settle-timeout says otherwise. On AWS a stop takes minutes.
+# A local target (loopback: moto, the embedded reference server, `conformance serve`, a mock in CI) is given 5 s:
+# the embedded server's jobs settle in 0.2 s (`reference.EMBEDDED_TIMINGS`) and `conformance serve`'s in 2 s by
+# default (its --job-stopping-seconds), so 5 s is 2.5 times the slowest local job we know, while a mock whose jobs
+# never settle (moto) costs a run seconds, not a minute.
+AWS_SETTLE_TIMEOUT = 60.0
+LOCAL_SETTLE_TIMEOUT = 5.0
+
+
+def lifecycle_for(target: Target, settle_timeout: float | None = None) -> LifecycleConfig:
+    """The lifecycle bounds of a run against `target`: an explicit --settle-timeout always wins; else 5 s on loopback,
+    60 s anywhere else (AWS and every other endpoint)."""
+    if settle_timeout is not None:
+        return LifecycleConfig(settle_timeout=settle_timeout, source="--settle-timeout")
+    if target.is_local:
+        return LifecycleConfig(settle_timeout=LOCAL_SETTLE_TIMEOUT, source="the default for a local target")
+    return LifecycleConfig(settle_timeout=AWS_SETTLE_TIMEOUT, source="the default")
 
 
 # Steps of the state machine a run sends by default (`--state-machine-steps`): its opening run (about 25 requests,

@@ -25,7 +25,7 @@ from conformance.cases import Case, Category, Kind, categories
 from conformance.engine.budget import BudgetExhausted
 from conformance.engine.config import LifecycleConfig
 from conformance.engine.execute import execute
-from conformance.engine.results import CaseResult
+from conformance.engine.results import CaseResult, SettleWatch
 from conformance.engine.transport import Transport
 from conformance.judging.checks import job_member
 from conformance.judging.oracle import INVALID_REQUEST, SETTLED_STATUSES, expect
@@ -63,9 +63,11 @@ class _Flow:
     """One job's flow as it goes: the results so far, and the steps that send and read them."""
 
     def __init__(self, operation: Operation, api: JobApi, send: Sender, ledger: Any, config: LifecycleConfig,
-                 cancel: threading.Event, pause: Callable[[float], object], identity: IdentityProbes) -> None:
+                 cancel: threading.Event, pause: Callable[[float], object], identity: IdentityProbes,
+                 settling: SettleWatch | None = None) -> None:
         self.operation, self.api, self.send, self.ledger = operation, api, send, ledger
         self.config, self.cancel, self.pause, self.identity = config, cancel, pause, identity
+        self.settling = settling or SettleWatch()
         self.start_operation = botocore_model.operation(api.service, api.start)
         self.describe = botocore_model.operation(api.service, api.describe)
         self.results: list[CaseResult] = []
@@ -146,13 +148,22 @@ class _Flow:
         """Describe the stopped job at growing intervals until it settles, `settle_timeout` passes or the run is
         cancelled; only the last look is kept. What it said last."""
         config = self.config
-        deadline = time.monotonic() + config.settle_timeout
+        bound = self.settling.bound(self.api.kind, config.settle_timeout, by_flow=True)
+        began = time.monotonic()
+        deadline = began + bound
         interval = min(config.first_poll, config.poll_interval)
-        text = f"the stopped job settles within {config.settle_timeout:g} s"
+        text = f"the stopped job settles within {bound:g} s"
+        if bound < config.settle_timeout:  # say why this wait is shorter than --settle-timeout
+            text += (f" (bounded: an earlier stopped job of this kind stayed STOP_REQUESTED for the whole "
+                     f"{config.settle_timeout:g} s)")
         while True:
             settled = self.read_status(categories.SETTLED, text, job_id,
                                        note="repeated until the job settles (--settle-timeout)")
-            if settled in SETTLED_STATUSES or time.monotonic() >= deadline or settled is None or self.cancel.is_set():
+            now = time.monotonic()
+            if settled in SETTLED_STATUSES or now >= deadline or settled is None or self.cancel.is_set():
+                self.settling.saw(self.api.kind, now - began, bound, config.settle_timeout,
+                                  settled in SETTLED_STATUSES, timed_out=now >= deadline and settled == "STOP_REQUESTED"
+                                  and not self.cancel.is_set(), by_flow=True)
                 return settled
             self.results.pop()  # only the last look at a settling job is judged
             self.pause(interval)
@@ -162,17 +173,18 @@ class _Flow:
 def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_setup: Any = None,
              config: LifecycleConfig = LifecycleConfig(), cancel: threading.Event | None = None,
              pause: Callable[[float], object] | None = None, identity: IdentityProbes = IdentityProbes(),
-             on_stopped: Callable[[], object] | None = None) -> list[CaseResult]:
+             on_stopped: Callable[[], object] | None = None,
+             settling: SettleWatch | None = None) -> list[CaseResult]:
     """Every case of one job's life, in the order sent (only the last look at a settling job is kept).
 
     The job's first Stop is sent even past the request budget and even when the run is being
     cancelled: every job the suite starts, it stops. The ledger (`transport.jobs`) records the job,
     so that clean-up can stop it should this flow end early. `on_stopped` is called once that first
-    Stop has been answered.
+    Stop has been answered. `settling` is the run's watch of how its jobs settle (it may bound the wait).
     """
     cancel = cancel or threading.Event()
     flow = _Flow(operation, api, send, ledger, config, cancel, pause or cancel.wait,  # a cancellation ends a wait
-                 identity)
+                 identity, settling)
     if cancel.is_set():
         return flow.results
     job_id = flow.start(job_setup)

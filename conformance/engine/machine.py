@@ -29,7 +29,7 @@ from conformance.engine.config import LifecycleConfig, MachineConfig
 from conformance.engine.execute import execute
 from conformance.engine.job_flow import MAX_FOLLOWED_JOB_ID, at_path, member_at, stopped_or_ended
 from conformance.engine.lanes import Lane
-from conformance.engine.results import CaseResult, StepSequence
+from conformance.engine.results import CaseResult, SettleWatch, StepSequence
 from conformance.engine.transport import Transport
 from conformance.generation.machine_steps import MAX_JOBS, Action, Verb, smaller
 from conformance.judging import job_states
@@ -145,9 +145,10 @@ class StateMachine:
 
     def __init__(self, kinds: Sequence[MachineKind], send: StepSender, ledger: Any, job_setup: Any = None,
                  lifecycle: LifecycleConfig = LifecycleConfig(), cancel: threading.Event | None = None,
-                 pause: Callable[[float], object] | None = None) -> None:
+                 pause: Callable[[float], object] | None = None, settling: SettleWatch | None = None) -> None:
         self.kinds, self.send, self.ledger, self.job_setup = list(kinds), send, ledger, job_setup
         self.lifecycle = lifecycle
+        self.settling = settling or SettleWatch()  # the run's: what a wait learns bounds the later ones
         self.cancel = cancel or threading.Event()
         self.pause = pause or self.cancel.wait  # a cancellation ends a wait
 
@@ -343,13 +344,20 @@ class _Steps:
         if STOP_REQUESTED not in job.tracked.now():
             self.describe(job, protocol, categories.MACHINE_DESCRIBE)
             return
-        config = self.machine.lifecycle
-        deadline = time.monotonic() + min(config.settle_timeout, SETTLE_SECONDS)
+        config, settling, kind = self.machine.lifecycle, self.machine.settling, job.kind.name
+        bound = settling.bound(kind, min(config.settle_timeout, SETTLE_SECONDS), by_flow=False)
+        began = time.monotonic()
+        deadline = began + bound
         interval = min(config.first_poll, config.poll_interval)
         while True:
             status = self.describe(job, protocol, categories.MACHINE_SETTLE, " until it settles")
-            if status != STOP_REQUESTED or self.record.violation is not None or time.monotonic() >= deadline \
+            now = time.monotonic()
+            if status != STOP_REQUESTED or self.record.violation is not None or now >= deadline \
                     or self.machine.cancel.is_set() or not self.room():
+                # Only a wait of the whole --settle-timeout teaches (SETTLE_SECONDS may be shorter: then never).
+                settling.saw(kind, now - began, bound, config.settle_timeout, status is not None
+                             and status != STOP_REQUESTED, timed_out=now >= deadline and status == STOP_REQUESTED
+                             and not self.machine.cancel.is_set(), by_flow=False)
                 return
             self.machine.pause(interval)
             interval = min(interval * config.poll_growth, config.poll_interval)

@@ -8,6 +8,7 @@ parsed. Text for people is rendered from them in one place (`describe` methods, 
 from __future__ import annotations
 
 import enum
+import threading
 from dataclasses import dataclass, field
 
 from conformance.cases import Case, LaneKey, lane_label
@@ -151,3 +152,69 @@ class RunResult:
     throttles: int = 0
     lowest_rate: float | None = None  # the lowest rate throttling brought the run to
     interrupted: bool = False  # Ctrl-C ended it: what was not reached is not judged
+    settling: SettleWatch | None = None  # what the run learnt of how its target's stopped jobs settle
+
+
+# Once a stopped job of a kind has stayed STOP_REQUESTED for a whole wait, a later wait for a job of that kind lasts
+# at most this long: a few looks, enough for a job that settles in well under a second to show it.
+LEARNED_WAIT = 0.5
+
+
+class SettleWatch:
+    """What a run learns of how its target's stopped jobs settle, shared by every wait (job flows, state machine).
+
+    A wait that lasts the whole --settle-timeout and still sees STOP_REQUESTED teaches that the target's jobs of
+    that kind do not settle within it; a later wait for a job of that kind is then bounded to LEARNED_WAIT, so a mock
+    whose jobs never settle costs one timeout, not one per wait. Nothing is learnt where `learns` is False (a
+    non-local target: on AWS a stop takes minutes and every wait keeps the whole timeout). A job flow's wait is
+    bounded only by what a job flow's own wait taught (a judged `existing.settled` failure, so the verdict is already
+    does_not_conform and a shorter wait cannot turn a passing run into a failing one); the state machine's waits
+    (whose model allows STOP_REQUESTED for any time) by what any wait taught. Every bounded wait still looks at the
+    job at least once and is judged as before.
+    """
+
+    def __init__(self, learns: bool = False) -> None:
+        self.learns = learns
+        self._lock = threading.Lock()
+        self.unsettled: dict[str, tuple[float, bool]] = {}  # job kind -> (seconds waited in vain, by a job flow)
+        self.bounded = 0  # waits bounded to LEARNED_WAIT
+        self.settled_in: float | None = None  # the longest a job that did settle took to (seconds of waiting)
+        self.waits = 0
+        self.unsettled_waits = 0  # waits that ended without seeing their job settle
+
+    def bound(self, kind: str, timeout: float, by_flow: bool) -> float:
+        """How long a wait for a stopped job of `kind` may last, given the run's timeout (counted if bounded)."""
+        with self._lock:
+            learnt = self.unsettled.get(kind)
+            if learnt is None or timeout <= LEARNED_WAIT or (by_flow and not learnt[1]):
+                return timeout
+            self.bounded += 1
+            return LEARNED_WAIT
+
+    def saw(self, kind: str, waited: float, bound: float, timeout: float, settled: bool, timed_out: bool,
+            by_flow: bool) -> None:
+        """One wait has ended: it saw the job settle after `waited` s, or (`timed_out`) still STOP_REQUESTED when its
+        `bound` passed; a whole timeout in vain teaches that the kind's jobs do not settle within it."""
+        with self._lock:
+            self.waits += 1
+            if settled:
+                self.settled_in = max(self.settled_in or 0.0, waited)
+            else:
+                self.unsettled_waits += 1
+            if timed_out and self.learns and bound >= timeout:
+                was = self.unsettled.get(kind)
+                self.unsettled[kind] = (timeout, by_flow or (was is not None and was[1]))
+
+    def note(self, timeout: float, source: str) -> str:
+        """One line for the report ("" where nothing is worth saying: no wait, or nothing to learn on this target)."""
+        if not self.learns or not self.waits:
+            return ""
+        whence = f"--settle-timeout {timeout:g} s" + (f", {source}" if source and source != "--settle-timeout" else "")
+        if self.unsettled:
+            kinds = ", ".join(sorted(self.unsettled))
+            return (f"settling: a stopped {kinds} job stayed STOP_REQUESTED for the whole wait ({whence}): this "
+                    f"target's jobs do not settle within it, so later waits lasted {LEARNED_WAIT:g} s at most "
+                    f"({self.bounded} such wait(s), each still judged by its last look)")
+        if self.unsettled_waits:
+            return f"settling: {self.unsettled_waits} of {self.waits} wait(s) ended before the job settled ({whence})"
+        return f"settling: every stopped job settled, within {self.settled_in or 0.0:.1f} s ({whence})"

@@ -98,6 +98,7 @@ def _finish(result: RunResult, ctx: RunContext, all_stages: list[list[Phase]], b
     result.jobs_started = transport.jobs.all_started()
     result.jobs_left_running = transport.jobs.unstopped()
     result.throttles, result.lowest_rate = transport.limiter.throttles, transport.limiter.lowest
+    result.settling = ctx.settling
     transport.close()
 
 

@@ -188,6 +188,10 @@ def _notes(run: RunResult, decision: Decision) -> list[str]:
         notes.append(f"throttled {run.throttles} time(s); the rate was lowered"
                      + (f" to as little as {run.lowest_rate:.1f} requests/s" if run.lowest_rate else ""))
     notes += [breach.describe() for breach in decision.breaches if breach.kind is BreachKind.JOB_LEFT_RUNNING]
+    lifecycle = run.config.lifecycle
+    settling = run.settling.note(lifecycle.settle_timeout, lifecycle.source) if run.settling is not None else ""
+    if settling:  # how long the run waited for stopped jobs, and what it learnt (a local target only)
+        notes.append(settling)
     return notes
 
 

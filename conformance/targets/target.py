@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -28,6 +29,20 @@ def is_aws_host(url: str) -> bool:
 
 # The user info in a URL's authority: `scheme://user:password@`, up to the authority's last `@`.
 _USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@")
+
+
+def is_loopback_host(url: str) -> bool:
+    """Whether a URL's host is this machine's loopback (localhost, 127.0.0.0/8, ::1)."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address: only `localhost` is loopback by definition
+        return False
 
 
 def hide_userinfo(text: str) -> str:
@@ -80,6 +95,11 @@ class Target:
     def is_aws(self) -> bool:
         """Whether every endpoint is an AWS service endpoint."""
         return all(is_aws_host(url) for url in self.urls())
+
+    @property
+    def is_local(self) -> bool:
+        """Whether every endpoint is on this machine's loopback (moto, the embedded reference server, a local mock)."""
+        return all(is_loopback_host(url) for url in self.urls())
 
     def with_changes(self, **changes: object) -> Target:
         """A copy with some fields changed."""

@@ -21,7 +21,7 @@ from conformance.engine.budget import Allocation
 from conformance.engine.config import RunConfig
 from conformance.engine.lanes import Lane
 from conformance.engine.plan import PlannedRequest, RunPlan
-from conformance.engine.results import CaseResult, LaneState, Shrinking, Skip
+from conformance.engine.results import CaseResult, LaneState, SettleWatch, Shrinking, Skip
 from conformance.engine.transport import Transport
 from conformance.targets.target import Target
 
@@ -97,6 +97,12 @@ class RunContext:
     allocation: Allocation | None = None  # filled by the probe, once it knows which lanes are served
     partial: list[PhaseOutcome] = field(default_factory=list)  # what a phase cut short by Ctrl-C had judged
     judged: list[CaseResult] = field(default_factory=list)  # the results of the stages run so far
+    settling: SettleWatch = field(default_factory=SettleWatch)  # shared by every wait for a stopped job
+
+    def __post_init__(self) -> None:
+        # Only on a local target does a wait in vain bound the later ones: on AWS a stop takes minutes, and
+        # every wait there keeps the whole --settle-timeout.
+        self.settling.learns = self.config.target.is_local
 
     @property
     def target(self) -> Target:

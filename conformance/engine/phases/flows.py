@@ -172,7 +172,7 @@ class JobsPhase:
             try:
                 return job_flow(lane.operation, api, send, transport.jobs, ctx.target.job_setup,
                                 ctx.config.lifecycle, ctx.cancel, identity=identity,
-                                on_stopped=lambda: stops.arrive(lane.key))
+                                on_stopped=lambda: stops.arrive(lane.key), settling=ctx.settling)
             finally:
                 arrivals.arrive(lane.key)  # a flow that ended before its near misses keeps no other waiting
                 stops.arrive(lane.key)

@@ -93,7 +93,8 @@ class MachinePhase:
         _wait(ctx, self.after.stopped if self.after is not None else None)
         config = ctx.config
         machine = StateMachine(self.kinds(ctx, ctx.live), transport_step_sender(ctx.transport, ctx.checks),
-                               ctx.transport.jobs, ctx.target.job_setup, config.lifecycle, ctx.cancel)
+                               ctx.transport.jobs, ctx.target.job_setup, config.lifecycle, ctx.cancel,
+                               settling=ctx.settling)
         shrink = ctx.allocation.machine_shrink if ctx.allocation is not None else None
         outcome.results = run_machine(machine, self.runs(ctx), steps,
                                       config.machine.shrink_requests if shrink is None else shrink,
