@@ -18,7 +18,7 @@ from conformance.engine.results import RunResult
 from conformance.engine.runner import RunInterrupted, planned_requests, run
 from conformance.judging.checks import REGISTRY
 from conformance.model.operations import SchemaDocumentError
-from conformance.report import json_report, junit, markdown, plan, summarise, terminal
+from conformance.report import har, json_report, junit, markdown, plan, summarise, terminal
 from conformance.report.rerun import rerun_plan
 from conformance.targets.moto import MotoUnavailable
 from conformance.targets.resolve import TargetChoice, open_target
@@ -109,6 +109,8 @@ def _report(result: RunResult, args: argparse.Namespace) -> int:
             junit.write(summary, args.junitxml)
         if args.report_markdown:
             markdown.write(summary, args.report_markdown)
+        if getattr(args, "report_har", None):
+            har.write(summary, args.report_har)
     except OSError as exc:
         return error(f"cannot write the report: {exc.strerror or exc}")
     return summary.decision.exit_status(args.accept_incomplete)
@@ -117,7 +119,9 @@ def _report(result: RunResult, args: argparse.Namespace) -> int:
 def _reports_problem(args: argparse.Namespace) -> str | None:
     """Why the run cannot write its reports where asked (one sentence), or None."""
     reports = {flag: path for flag, path in (("--report-json", args.report_json), ("--junitxml", args.junitxml),
-                                             ("--report-markdown", args.report_markdown)) if path is not None}
+                                             ("--report-markdown", args.report_markdown),
+                                             ("--report-har", getattr(args, "report_har", None)))
+               if path is not None}
     if args.dry_run and reports:
         return (f"--dry-run sends nothing, so it has no results for {' or '.join(reports)}: the requests it plans "
                 "are printed on stdout")
