@@ -61,19 +61,19 @@ def entry(result: CaseResult, target: Target, redact: Callable[[str], str], wall
                    "headers": _headers(redact_headers(request.headers), redact), "queryString": [],
                    "headersSize": -1, "bodySize": len(request.body)}
     if request.body or request.method not in ("GET", "HEAD"):
-        har_request["postData"] = {"mimeType": content_type, **_body(request.body, redact)}
+        har_request["postData"] = {"mimeType": content_type, **_body(request.body, redact, content_type)}
     if answer is None:
         response: dict[str, Any] = {"status": 0, "statusText": "", "httpVersion": "", "cookies": [], "headers": [],
                                     "content": {"size": 0, "mimeType": "x-unknown"}, "redirectURL": "",
                                     "headersSize": -1, "bodySize": -1}
     else:
         answered = answer.response
+        answer_type = answered.header("Content-Type") or "x-unknown"
         response = {"status": answered.status, "statusText": _REASONS.get(answered.status, ""),
                     "httpVersion": "HTTP/1.1", "cookies": [],
                     "headers": _headers(redact_headers(answered.headers), redact),
-                    "content": {"size": len(answered.body),
-                                "mimeType": answered.header("Content-Type") or "x-unknown",
-                                **_body(answered.body, redact)},
+                    "content": {"size": len(answered.body), "mimeType": answer_type,
+                                **_body(answered.body, redact, answer_type)},
                     "redirectURL": "", "headersSize": -1, "bodySize": len(answered.body)}
     return {"startedDateTime": started.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "time": elapsed_ms, "request": har_request, "response": response, "cache": {},
@@ -92,13 +92,16 @@ def _headers(headers: dict[str, str], redact: Callable[[str], str]) -> list[dict
     return [{"name": redact(str(name)), "value": redact(str(value))} for name, value in headers.items()]
 
 
-def _body(data: bytes, redact: Callable[[str], str]) -> dict[str, str]:
-    """A body as HAR holds it: its text where it is UTF-8 (redacted), else base64 (CBOR) with `encoding`."""
-    try:
-        return {"text": redact(data.decode("utf-8"))}
-    except UnicodeDecodeError:
-        # A secret in binary: its bytes replaced before encoding, so the base64 cannot carry it either.
-        return {"text": base64.b64encode(_redact_bytes(data, redact)).decode("ascii"), "encoding": "base64"}
+def _body(data: bytes, redact: Callable[[str], str], mime_type: str) -> dict[str, str]:
+    """A body as HAR holds it: base64 with `encoding` for CBOR (some CBOR happens to be UTF-8) and any body that is
+    not UTF-8, else its text; redacted either way."""
+    if "cbor" not in mime_type.lower():
+        try:
+            return {"text": redact(data.decode("utf-8"))}
+        except UnicodeDecodeError:
+            pass
+    # A secret in binary: its bytes replaced before encoding, so the base64 cannot carry it either.
+    return {"text": base64.b64encode(_redact_bytes(data, redact)).decode("ascii"), "encoding": "base64"}
 
 
 def _redact_bytes(data: bytes, redact: Callable[[str], str]) -> bytes:
