@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.engine.config import LifecycleConfig
+from conformance.engine.config import LifecycleConfig, lifecycle_for
 from conformance.engine.transport import Transport
 from conformance.protocols import SUPPORTED, ProtocolName
 from conformance.targets.target import Target
@@ -64,7 +64,7 @@ _HELP = {
                 "unserved ones are skipped)",
     "rate": "at most this many requests per second, shared by the whole run: under pytest-xdist each worker "
             "sends at most RATE / $PYTEST_XDIST_WORKER_COUNT",
-    "settle-timeout": "how long a stopped job may stay STOP_REQUESTED (default: 60; 0: do not wait)",
+    "settle-timeout": "how long a stopped job may stay STOP_REQUESTED (default: 5 on loopback, 60 elsewhere; 0: do not wait)",
     "max-examples": f"generated cases per operation and protocol, spread over its case families (default: "
                     f"{DEFAULT_MAX_EXAMPLES}, as the CLI); ignored when a Hypothesis profile is chosen "
                     "(--hypothesis-profile), whose max_examples then applies to each family",
@@ -128,7 +128,7 @@ class Options:
     profile: str | None
     protocol: str
     rate: float | None  # this process's share of --conformance-rate
-    settle_timeout: float
+    settle_timeout: float | None  # None: the target's default (engine.config.lifecycle_for)
     max_examples: int
     no_create_jobs: bool
     schema_dir: Path | None = None
@@ -160,7 +160,7 @@ def options(config: pytest.Config) -> Options:
         region=given["region"] or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         protocol=given["protocol"] or "all",
         rate=given["rate"] / workers if given["rate"] else None,  # the rate is the whole run's: each worker's share
-        settle_timeout=60.0 if given["settle-timeout"] is None else given["settle-timeout"],
+        settle_timeout=given["settle-timeout"],
         max_examples=given["max-examples"] or DEFAULT_MAX_EXAMPLES,
         no_create_jobs=flags["no-create-jobs"], schema_dir=given["schemas"], all_operations=flags["all-operations"])
 
@@ -203,9 +203,10 @@ def conformance_transport(conformance_options: Options, conformance_target: Targ
 
 
 @pytest.fixture(scope="session")
-def conformance_lifecycle(conformance_options: Options) -> LifecycleConfig:
-    """How the job lifecycle test waits for a stopped job (--conformance-settle-timeout)."""
-    return LifecycleConfig(settle_timeout=conformance_options.settle_timeout)
+def conformance_lifecycle(conformance_options: Options, conformance_target: Target) -> LifecycleConfig:
+    """How the job lifecycle test waits for a stopped job: --conformance-settle-timeout, else the target's default
+    (as `conformance run` resolves it: 5 s on loopback, 60 s elsewhere)."""
+    return lifecycle_for(conformance_target, conformance_options.settle_timeout)
 
 
 @pytest.fixture(scope="session")
