@@ -111,7 +111,9 @@ def _tree(value: Any, pointer: str, volatile: frozenset[str], job_ids: Mapping[s
     if isinstance(value, dict):
         return ("map", tuple(sorted(
             (str(name), _tree(item, f"{pointer}/{pointer_token(str(name))}", volatile, job_ids))
-            for name, item in value.items() if str(name) not in WORDING_MEMBERS)))
+            for name, item in value.items()
+            # A volatile member is left out whole: its value, and whether it is there at all.
+            if str(name) not in WORDING_MEMBERS and f"{pointer}/{pointer_token(str(name))}" not in volatile)))
     if isinstance(value, list):
         return ("list", tuple(_tree(item, f"{pointer}/{index}", volatile, job_ids) for index, item in enumerate(value)))
     kind = _kind(value)

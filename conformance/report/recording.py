@@ -243,7 +243,16 @@ def judge(result: RunResult, recording: Recording, volatile: Iterable[str] = (),
         key = (*base, counts[base])
         counts[base] += 1
         exchange = recorded.pop(key, None)
-        if exchange is None or item.answer is None or item.not_judged is not None or exchange.answer is None:
+        if exchange is None or item.not_judged is not None:
+            continue
+        if item.answer is None or exchange.answer is None:  # one side got no answer: a difference, never a choice
+            if (item.answer is None) != (exchange.answer is None) and "recording" in selected:
+                matched += 1
+                said = "no answer" if item.answer is None else f"{item.answer.status} {item.answer.error_type or ''}"
+                item.verdicts["recording"] = Failed(f"differs from the recording: answered {said.strip()}",
+                                                    "no answer" if exchange.answer is None else
+                                                    str(exchange.answer.get("status")), said.strip())
+                item.recorded = exchange.answer
             continue
         matched += 1
         oracle_allows = not any(isinstance(verdict, Failed) and REGISTRY[check].severity is Severity.ERROR
