@@ -32,7 +32,19 @@ LEGAL = sorted(name for name, v in VARIANTS.items() if v.legal)
 # Faults a replay of the recording (max-examples 0, no drawn near misses, no state machine) does not show as a
 # recording failure, and why (docs/verdicts.md, "Judged against a recording"): each is a fault only the state
 # machine or a drawn case reaches, so no recorded case gets another answer.
-NOT_IN_THE_RECORDING: dict[str, str] = {}
+_UNRECORDED = "reached only by drawn near misses or the state machine, which a recording leaves out (they depend " \
+              "on the job's id and on timing); the oracle judges them in the replay"
+_SIGNING = "the plain reference server does not enforce SigV4, so no signing-matrix case is recorded; error_type " \
+           "fails the wrongly signed answers"
+NOT_IN_THE_RECORDING: dict[str, str] = {
+    **dict.fromkeys(["describe_lags_behind_stop", "ended_jobs_found_by_any_kind", "job_id_percent_decoded",
+                     "job_id_unescaped_again", "job_lookup_ascii_folding", "job_lookup_kind_blind", "job_lookup_nfkc",
+                     "restop_reverts_to_stop_requested", "start_forgets_stopped_jobs"], _UNRECORDED),
+    **{name: _SIGNING for name in VARIANTS if name.startswith("sigv4_")},
+    "cbor_bare_error_type": "a bare `__type` and an absolute shape id resolve to one error type (the same answer to "
+                            "a client); rpcv2_error_body fails it",
+    "no_request_id": "request ids are volatile by design; request_id_header fails it",
+}
 RECORD_OPTIONS = ["--max-examples", "0", "--seed", "5", "--settle-timeout", "2", "--read-timeout", "5"]
 
 
@@ -50,7 +62,8 @@ def plain_app() -> ReferenceApp:
     return ReferenceApp(JobStore(SystemClock(), FAST_JOBS))
 
 
-def replay(name: str | None, path: Path, strict: bool = False, volatile: tuple[str, ...] = ()) -> Summary:
+def replay(name: str | None, path: Path, strict: bool = False, volatile: tuple[str, ...] = (),
+           whole: bool = False) -> Summary:
     """Run a recording against a variant of the reference server (None: the plain one), as `run --recording`."""
     loaded = recording.load(path)
     variant = VARIANTS[name] if name else None
@@ -58,7 +71,8 @@ def replay(name: str | None, path: Path, strict: bool = False, volatile: tuple[s
     with ReferenceServer(app=app, http_options=variant.http if variant else None) as server:
         result = run(RunConfig(Target(server.url), max_examples=0, seed=loaded.seed, lifecycle=LIFECYCLE,
                                read_timeout=5.0, rerun=loaded.rerun(), create_jobs=loaded.has_flows(),
-                               near_misses=0, shrink_requests=0, machine=MachineConfig(steps=0)))
+                               near_misses=16 if whole else 0, shrink_requests=0,
+                               machine=MachineConfig(steps=60 if whole else 0)))
     recording.judge(result, loaded, volatile, strict)
     return summarise(result)
 
@@ -92,7 +106,13 @@ def test_every_fault_fails_the_recording_check(recorded: Path) -> None:
         summaries = dict(zip(FAULTS, pool.map(lambda name: replay(name, recorded), FAULTS), strict=True))
     missed = sorted(name for name, summary in summaries.items() if "recording" not in failed_checks(summary))
     assert missed == sorted(NOT_IN_THE_RECORDING), missed
-    assert all(summary.verdict is Verdict.DOES_NOT_CONFORM for summary in summaries.values())
+    # Those the recording cannot show, the replay's oracle fails, with the near misses and state machine of a run.
+    unrecorded = [name for name in missed if NOT_IN_THE_RECORDING[name] == _UNRECORDED]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        summaries.update(zip(unrecorded, pool.map(lambda name: replay(name, recorded, whole=True), unrecorded),
+                             strict=True))
+    passing = [name for name, summary in summaries.items() if summary.verdict is not Verdict.DOES_NOT_CONFORM]
+    assert not passing, passing
 
 
 def test_no_legal_variation_fails_the_recording_check_and_other_choices_fail_only_when_strict(recorded: Path) -> None:
