@@ -14,7 +14,6 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 from conformance.cases import Case
 from conformance.cli.errors import EXIT_FAILED, EXIT_OK, error
