@@ -80,7 +80,7 @@ def test_every_check_has_an_id_description_and_severity() -> None:
         "answered", "no_server_error", "status_code", "error_type", "error_message_present", "content_type",
         "body_decodes", "smithy_protocol_header", "request_id_header", "response_schema", "job_id_echoed",
         "job_status_allowed", "lifecycle_model", "rpcv2_error_body", "spec_should", "sdk_compatible",
-        "spellings_agree",
+        "spellings_agree", "recording", "recording_choice",
     }
     for check_id, check in REGISTRY.items():
         assert check.id == check_id and check.description and check.severity in ("error", "warning")

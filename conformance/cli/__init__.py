@@ -23,6 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Each command's modules are imported when it runs: `serve` never loads the suite's engine.
     if args.command == "run":
         from conformance.cli.run_command import run_command as handler
+    elif args.command == "record":
+        from conformance.cli.record_command import record_command as handler
+    elif args.command == "diff":
+        from conformance.cli.diff_command import diff_command as handler
     elif args.command == "serve":
         from conformance.cli.serve_command import serve_command as handler
     else:

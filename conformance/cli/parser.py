@@ -22,9 +22,57 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_target_options, _selection_options, _outcome_options, _job_options, _judging_options, _report_options):
         add(run)
     config_file.apply_defaults(run)
+    _recording_options(run)
+    _add_record(commands)
+    _add_diff(commands)
     _add_schemas(commands)
     _add_serve(commands)
     return parser
+
+
+def _recording_options(run: argparse.ArgumentParser) -> None:
+    """Judging a target against a recording of another (`conformance record`)."""
+    recording = run.add_argument_group("recording", "Send a recording's cases and compare each answer with the "
+                                                     "recorded one (the checks `recording`, `recording_choice`).")
+    recording.add_argument("--recording", type=Path, default=None, metavar="FILE",
+                           help="send the cases of this recording (`conformance record --out FILE`) and compare "
+                                "every answer with the recorded one, besides the oracle")
+    recording.add_argument("--volatile", action="append", default=[], metavar="JSONPOINTER",
+                           help="with --recording: a value (JSON pointer into an answer's body, e.g. "
+                                "/JobProperties/JobName) not compared (repeatable)")
+    recording.add_argument("--recording-strict", action="store_true",
+                           help="with --recording: another choice of what the oracle allows fails too (without it, "
+                                "a warning: the recording chose X, this target Y)")
+
+
+def _add_record(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    record = commands.add_parser("record", help="record a target's answers to the deterministic part of a run")
+    for add in (_target_options, _selection_options, _outcome_options, _job_options):
+        add(record)
+    # The deterministic part: no state machine, no shrinking, no drawn near misses (they depend on the job's id).
+    record.set_defaults(state_machine_steps=0, shrink_requests=0, near_misses=0)
+    record.add_argument("--out", type=Path, required=True, metavar="FILE", help="write the recording here")
+
+
+def _add_diff(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    diff = commands.add_parser("diff", help="send the same cases to two targets and report every difference")
+    _target_options(diff)
+    against = diff.add_mutually_exclusive_group(required=True)
+    against.add_argument("--against-endpoint-url", default=None, metavar="URL", help="the other endpoint")
+    against.add_argument("--against-target", choices=["reference", "moto"], default=None,
+                         help="the other target, started on loopback")
+    diff.add_argument("--operation", action=arguments.ReplaceDefault, default=[], metavar="NAME",
+                      help="compare only this operation (repeatable; default: the mission's two)")
+    diff.add_argument("--all-operations", action="store_true", help="every operation with a schema document")
+    diff.add_argument("--schemas", type=Path, default=None, metavar="DIR", help="a folder of schema documents")
+    diff.add_argument("--protocol", choices=[*SUPPORTED, "all"], default="all", help="wire protocol(s) to compare")
+    diff.add_argument("--max-examples", type=arguments.examples, default=20,
+                      help="generated cases per operation, after the catalog's (default: 20)")
+    diff.add_argument("--seed", type=arguments.seed, default=None, help="the same seed sends the same cases")
+    diff.add_argument("--read-timeout", type=arguments.timeout, default=30.0, metavar="SECONDS",
+                      help="an answer that takes longer counts as none")
+    diff.add_argument("--report-markdown", type=Path, default=None, metavar="PATH",
+                      help="write the differences, grouped by cause, as Markdown here")
 
 
 def _target_options(run: argparse.ArgumentParser) -> None:

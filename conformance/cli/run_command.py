@@ -18,7 +18,7 @@ from conformance.engine.results import RunResult
 from conformance.engine.runner import RunInterrupted, planned_requests, run
 from conformance.judging.checks import REGISTRY
 from conformance.model.operations import SchemaDocumentError
-from conformance.report import har, json_report, junit, markdown, plan, summarise, terminal
+from conformance.report import har, json_report, junit, markdown, plan, recording, summarise, terminal
 from conformance.report.rerun import rerun_plan
 from conformance.targets.moto import MotoUnavailable
 from conformance.targets.resolve import TargetChoice, open_target
@@ -46,8 +46,12 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         checks = selected_checks(args)
         rerun, rerun_flows = rerun_plan(args.rerun) if args.rerun else (None, True)
-    except ValueError as exc:  # an unknown check, a file that is not a report (RerunError)
+        recorded = _recording(args)
+    except ValueError as exc:  # an unknown check, a file that is not a report (RerunError) or a recording
         return error(str(exc))
+    if recorded is not None:  # the recording's cases, and its job flows, in place of a plan of this run's own
+        rerun, rerun_flows = recorded.rerun(), recorded.has_flows()
+        args.seed = recorded.seed  # the state machine and drawn near misses still run: the oracle judges them
     seed = args.seed if args.seed is not None else random.randrange(1_000_000)
     region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     with contextlib.ExitStack() as stack:
@@ -69,7 +73,25 @@ def run_command(args: argparse.Namespace) -> int:
         result = _run(config, args.verbose, region)
         if isinstance(result, int):
             return result
+    if recorded is not None:
+        compared = recording.judge(result, recorded, args.volatile, args.recording_strict,
+                                   None if not args.check and not args.exclude_check else checks)
+        print(compared.note(), file=sys.stderr)
     return _report(result, args)
+
+
+def _recording(args: argparse.Namespace) -> recording.Recording | None:
+    """The recording given with --recording, read (RecordingError: it is not one), or None."""
+    if getattr(args, "recording", None) is None:
+        if getattr(args, "volatile", None) or getattr(args, "recording_strict", False):
+            raise ValueError("--volatile and --recording-strict need --recording FILE")
+        return None
+    if args.rerun:
+        raise ValueError("--recording and --rerun both name the cases to send: give one")
+    for pointer in args.volatile:
+        if pointer and not pointer.startswith("/"):
+            raise ValueError(f"--volatile {pointer!r}: not a JSON pointer (it starts with '/')")
+    return recording.load(args.recording)
 
 
 def _choice(args: argparse.Namespace, region: str) -> TargetChoice:

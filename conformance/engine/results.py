@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from conformance.cases import Case, LaneKey, lane_label
 from conformance.engine.config import RunConfig
@@ -107,6 +108,7 @@ class CaseResult:
     sent_at: float = 0.0  # time.monotonic() when first sent: orders results as they went out
     usual: CaseResult | None = None  # for a case in another spelling: the same case in the usual one, as judged
     sequence: StepSequence | None = None  # a state-machine step that failed: the shortest failing run's steps
+    recorded: dict[str, Any] | None = None  # with `run --recording`: the recorded answer (status, headers, body)
 
     def failures(self) -> dict[str, Failed]:
         """The checks that failed, with what each found."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance.cases import Case, Kind, categories
+from conformance.judging.answer_forms import AnswerForm, answer_form, differences
 from conformance.judging.check_results import NOT_APPLICABLE, PASSED, CheckVerdict, Failed, Severity, failed
 from conformance.judging.lifecycle_model import Violation, lifecycle_violation
 from conformance.judging.oracle import UNKNOWN_OPERATION, Expectation
@@ -38,6 +39,20 @@ class CheckContext:
     expectation: Expectation
     protocol: WireProtocol
     usual: Exchange | None = None  # for a case in another spelling: the same case in the usual one, as answered
+    recorded: Recorded | None = None  # with `run --recording`: the recorded answer to the same case
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A recording's answer to a case, as `run --recording` compares it (`answer_forms`): its form, how to form the
+    actual answer alike, and what the oracle said of each side."""
+
+    form: AnswerForm  # the recorded answer's form, its job ids mapped to the tokens `job_ids` maps the actual ones to
+    volatile: frozenset[str] = frozenset()  # JSON pointers (`--volatile`) whose values are not compared
+    job_ids: tuple[tuple[str, str], ...] = ()  # the actual side's job ids and their tokens
+    conformed: bool = True  # the recorded answer failed no error-severity check when it was recorded
+    oracle_allows: bool = True  # the actual answer failed no error-severity check of the oracle
+    strict: bool = False  # --recording-strict: another choice of an ambiguity fails too
 
 
 CheckFunction = Callable[[CheckContext], CheckVerdict]
@@ -58,6 +73,7 @@ class Check:
     applies: Callable[[Operation], bool] = _always
     reads_message: bool = True  # reads the body or headers: not applicable to an answer judged on its status alone
     binds_unclaimed: bool = False  # applies to a request no protocol claims (whose answer no protocol shapes)
+    opt_in: bool = False  # judged only when asked for by name (the recording's checks, with `run --recording`)
 
 
 REGISTRY: dict[str, Check] = {}
@@ -77,12 +93,13 @@ def severity(check_id: str) -> Severity:
 
 def check(check_id: str, description: str, severity: Severity = Severity.ERROR,
           applies: Callable[[Operation], bool] = _always, reads_message: bool = True,
-          binds_unclaimed: bool = False) -> Callable[[CheckFunction], CheckFunction]:
+          binds_unclaimed: bool = False, opt_in: bool = False) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check function under an id."""
     def register(function: CheckFunction) -> CheckFunction:
         if check_id in REGISTRY:
             raise ValueError(f"check {check_id!r} is registered twice")
-        REGISTRY[check_id] = Check(check_id, description, severity, function, applies, reads_message, binds_unclaimed)
+        REGISTRY[check_id] = Check(check_id, description, severity, function, applies, reads_message, binds_unclaimed,
+                                   opt_in)
         return function
     return register
 
@@ -344,13 +361,61 @@ def spellings_agree(ctx: CheckContext) -> CheckVerdict:
     return PASSED
 
 
+def _recording_differences(ctx: CheckContext) -> tuple[Recorded, list[str]] | None:
+    """The recorded answer and what differs from it (None: no recording for this case)."""
+    recorded = ctx.recorded
+    if recorded is None:
+        return None
+    actual = answer_form(ctx.answer, recorded.volatile, dict(recorded.job_ids))
+    return recorded, differences(recorded.form, actual)
+
+
+def _a_choice(recorded: Recorded) -> bool:
+    """Whether a difference is another choice of what the oracle allows: both sides answered as it allows."""
+    return recorded.conformed and recorded.oracle_allows and not recorded.strict
+
+
+@check("recording", "The answer is the one recorded for the same case (`run --recording`): the same status, error "
+                    "type and members with their types, volatile values aside", reads_message=False,
+       opt_in=True)
+def recording(ctx: CheckContext) -> CheckVerdict:
+    compared = _recording_differences(ctx)
+    if compared is None:
+        return NOT_APPLICABLE
+    recorded, found = compared
+    if not found or _a_choice(recorded):
+        return PASSED
+    actual = answer_form(ctx.answer, recorded.volatile, dict(recorded.job_ids))
+    return failed(f"differs from the recording: {'; '.join(found)}", recorded.form.describe(), actual.describe())
+
+
+@check("recording_choice", "Where the oracle allows several answers, the answer is the one the recording chose "
+                           "(`run --recording`; fails only with --recording-strict)", Severity.WARNING,
+       reads_message=False, opt_in=True)
+def recording_choice(ctx: CheckContext) -> CheckVerdict:
+    compared = _recording_differences(ctx)
+    if compared is None:
+        return NOT_APPLICABLE
+    recorded, found = compared
+    if not found:
+        return PASSED
+    if not _a_choice(recorded):
+        return NOT_APPLICABLE  # `recording` fails it
+    actual = answer_form(ctx.answer, recorded.volatile, dict(recorded.job_ids))
+    return failed(f"the recording chose another answer the oracle allows: {'; '.join(found)}",
+                  recorded.form.describe(), actual.describe())
+
+
+RECORDING_CHECKS = ("recording", "recording_choice")
+
+
 def run_checks(ctx: CheckContext, selected: list[str] | None = None) -> dict[str, CheckVerdict]:
     """Every (or every selected) check's verdict on one answer, by check id.
 
     A check that raises on an answer has been broken by what the target sent (a value no decoder
     bound caught): that answer fails the check, and the run goes on.
     """
-    ids = selected if selected is not None else list(REGISTRY)
+    ids = selected if selected is not None else [check_id for check_id, c in REGISTRY.items() if not c.opt_in]
     verdicts: dict[str, CheckVerdict] = {}
     for check_id in ids:
         registered = REGISTRY[check_id]

@@ -112,7 +112,8 @@ def summarise(run: RunResult) -> Summary:
         _tally(summary, result)
         label = lane_label(result.case.operation, result.protocol)
         cells = summary.matrix.setdefault(
-            label, {check_id: Cell(applies=check.applies(result.operation)) for check_id, check in REGISTRY.items()})
+            label, {check_id: Cell(applies=check.applies(result.operation)) for check_id, check in REGISTRY.items()
+                    if not check.opt_in})  # an opt-in check (the recording's) has a row only where it judged
         summary.coverage.setdefault(label, Counter())[result.case.category] += 1
         if result.not_judged:
             message = result.not_judged_detail or result.not_judged.value
@@ -122,7 +123,7 @@ def summarise(run: RunResult) -> Summary:
             topic, choice = result.observation
             summary.observations.setdefault(label, defaultdict(Counter))[topic][clipped(choice, 80)] += 1
         for check_id, verdict in result.verdicts.items():
-            cell = cells[check_id]
+            cell = cells.setdefault(check_id, Cell())
             if isinstance(verdict, NotApplicable):
                 cell.not_applicable += 1
             elif isinstance(verdict, Passed):

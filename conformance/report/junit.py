@@ -11,7 +11,7 @@ from conformance.cases import lane_label
 from conformance.judging.check_results import NotApplicable, Severity
 from conformance.judging.checks import REGISTRY
 from conformance.report import Summary
-from conformance.report.records import FailureRecord, case_shown
+from conformance.report.records import FailureRecord, case_shown, recorded_line
 
 MAX_MESSAGES = 10
 
@@ -36,7 +36,7 @@ def build(summary: Summary) -> ET.Element:
                 continue
             text = "\n\n".join(
                 f"case: {r.category}: {r.case['description']}\nexpected: {r.expected}\n"
-                f"actual: {r.actual.status if r.actual else '-'} {r.message}\n{_usual(r)}"
+                f"actual: {r.actual.status if r.actual else '-'} {r.message}\n{_usual(r)}{_recorded(r)}"
                 + (f"steps: {r.steps_heading()}\n" + "".join(f"  {step}\n" for step in r.sequence.steps)
                    if r.sequence is not None else "")
                 + f"reproduce: {r.curl}{_minimal(r)}"
@@ -56,6 +56,11 @@ def _minimal(record: FailureRecord) -> str:
     if record.minimal is None:
         return ""
     return f"\nminimal: {case_shown(record.minimal.case)}\nreproduce minimal: {record.minimal.curl}"
+
+
+def _recorded(record: FailureRecord) -> str:
+    """With `run --recording`: the recorded answer, on a line of its own."""
+    return "" if record.recorded is None else f"recorded: {recorded_line(record.recorded)}\n"
 
 
 def _usual(record: FailureRecord) -> str:

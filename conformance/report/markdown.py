@@ -50,7 +50,7 @@ def _grouped(title: str, records: list[FailureRecord]) -> list[str]:
         repro = first.curl if len(first.curl) <= MAX_REPRO else first.curl[:MAX_REPRO] + " …"
         lines += [(f"<details><summary><code>{check}</code> on {first.operation}: {_cell(first.message)}"
                    "</summary>"), "", f"case: {_cell(first.category)}; expected: {_cell(first.expected)}",
-                  "", *_side_by_side(first), *_minimal(mine)]
+                  "", *_side_by_side(first), *_beside_recording(first), *_minimal(mine)]
         if first.sequence is not None:
             lines += [f"{_cell(first.steps_heading())}:", "", "```text",
                       *(step.replace("```", "` ` `") for step in first.sequence.steps), "```", ""]
@@ -67,6 +67,15 @@ def _minimal(records: list[FailureRecord]) -> list[str]:
     answered = f"{minimal.actual.status} {minimal.actual.error_type or ''}".strip() if minimal.actual else "no answer"
     return [f"minimal example (shrunk against the target in {minimal.tries} requests): "
             f"`{_cell(case_shown(minimal.case))}`, answered {_cell(answered)}", ""]
+
+
+def _beside_recording(record: FailureRecord) -> list[str]:
+    """With `run --recording`: the recorded answer beside the actual one, as a table."""
+    if record.recorded is None:
+        return []
+    actual = f"{record.actual.status} {record.actual.error_type or ''}" if record.actual else "no answer"
+    recorded = f"{record.recorded.get('status')} {record.recorded.get('error_type') or ''}"
+    return ["| | recorded | this target |", "|---|---|---|", f"| answer | {_cell(recorded)} | {_cell(actual)} |", ""]
 
 
 def _side_by_side(record: FailureRecord) -> list[str]:

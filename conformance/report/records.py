@@ -135,6 +135,7 @@ class FailureRecord:
     usual: UsualRecord | None = None  # for a case in another spelling: the same case in the usual one
     minimal: MinimalRecord | None = None  # for a failing generated case: its smallest failing form, shrunk
     sequence: StepSequence | None = None  # a state-machine step: the shortest failing run's steps
+    recorded: dict[str, Any] | None = None  # with `run --recording`: the recorded answer to the same case
 
     def steps_heading(self) -> str:
         """e.g. `the shortest failing run found: 4 steps (the run that failed took 13; 14 shorter runs tried, 90
@@ -173,7 +174,8 @@ class FailureRecord:
                 **({"sequence": {"steps": list(self.sequence.steps), "length": self.sequence.length,
                                  "original_steps": self.sequence.original, "replays": self.sequence.replays,
                                  "requests": self.sequence.requests}}
-                   if self.sequence is not None else {})}
+                   if self.sequence is not None else {}),
+                **({"recorded": self.recorded} if self.recorded is not None else {})}
 
 
 def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, target: Target,
@@ -197,7 +199,8 @@ def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, ta
         case=_redact_all(_case_json(result), redact), request=_request_record(result, target, redact),
         expected=redact(result.expectation.describe()), actual=_answer_record(result, redact),
         curl=redact(_curl(result, target)), usual=usual, minimal=minimal,
-        sequence=_redacted_sequence(result.sequence, redact))
+        sequence=_redacted_sequence(result.sequence, redact),
+        recorded=None if result.recorded is None else _redact_all(_clipped_strings(result.recorded), redact))
 
 
 def case_shown(case: dict[str, object]) -> str:
@@ -283,6 +286,12 @@ def _redact_all(value: Any, redact: Any) -> Any:
     if isinstance(value, list):
         return [_redact_all(item, redact) for item in value]
     return value
+
+
+def recorded_line(recorded: dict[str, Any]) -> str:
+    """A recorded answer on one line: `400 ValidationException body '{...}'` (`run --recording`)."""
+    body = json.dumps(recorded.get("body"), ensure_ascii=False, default=str)
+    return f"{recorded.get('status')} {recorded.get('error_type') or '-'} body {clipped(body, 200)!r}"
 
 
 def tool() -> dict[str, str]:

@@ -16,8 +16,8 @@ from conformance.engine.results import StepSequence
 from conformance.engine.verdict import Verdict
 from conformance.judging.check_results import Severity
 from conformance.judging.checks import REGISTRY
-from conformance.report import Summary
-from conformance.report.records import AnswerRecord, FailureRecord, case_shown
+from conformance.report import Cell, Summary
+from conformance.report.records import AnswerRecord, FailureRecord, case_shown, recorded_line
 
 MAX_FAILURES_SHOWN = 20  # not-judged cases listed; failures are shown one per operation and check
 
@@ -159,20 +159,26 @@ def _matrix(summary: Summary, stream: TextIO, width: int) -> None:
         if first + sum(columns) > width:  # sideways: a few wrapped lines per lane
             for label in labels:
                 print(f"\n{label}:", file=stream)
-                cells = [f"{check_id} {_cell(summary, label, check_id)}" for check_id in REGISTRY]
+                cells = [f"{check_id} {_cell(summary, label, check_id)}" for check_id in _rows(summary)]
                 print(textwrap.fill("; ".join(cells), width=max(width, 40), initial_indent="  ",
                                     subsequent_indent="  "), file=stream)
             continue
         print("\n" + f"over {protocol}".ljust(first) + "".join(n.ljust(w) for n, w in zip(names, columns, strict=True)),
               file=stream)
-        for check_id in REGISTRY:
+        for check_id in _rows(summary):
             row = check_id.ljust(first) + "".join(_cell(summary, label, check_id).ljust(column)
                                                   for label, column in zip(labels, columns, strict=True))
             print(row.rstrip(), file=stream)
 
 
+def _rows(summary: Summary) -> list[str]:
+    """The matrix's checks: every registered one but an opt-in one that judged nothing (the recording's, unasked)."""
+    return [check_id for check_id, check in REGISTRY.items()
+            if not check.opt_in or any(check_id in cells for cells in summary.matrix.values())]
+
+
 def _cell(summary: Summary, label: str, check_id: str) -> str:
-    cell = summary.matrix[label][check_id]
+    cell = summary.matrix[label].get(check_id, Cell(applies=False))
     if REGISTRY[check_id].severity is Severity.WARNING and cell.state == "failed":
         return f"warned {cell.failed}"
     return _cell_text(cell.state, cell.passed, cell.failed)
@@ -219,6 +225,8 @@ def format_failure(record: FailureRecord, show_steps: bool = True) -> str:
         lines.append(f"  actual:    {_answer_line(actual)}")
     if usual:
         lines.append(f"  usually:   {_answer_line(usual.actual) if usual.actual else 'no answer'}")
+    if record.recorded is not None:  # the recorded answer beside the actual one (`run --recording`)
+        lines.append(f"  recorded:  {recorded_line(record.recorded)}")
     if record.sequence is not None:
         lines.append(f"  steps:     {record.steps_heading()}" + ("" if show_steps else ", as above"))
         lines += [f"             {step}" for step in record.sequence.steps] if show_steps else []
