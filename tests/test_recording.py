@@ -4,12 +4,12 @@ variant and no legal variation (other choices of an ambiguity are said, and fail
 from __future__ import annotations
 
 import json
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jsonschema
 import pytest
+from test_aws_safety import AwsLikeServer  # the AWS-like server those tests build
 
 from conformance.cli import main
 from conformance.engine.config import LifecycleConfig, MachineConfig, RunConfig
@@ -20,9 +20,6 @@ from conformance.reference.aws_mode import TEST_SESSION_CREDENTIALS
 from conformance.reference.variants import VARIANTS, build_app
 from conformance.report import Summary, recording, summarise
 from conformance.targets.target import Target
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_aws_safety import AwsLikeServer  # noqa: E402 - the AWS-like server those tests build
 
 FAST_JOBS = Timings(queued=0.05, running=600.0, stopping=0.2)
 LIFECYCLE = LifecycleConfig(settle_timeout=2.0, poll_interval=0.05)
