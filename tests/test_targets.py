@@ -71,3 +71,6 @@ def test_docs_targets_moto_md_summary_is_what_the_pinned_moto_gives() -> None:
     page = module.PAGE.read_text(encoding="utf-8")
     assert module.shape(module.committed(page)) == module.shape(module.measured()), \
         "run: python docs/targets/moto_summary.py"
+    diff_table = module.committed(page, module.DIFF_BEGIN, module.DIFF_END)
+    assert "| what differs" in diff_table and module.shape(diff_table) == module.shape(module.measured_diff()), \
+        "run: python docs/targets/moto_summary.py"
