@@ -135,6 +135,7 @@ class FailureRecord:
     usual: UsualRecord | None = None  # for a case in another spelling: the same case in the usual one
     minimal: MinimalRecord | None = None  # for a failing generated case: its smallest failing form, shrunk
     sequence: StepSequence | None = None  # a state-machine step: the shortest failing run's steps
+    accepted: bool | None = None  # with --baseline: whether an entry of it accepts this failure (None: no baseline)
 
     def steps_heading(self) -> str:
         """e.g. `the shortest failing run found: 4 steps (the run that failed took 13; 14 shorter runs tried, 90
@@ -173,7 +174,8 @@ class FailureRecord:
                 **({"sequence": {"steps": list(self.sequence.steps), "length": self.sequence.length,
                                  "original_steps": self.sequence.original, "replays": self.sequence.replays,
                                  "requests": self.sequence.requests}}
-                   if self.sequence is not None else {})}
+                   if self.sequence is not None else {}),
+                **({"accepted": self.accepted} if self.accepted is not None else {})}
 
 
 def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, target: Target,
