@@ -140,6 +140,9 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
     reason = summary.decision.reasons[0] if summary.decision.reasons else ""
     more = f" (and {len(summary.decision.reasons) - 1} more)" if len(summary.decision.reasons) > 1 else ""
     extra = f", {len(summary.warnings)} warning(s)" if summary.warnings else ""
+    judgement = summary.decision.baseline
+    if judgement is not None and "of the baseline" not in reason:  # the line always says what the baseline accepted
+        extra += f"; {judgement.accepted_failures} accepted failure(s) of the baseline"
     line = f"{verdict}" + (f": {reason}{more}" if reason else "") + extra
     if stream.isatty():  # colour only on a terminal; a log gets plain text
         colour = "green" if summary.verdict is Verdict.CONFORMS else "yellow" if summary.verdict in (
