@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -294,3 +296,36 @@ def test_baseline_options_that_cannot_work_are_refused_before_anything_is_sent(
     err = capsys.readouterr().err
     assert said in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "b.json").exists()
+
+
+# --- the pytest plugin: accepted failures are xfails, fixed entries xpasses (strict: failures) ---------------------
+
+def _plugin(cwd: Path, url: str, baseline: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """The suite under pytest (a subprocess, with the installed plugin), on one lane's too-long JobIds."""
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rxX", "--pyargs",
+                           "conformance.suite", "--conformance-endpoint-url", url, "--conformance-baseline",
+                           str(baseline), *flags, "-k", "StopPHI and awsJson1_1 and too_long"],
+                          check=False, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_the_plugin_turns_accepted_failures_into_xfails_and_fixed_entries_into_xpasses(
+        max_length_33_baseline: Path, live_reference_server: ReferenceServer, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text(dumps([], "0"), encoding="utf-8")
+    with ReferenceServer(app=build_app("max_length_33", timings=FAST_JOBS)) as faulty:
+        accepted = _plugin(tmp_path, faulty.url, max_length_33_baseline)
+        unaccepted = _plugin(tmp_path, faulty.url, empty)
+    assert accepted.returncode == 0 and " xfailed" in accepted.stdout and "accepted by the baseline" in accepted.stdout
+    assert " failed" not in accepted.stdout, accepted.stdout[-3000:]
+    assert unaccepted.returncode == 1 and " failed" in unaccepted.stdout  # the same failures, with no entry: they fail
+    fixed = _plugin(tmp_path, live_reference_server.url, max_length_33_baseline)
+    assert fixed.returncode == 0 and " xpassed" in fixed.stdout and "fixed: remove it from the baseline" in fixed.stdout
+    strict = _plugin(tmp_path, live_reference_server.url, max_length_33_baseline, "--conformance-baseline-strict")
+    assert strict.returncode == 1 and "[XPASS(strict)] fixed" in strict.stdout, strict.stdout[-3000:]
+
+
+def test_the_plugin_refuses_a_bad_baseline_file_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("{", encoding="utf-8")
+    result = _plugin(tmp_path, "http://127.0.0.1:9", tmp_path / "bad.json")
+    assert result.returncode == 4 and "--conformance-baseline: baseline " in result.stderr and "not JSON" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

@@ -112,8 +112,14 @@ def failure_entry(result: CaseResult, check_id: str) -> Entry:
 
 def tested(run: RunResult) -> set[tuple[str, str, str, str]]:
     """Each (operation, protocol, check, category) the run judged: a check that applied to an answered case."""
+    return {key for result in run.results for key in tested_keys(result)}
+
+
+def tested_keys(result: CaseResult) -> set[tuple[str, str, str, str]]:
+    """Each (operation, protocol, check, category) one case judged (a baseline entry it could have reproduced)."""
+    if not result.judged or result.not_judged is not None:
+        return set()
     return {(result.case.operation, result.protocol, check_id, result.case.category)
-            for result in run.results if result.judged and result.not_judged is None
             for check_id, verdict in result.verdicts.items() if not isinstance(verdict, NotApplicable)}
 
 
