@@ -329,3 +329,35 @@ def test_the_plugin_refuses_a_bad_baseline_file_in_one_line(tmp_path: Path) -> N
     result = _plugin(tmp_path, "http://127.0.0.1:9", tmp_path / "bad.json")
     assert result.returncode == 4 and "--conformance-baseline: baseline " in result.stderr and "not JSON" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_the_moto_baseline_example_gates_on_the_baseline_with_commands_the_cli_takes() -> None:
+    import re
+    import shlex
+
+    yaml = pytest.importorskip("yaml")
+    from conformance.cli import build_parser
+
+    text = (REPO / "examples" / "github-actions-moto-baseline.yml").read_text(encoding="utf-8")
+    workflow = yaml.safe_load(text)
+    steps = workflow["jobs"]["moto-baseline"]["steps"]
+    script = " ".join(re.sub(r"\\\n\s*", " ", step.get("run", "")) for step in steps)
+    commands = [shlex.split(line.strip())[1:] for line in script.split("\n") if line.strip().startswith("conformance ")]
+    parsed = [build_parser().parse_args([part.replace("${{ github.run_id }}", "12345") for part in command])
+              for command in commands]
+    assert len(parsed) == 1 and parsed[0].target == "moto" and parsed[0].baseline == Path("conformance-baseline.json")
+    assert not parsed[0].baseline_update and not parsed[0].baseline_prune  # the gate never rewrites its baseline
+    assert "--baseline-update" in text and "--baseline-prune" in text  # the comment says how to update it
+
+
+def test_the_config_file_takes_the_baseline_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "conformance.toml").write_text('baseline = "b.json"\nbaseline-strict = true\n', encoding="utf-8")
+    (tmp_path / "b.json").write_text('{"format": "conformance-baseline/0"}', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    from conformance.cli import build_parser
+
+    args = build_parser().parse_args(["run"])
+    assert args.baseline == Path("b.json") and args.baseline_strict is True
+    assert main(["run", "--dry-run"]) == 2  # the file's baseline is read, and refused: wrong format
+    assert "conformance-baseline/0" in capsys.readouterr().err
