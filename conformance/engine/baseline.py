@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,11 @@ class BaselineJudgement:
     new_failures: int
     fixed: tuple[Entry, ...]  # entries the run tested that did not reproduce: remove them from the baseline
     not_tested: tuple[Entry, ...]  # entries whose operation, protocol, check and category the run did not judge
+
+    @cached_property
+    def accepted_set(self) -> frozenset[Entry]:
+        """The accepted entries, for membership tests (a failure's entry is looked up once per failure)."""
+        return frozenset(self.accepted)
 
     @property
     def fails(self) -> bool:

@@ -89,7 +89,7 @@ class Decision:
 
     def accepts(self, result: CaseResult, check_id: str) -> bool:
         """Whether this failure matched an entry of the baseline (False without one)."""
-        return self.baseline is not None and failure_entry(result, check_id) in self.baseline.accepted
+        return self.baseline is not None and failure_entry(result, check_id) in self.baseline.accepted_set
 
     @property
     def new_failures(self) -> list[tuple[CaseResult, str, Failed]]:
