@@ -27,6 +27,9 @@ from conformance.protocols import SUPPORTED, ProtocolName
 from conformance.targets.target import Target
 
 if TYPE_CHECKING:
+    from conformance.engine.baseline import Baseline, Entry
+    from conformance.engine.results import CaseResult
+    from conformance.judging.check_results import Failed
     from conformance.model.operations import Operation
 
 PREFIX = "conformance"
@@ -52,7 +55,7 @@ def _parsers() -> dict[str, Callable[[str], Any]]:
 
     return {"endpoint-url": str, "target": _choice(*TARGETS), "region": str, "profile": str,
             "protocol": _choice(*PROTOCOLS), "rate": arguments.rate, "settle-timeout": arguments.seconds,
-            "max-examples": arguments.whole(1, arguments.MAX_EXAMPLES), "schemas": Path}
+            "max-examples": arguments.whole(1, arguments.MAX_EXAMPLES), "schemas": Path, "baseline": Path}
 
 
 _HELP = {
@@ -70,6 +73,8 @@ _HELP = {
                     "(--hypothesis-profile), whose max_examples then applies to each family",
     "schemas": "a folder of schema documents: test every operation they describe (the embedded reference server "
                "serves them too; default: the bundled documents)",
+    "baseline": "a baseline file (as `conformance run --baseline` reads it): a failure whose cause it lists is an "
+                "xfail; a test that judged an entry's check and category without failing so is an xpass (fixed)",
 }
 
 
@@ -82,7 +87,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                         type=parsers[name], help=f"{text} [ini: {_ini_key(name)}]")
         parser.addini(_ini_key(name), help=text, default=None)
     for flag, text in (("no-create-jobs", "never start jobs (no success-path tests)"),
-                       ("all-operations", "test every operation with a schema document, not only the mission's two")):
+                       ("all-operations", "test every operation with a schema document, not only the mission's two"),
+                       ("baseline-strict", "with --conformance-baseline: a fixed entry (an xpass) fails the test")):
         group.addoption(f"--{PREFIX}-{flag}", action="store_true", default=None, help=f"{text} [ini: {_ini_key(flag)}]")
         parser.addini(_ini_key(flag), help=text, type="bool", default=False)
 
@@ -96,6 +102,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _SESSION[:] = [config]
     if config.getoption(_ini_key("schemas"), None) is not None or config.getini(_ini_key("schemas")):
         selected_operations()
+    if config.getoption(_ini_key("baseline"), None) is not None or config.getini(_ini_key("baseline")):
+        _session_baseline(config)
 
 
 def selected_operations() -> tuple[list[Operation], list[Operation]]:
@@ -133,6 +141,8 @@ class Options:
     no_create_jobs: bool
     schema_dir: Path | None = None
     all_operations: bool = False
+    baseline: Path | None = None
+    baseline_strict: bool = False
 
 
 def _value(config: pytest.Config, name: str, parse: Callable[[str], Any]) -> Any:
@@ -153,7 +163,7 @@ def options(config: pytest.Config) -> Options:
     if given["endpoint-url"] and given["target"]:
         raise pytest.UsageError(f"--{PREFIX}-endpoint-url and --{PREFIX}-target exclude each other")
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)  # set in each xdist worker
-    flags = {flag: config.getoption(_ini_key(flag)) for flag in ("no-create-jobs", "all-operations")}
+    flags = {flag: config.getoption(_ini_key(flag)) for flag in ("no-create-jobs", "all-operations", "baseline-strict")}
     flags = {flag: bool(config.getini(_ini_key(flag)) if value is None else value) for flag, value in flags.items()}
     return Options(
         endpoint_url=given["endpoint-url"], target=given["target"], profile=given["profile"],
@@ -162,7 +172,8 @@ def options(config: pytest.Config) -> Options:
         rate=given["rate"] / workers if given["rate"] else None,  # the rate is the whole run's: each worker's share
         settle_timeout=given["settle-timeout"],
         max_examples=given["max-examples"] or DEFAULT_MAX_EXAMPLES,
-        no_create_jobs=flags["no-create-jobs"], schema_dir=given["schemas"], all_operations=flags["all-operations"])
+        no_create_jobs=flags["no-create-jobs"], schema_dir=given["schemas"], all_operations=flags["all-operations"],
+        baseline=given["baseline"], baseline_strict=flags["baseline-strict"])
 
 
 @pytest.fixture(scope="session")
@@ -249,6 +260,97 @@ def conformance_served(conformance_transport: Transport) -> dict[tuple[str, str]
     return {lane.key: probe_lane(lane, conformance_transport) is LaneState.SERVED for lane in lanes}
 
 
+@functools.cache
+def _load_baseline(path: Path, strict: bool) -> Baseline:
+    """The baseline file, read once per session; a bad one is a usage error in one line."""
+    from conformance.engine.baseline import BaselineError, load
+
+    try:
+        return load(path, strict=strict)
+    except BaselineError as exc:
+        raise pytest.UsageError(f"--{PREFIX}-baseline: {exc}") from None
+
+
+def _session_baseline(config: pytest.Config) -> Baseline | None:
+    """The session's --conformance-baseline, or None."""
+    chosen = options(config)
+    return None if chosen.baseline is None else _load_baseline(chosen.baseline, chosen.baseline_strict)
+
+
+@dataclass
+class BaselineTracker:
+    """What one test met of the baseline: the entries its failures matched, and each (operation, protocol, check,
+    category) it judged."""
+
+    baseline: Baseline
+    accepted: list[Entry]
+    tested: set[tuple[str, str, str, str]]
+
+
+_BASELINE_KEY = pytest.StashKey[BaselineTracker]()
+_ACTIVE: list[BaselineTracker] = []  # the running test's tracker: the suite's `_judge` has no request to find it by
+
+
+@pytest.fixture
+def conformance_baseline(request: pytest.FixtureRequest) -> Iterator[BaselineTracker | None]:
+    """With --conformance-baseline: this test's tracker (None without one); every suite test uses it."""
+    baseline = _session_baseline(request.config)
+    if baseline is None:
+        yield None
+        return
+    tracker = BaselineTracker(baseline, [], set())
+    request.node.stash[_BASELINE_KEY] = tracker
+    _ACTIVE[:] = [tracker]
+    try:
+        yield tracker
+    finally:
+        _ACTIVE.clear()
+
+
+def new_failures(result: CaseResult, failures: list[tuple[str, Failed]]) -> list[tuple[str, Failed]]:
+    """The failures of a case no baseline entry accepts (all of them without --conformance-baseline); the accepted
+    ones are kept for the test's report (an xfail)."""
+    from conformance.engine.verdict import failure_entry, tested_keys
+
+    tracker = _ACTIVE[0] if _ACTIVE else None
+    if tracker is None:
+        return failures
+    tracker.tested |= tested_keys(result)
+    new = []
+    for check, verdict in failures:
+        entry = failure_entry(result, check)
+        if entry in tracker.baseline.entries:
+            tracker.accepted.append(entry)
+        else:
+            new.append((check, verdict))
+    return new
+
+
+def _baseline_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A passing test whose failures a baseline accepted is an xfail; one that judged an entry's check and category
+    and never failed so is an xpass: that entry is fixed (with --conformance-baseline-strict, a failure). Fixed is
+    per test here: another test may still reproduce the entry (the CLI's run judges it over the whole run)."""
+    tracker = item.stash.get(_BASELINE_KEY, None)
+    if tracker is None or report.when != "call" or not report.passed:
+        return
+    if tracker.accepted:
+        causes = sorted(set(tracker.accepted))
+        report.outcome = "skipped"
+        report.wasxfail = (f"accepted by the baseline: {len(tracker.accepted)} failure(s) of {len(causes)} cause(s), "
+                           f"e.g. {causes[0].describe()}")
+        return
+    fixed = sorted(entry for entry in tracker.baseline.entries if entry.tested_key in tracker.tested)
+    if not fixed:
+        return
+    reason = f"fixed: remove it from the baseline: {fixed[0].describe()}" + (
+        f" (and {len(fixed) - 1} more)" if len(fixed) > 1 else "")
+    if tracker.baseline.strict:
+        report.outcome = "failed"
+        report.longrepr = f"[XPASS(strict)] {reason}"
+    else:
+        report.wasxfail = reason
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item,
                               call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
@@ -260,6 +362,7 @@ def pytest_runtest_makereport(item: pytest.Item,
             and "conformance_lane" in getattr(item, "fixturenames", ()) and item.config.option.tbstyle == "auto"):
         # Hypothesis's notes name the failing example (`Draw 1 (case): …`) and how to reproduce it: keep them.
         report.longrepr = "\n".join([str(excinfo.value), *getattr(excinfo.value, "__notes__", ())])
+    _baseline_outcome(item, report)
     return report
 
 

@@ -19,7 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the suite against an endpoint (default: the embedded reference server)")
-    for add in (_target_options, _selection_options, _outcome_options, _job_options, _judging_options, _report_options):
+    for add in (_target_options, _selection_options, _outcome_options, _job_options, _judging_options, _report_options,
+                _baseline_options):
         add(run)
     config_file.apply_defaults(run)
     _recording_options(run)
@@ -186,6 +187,22 @@ def _report_options(run: argparse.ArgumentParser) -> None:
     # --report-har-path is Schemathesis 4's name for the same file (its `--report har --report-har-path PATH`).
     run.add_argument("--report-har", "--report-har-path", dest="report_har", type=Path, default=None,
                      metavar="PATH", help="write every exchange of the run as a HAR 1.2 file here, secrets redacted")
+
+
+def _baseline_options(run: argparse.ArgumentParser) -> None:
+    """Accepted failures: a baseline file, and keeping it up to date (Schemathesis 4's names)."""
+    group = run.add_argument_group("baseline", "A baseline lists the causes of failure a target is known to have "
+                                               "(operation, protocol, check, case category, kind of answer): they "
+                                               "are reported as accepted and do not fail the run; a new one does.")
+    group.add_argument("--baseline", type=Path, default=None, metavar="FILE",
+                       help="accept the failures this baseline file lists (JSON, docs/baseline.schema.json)")
+    group.add_argument("--baseline-update", action="store_true",
+                       help="with --baseline: add this run's failures to the file (created if missing); the verdict "
+                            "is still against the file as it was")
+    group.add_argument("--baseline-prune", action="store_true",
+                       help="with --baseline: drop the entries this run tested and did not reproduce (fixed)")
+    group.add_argument("--baseline-strict", action="store_true",
+                       help="with --baseline: an entry this run tested and did not reproduce fails the run (exit 1)")
 
 
 def _add_schemas(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -10,7 +10,9 @@ import random
 import sys
 from pathlib import Path
 
+from conformance import __version__
 from conformance.cli.errors import EXIT_OK, error
+from conformance.engine import baseline as baselines
 from conformance.engine.config import ConfigurationError, MachineConfig, RunConfig, lifecycle_for
 from conformance.engine.lanes import lanes_for, select_operations
 from conformance.engine.phases.flows import JobsPhase
@@ -18,7 +20,7 @@ from conformance.engine.results import RunResult
 from conformance.engine.runner import RunInterrupted, planned_requests, run
 from conformance.judging.checks import REGISTRY
 from conformance.model.operations import SchemaDocumentError
-from conformance.report import har, json_report, junit, markdown, plan, recording, summarise, terminal
+from conformance.report import Summary, har, json_report, junit, markdown, plan, recording, summarise, terminal
 from conformance.report.rerun import rerun_plan
 from conformance.targets.moto import MotoUnavailable
 from conformance.targets.resolve import TargetChoice, open_target
@@ -40,9 +42,13 @@ def run_command(args: argparse.Namespace) -> int:
     """`conformance run`: check the options, resolve the target, run, report; the exit status."""
     if getattr(args, "config_error", None):
         return error(args.config_error)
-    problem = _reports_problem(args)
+    problem = _reports_problem(args) or _baseline_problem(args)
     if problem:  # found before anything is sent, not after the verdict, whose exit status it would replace
         return error(problem)
+    try:
+        baseline = _baseline(args)
+    except baselines.BaselineError as exc:
+        return error(str(exc))
     try:
         checks = selected_checks(args)
         rerun, rerun_flows = rerun_plan(args.rerun) if args.rerun else (None, True)
@@ -77,7 +83,50 @@ def run_command(args: argparse.Namespace) -> int:
         compared = recording.judge(result, recorded, args.volatile, args.recording_strict,
                                    None if not args.check and not args.exclude_check else checks)
         print(compared.note(), file=sys.stderr)
-    return _report(result, args)
+    return _report(result, args, baseline)
+
+
+def _baseline(args: argparse.Namespace) -> baselines.Baseline | None:
+    """The --baseline file as read (an empty one where --baseline-update will create it), or None."""
+    path = getattr(args, "baseline", None)
+    if path is None:
+        return None
+    return baselines.load(path, strict=args.baseline_strict, missing_ok=args.baseline_update)
+
+
+def _baseline_problem(args: argparse.Namespace) -> str | None:
+    """Why the baseline options cannot work together (one sentence), or None."""
+    path = getattr(args, "baseline", None)
+    given = [flag for flag, on in (("--baseline-update", getattr(args, "baseline_update", False)),
+                                   ("--baseline-prune", getattr(args, "baseline_prune", False)),
+                                   ("--baseline-strict", getattr(args, "baseline_strict", False))) if on]
+    if path is None:
+        return f"{' and '.join(given)} need(s) --baseline FILE" if given else None
+    writes = [flag for flag in given if flag != "--baseline-strict"]
+    if args.dry_run and writes:
+        return f"--dry-run judges nothing, so it has no failures for {' or '.join(writes)}"
+    if writes:
+        problem = _unwritable(path)
+        if problem:
+            return f"cannot write --baseline {path}: {problem}"
+    return None
+
+
+def _update_baseline(baseline: baselines.Baseline, summary: Summary, args: argparse.Namespace) -> None:
+    """With --baseline-update and --baseline-prune: the file with this run's new causes added, its fixed entries
+    dropped; one line on stderr says what changed."""
+    judgement = summary.decision.baseline
+    if judgement is None or not (args.baseline_update or args.baseline_prune):
+        return
+    entries = baseline.entries
+    if args.baseline_update:
+        entries = baselines.merged(entries, judgement.new)
+    if args.baseline_prune:
+        entries = baselines.pruned(entries, judgement.fixed)
+    baselines.write(baseline.path, entries, __version__)
+    added, removed = len(entries - baseline.entries), len(baseline.entries - entries)
+    print(f"conformance: baseline {baseline.path}: {len(entries)} entr(ies); {added} added, {removed} removed",
+          file=sys.stderr)
 
 
 def _recording(args: argparse.Namespace) -> recording.Recording | None:
@@ -120,9 +169,10 @@ def _run(config: RunConfig, verbose: bool, region: str) -> RunResult | int:
         return interrupted.result
 
 
-def _report(result: RunResult, args: argparse.Namespace) -> int:
-    """Print the terminal report, write the reports asked for; the exit status of the verdict."""
-    summary = summarise(result)
+def _report(result: RunResult, args: argparse.Namespace, baseline: baselines.Baseline | None = None) -> int:
+    """Print the terminal report, write the reports asked for (and the baseline, when asked to update it); the exit
+    status of the verdict."""
+    summary = summarise(result, baseline)
     terminal.write(summary)
     try:
         if args.report_json:
@@ -133,6 +183,8 @@ def _report(result: RunResult, args: argparse.Namespace) -> int:
             markdown.write(summary, args.report_markdown)
         if getattr(args, "report_har", None):
             har.write(summary, args.report_har)
+        if baseline is not None:
+            _update_baseline(baseline, summary, args)
     except OSError as exc:
         return error(f"cannot write the report: {exc.strerror or exc}")
     return summary.decision.exit_status(args.accept_incomplete)

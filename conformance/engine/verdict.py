@@ -8,6 +8,10 @@ running, and it has proof of coverage:
 A breach of the first kind is a failure. A run with no failure that misses a promised category
 (a budget too small, cases throttled past their retries) is `incomplete`. A run in which the
 target answered nothing at all is `unreachable`.
+
+With a baseline (`engine.baseline`), a failure whose cause is one of its entries is accepted: it is reported, and
+does not fail the run; a new one fails it as without a baseline, and so does (with `strict`) an entry the run tested
+and did not reproduce.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from dataclasses import dataclass, field
 
 from conformance.cases import LaneKey, lane_label
 from conformance.cases.categories import PROBE
+from conformance.engine.baseline import Baseline, BaselineJudgement, Entry, cause_of, judge
 from conformance.engine.results import CHOSEN_SKIPS, CaseResult, LaneState, RunResult
-from conformance.judging.check_results import Failed, Severity
+from conformance.judging.check_results import Failed, NotApplicable, Severity
 from conformance.judging.checks import severity
 from conformance.wire.http import clipped
 
@@ -80,6 +85,16 @@ class Decision:
     warnings: list[tuple[CaseResult, str, Failed]] = field(default_factory=list)
     breaches: list[Breach] = field(default_factory=list)
     judged: dict[LaneKey, set[str]] = field(default_factory=dict)  # categories judged, per lane
+    baseline: BaselineJudgement | None = None  # how the failures stand against --baseline, when one was given
+
+    def accepts(self, result: CaseResult, check_id: str) -> bool:
+        """Whether this failure matched an entry of the baseline (False without one)."""
+        return self.baseline is not None and failure_entry(result, check_id) in self.baseline.accepted_set
+
+    @property
+    def new_failures(self) -> list[tuple[CaseResult, str, Failed]]:
+        """The error-severity failures no baseline entry accepts (all of them without a baseline)."""
+        return [failure for failure in self.failures if not self.accepts(failure[0], failure[1])]
 
     def exit_status(self, accept_incomplete: bool = False) -> int:
         """The process exit status (with `accept_incomplete`, an incomplete run passes)."""
@@ -88,8 +103,28 @@ class Decision:
         return EXIT_STATUS[self.verdict]
 
 
-def decide(run: RunResult) -> Decision:
-    """The verdict of a run, from its outcomes."""
+def failure_entry(result: CaseResult, check_id: str) -> Entry:
+    """A failure's cause as a baseline names it: nothing in it depends on the seed."""
+    answer = result.answer
+    return Entry(result.case.operation, result.protocol, check_id, result.case.category,
+                 cause_of(answer.status if answer else None, answer.error_type if answer else None))
+
+
+def tested(run: RunResult) -> set[tuple[str, str, str, str]]:
+    """Each (operation, protocol, check, category) the run judged: a check that applied to an answered case."""
+    return {key for result in run.results for key in tested_keys(result)}
+
+
+def tested_keys(result: CaseResult) -> set[tuple[str, str, str, str]]:
+    """Each (operation, protocol, check, category) one case judged (a baseline entry it could have reproduced)."""
+    if not result.judged or result.not_judged is not None:
+        return set()
+    return {(result.case.operation, result.protocol, check_id, result.case.category)
+            for check_id, verdict in result.verdicts.items() if not isinstance(verdict, NotApplicable)}
+
+
+def decide(run: RunResult, baseline: Baseline | None = None) -> Decision:
+    """The verdict of a run, from its outcomes (and, where given, the baseline of accepted failures)."""
     decision = Decision(Verdict.CONFORMS, [])
     for result in run.results:
         if result.judged:
@@ -98,6 +133,10 @@ def decide(run: RunResult) -> Decision:
             (decision.warnings if severity(check_id) is Severity.WARNING else decision.failures).append(
                 (result, check_id, verdict))
     decision.breaches = _breaches(run, decision.judged)
+    if baseline is not None:
+        decision.baseline = judge(baseline, (failure_entry(r, check) for r, check, _ in decision.failures), tested(run))
+    new = decision.new_failures
+    strict_fixed = decision.baseline is not None and decision.baseline.strict and bool(decision.baseline.fixed)
     failing = [b for b in decision.breaches if b.kind in FAILING_BREACHES]
     answered = any(result.answer is not None for result in run.results)
     unanswered = any(result.answer is None and result.judged for result in run.results)
@@ -114,16 +153,31 @@ def decide(run: RunResult) -> Decision:
         silence = next((v.message for r in run.results for v in r.failures().values()), "")
         decision.reasons.append(f"the target answered none of the {len(run.results)} request(s) sent"
                                 + (f" ({silence})" if silence else ""))
-    elif decision.failures or failing:
+    elif new or failing or strict_fixed:
         decision.verdict = Verdict.DOES_NOT_CONFORM
         decision.reasons += [b.describe() for b in failing]
-        if decision.failures:
-            checks = sorted({check for _, check, _ in decision.failures})
-            decision.reasons.append(f"{len(decision.failures)} check failure(s): {', '.join(checks)}")
+        if new:
+            checks = sorted({check for _, check, _ in new})
+            beside = "" if decision.baseline is None else \
+                f" not in the baseline ({decision.baseline.accepted_failures} accepted failure(s) of the baseline)"
+            decision.reasons.append(f"{len(new)} {'new ' if decision.baseline else ''}check failure(s){beside}: "
+                                    f"{', '.join(checks)}")
+        if strict_fixed and decision.baseline is not None:
+            decision.reasons.append(f"{len(decision.baseline.fixed)} baseline entr(ies) fixed, and --baseline-strict: "
+                                    "remove them from the baseline (--baseline-prune)")
     elif decision.breaches:
         decision.verdict = Verdict.INCOMPLETE
         decision.reasons += [b.describe() for b in decision.breaches]
+    if decision.baseline is not None and decision.verdict in (Verdict.CONFORMS, Verdict.INCOMPLETE):
+        decision.reasons.append(_baseline_reason(decision.baseline))
     return decision
+
+
+def _baseline_reason(judgement: BaselineJudgement) -> str:
+    """One line: what the baseline accepted, what it holds that is fixed, and what the run did not test."""
+    fixed = f"; {len(judgement.fixed)} entr(ies) fixed: remove them from the baseline" if judgement.fixed else ""
+    untested = f"; {len(judgement.not_tested)} entr(ies) not tested" if judgement.not_tested else ""
+    return f"{judgement.accepted_failures} accepted failure(s) of the baseline{fixed}{untested}"
 
 
 def _breaches(run: RunResult, judged: dict[LaneKey, set[str]]) -> list[Breach]:

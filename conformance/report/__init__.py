@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from conformance.cases import Case, Kind, lane_label
+from conformance.engine.baseline import Baseline
 from conformance.engine.results import CaseResult, LaneState, RunResult, Skip, SkipReason
 from conformance.engine.verdict import BreachKind, Decision, Verdict, decide
 from conformance.judging.check_results import Failed, NotApplicable, Passed
@@ -102,9 +103,10 @@ class Summary:
         return sum(skip.unsent for skip in self.run.skips)
 
 
-def summarise(run: RunResult) -> Summary:
-    """Decide the verdict, then fold every case result into the matrix, coverage, observations and records."""
-    decision = decide(run)
+def summarise(run: RunResult, baseline: Baseline | None = None) -> Summary:
+    """Decide the verdict (against `baseline`, when given), then fold every case result into the matrix, coverage,
+    observations and records."""
+    decision = decide(run, baseline)
     summary = Summary(run, decision)
     target = run.config.target
     secrets = secrets_of(target.credentials)
@@ -132,16 +134,18 @@ def summarise(run: RunResult) -> Summary:
                 cell.failed += 1
     shrunk = {(id(shrinking.original), shrinking.check): shrinking for shrinking in run.shrinkings}
     for result, check_id, verdict in decision.failures:
-        summary.failures.append(failure_record(result, check_id, verdict, target, secrets,
-                                               shrunk=shrunk.get((id(result), check_id))))
+        record = failure_record(result, check_id, verdict, target, secrets, shrunk=shrunk.get((id(result), check_id)))
+        if decision.baseline is not None:
+            record = replace(record, accepted=decision.accepts(result, check_id))
+        summary.failures.append(record)
     for breach in decision.breaches:
         if breach.kind is BreachKind.NOT_SERVED:
             probe = breach.probe
             record = failure_record(probe, SERVED, Failed(breach.describe(), "the operation served",
                                                           breach.detail or "not served"), target, secrets) \
                 if probe is not None else None
-            if record is not None:
-                summary.failures.append(record)
+            if record is not None:  # a lane not served is never accepted by a baseline: it fails the run
+                summary.failures.append(record if decision.baseline is None else replace(record, accepted=False))
     for result, check_id, verdict in decision.warnings:
         summary.warnings.append(failure_record(result, check_id, verdict, target, secrets))
     summary.contract = _contract(run, decision)

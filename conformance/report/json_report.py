@@ -60,6 +60,7 @@ def build(summary: Summary) -> dict[str, Any]:
         "failures": [record.to_json() for record in summary.failures],
         "warnings": [record.to_json() for record in summary.warnings],
         "not_judged": [record.to_json() for record in summary.not_judged],
+        **({"baseline": summary.decision.baseline.to_json()} if summary.decision.baseline is not None else {}),
     }
 
 

@@ -24,14 +24,19 @@ def build(summary: Summary) -> ET.Element:
     for operation, cells in summary.matrix.items():
         # A check that did not apply was not a test: it is left out, not counted as skipped.
         applied = {check_id: cell for check_id, cell in cells.items() if cell.state not in ("skipped", "n/a")}
-        failed = sum(1 for check_id, cell in applied.items() if cell.failed and REGISTRY[check_id].severity is Severity.ERROR)
+        # With a baseline, a check whose every failure an entry accepts is skipped (as pytest reports an xfail).
+        accepted = {check_id for check_id in applied if _only_accepted(problems, operation, check_id)}
+        failed = sum(1 for check_id, cell in applied.items() if cell.failed and REGISTRY[check_id].severity is Severity.ERROR
+                     and check_id not in accepted)
         suite = ET.SubElement(suites, "testsuite", name=operation, tests=str(len(applied)), failures=str(failed),
-                              errors="0", skipped="0",
+                              errors="0", skipped=str(len(accepted)),
                               time=f"{lane_times.get(operation, 0.0):.3f}")
         for check_id, cell in applied.items():
             case = ET.SubElement(suite, "testcase", classname=operation, name=check_id,
                                  time=f"{times.get((operation, check_id), 0.0):.3f}")
-            mine = [r for r in problems if r.operation == operation and r.check == check_id]
+            mine = [r for r in problems if r.operation == operation and r.check == check_id and not r.accepted]
+            if check_id in accepted:
+                ET.SubElement(case, "skipped", message=f"{cell.failed} accepted failure(s) of the baseline")
             if not mine:
                 continue
             text = "\n\n".join(
@@ -48,7 +53,37 @@ def build(summary: Summary) -> ET.Element:
                                         f"{mine[0].message}")
                 failure.text = text
     _coverage(suites, summary)
+    _baseline(suites, summary)
     return suites
+
+
+def _only_accepted(problems: list[FailureRecord], operation: str, check_id: str) -> bool:
+    """Whether the check failed on the lane, and a baseline entry accepts each of its failures."""
+    mine = [r for r in problems if r.operation == operation and r.check == check_id]
+    return bool(mine) and all(r.accepted for r in mine)
+
+
+def _baseline(suites: ET.Element, summary: Summary) -> None:
+    """With --baseline: a suite of its entries: accepted ones pass, fixed ones are skipped (a failure with
+    --baseline-strict), new causes fail; none without a baseline."""
+    judgement = summary.decision.baseline
+    if judgement is None:
+        return
+    rows = ([(entry, "accepted") for entry in judgement.accepted] + [(entry, "new") for entry in judgement.new]
+            + [(entry, "fixed") for entry in judgement.fixed])
+    fixed_fail = judgement.strict
+    suite = ET.SubElement(suites, "testsuite", name="baseline", tests=str(len(rows)),
+                          failures=str(len(judgement.new) + (len(judgement.fixed) if fixed_fail else 0)), errors="0",
+                          skipped=str(0 if fixed_fail else len(judgement.fixed)))
+    for entry, state in rows:
+        case = ET.SubElement(suite, "testcase", classname="baseline", name=entry.describe())
+        if state == "new":
+            ET.SubElement(case, "failure", message="a new failure: no entry of the baseline accepts it")
+        elif state == "fixed":
+            ET.SubElement(case, "failure" if fixed_fail else "skipped",
+                          message="fixed: remove it from the baseline (--baseline-prune)")
+        else:
+            ET.SubElement(case, "system-out").text = "accepted by the baseline"
 
 
 def _minimal(record: FailureRecord) -> str:

@@ -25,13 +25,32 @@ def build(summary: Summary) -> str:
     lines += [f"| {lane.operation} over {lane.protocol} | {lane.state} | {'yes' if lane.required else 'no'} | "
               f"{len(lane.judged)} | {_cell(', '.join(lane.not_judged)) or '-'} |" for lane in summary.contract]
     lines += [""] + [f"> {_cell(note)}" for note in summary.notes] + [""] * bool(summary.notes)
-    for title, records in (("Failures", summary.failures), ("Warnings", summary.warnings)):
+    lines += _baseline(summary)
+    failures = [record for record in summary.failures if not record.accepted]  # accepted ones: in the table above
+    for title, records in (("New failures" if summary.decision.baseline else "Failures", failures),
+                           ("Warnings", summary.warnings)):
         lines += _grouped(title, records)
     text = "\n".join(lines) + "\n"
     if len(text.encode("utf-8")) > MAX_BYTES:  # cut at a line, and say so
         kept = text.encode("utf-8")[:MAX_BYTES].decode("utf-8", "ignore").rsplit("\n", 1)[0]
         text = kept + "\n\n_(cut: the JSON report holds everything)_\n"
     return text
+
+
+def _baseline(summary: Summary) -> list[str]:
+    """With --baseline: one table of its causes, accepted, new and fixed apart; nothing without one."""
+    judgement = summary.decision.baseline
+    if judgement is None:
+        return []
+    lines = ["### Baseline", "",
+             f"`{_cell(judgement.file)}`: {judgement.accepted_failures} accepted failures, {judgement.new_failures} "
+             f"new, {len(judgement.fixed)} fixed entries, {len(judgement.not_tested)} not tested.", "",
+             "| State | Check | Operation | Protocol | Category | Answer |", "|---|---|---|---|---|---|"]
+    for state, entries in (("new", judgement.new), ("fixed: remove it", judgement.fixed),
+                           ("accepted", judgement.accepted)):
+        lines += [f"| {state} | `{_cell(e.check)}` | {_cell(e.operation)} | {_cell(e.protocol)} | {_cell(e.category)} "
+                  f"| {_cell(e.cause)} |" for e in entries]
+    return lines + [""]
 
 
 def _grouped(title: str, records: list[FailureRecord]) -> list[str]:

@@ -136,6 +136,7 @@ class FailureRecord:
     minimal: MinimalRecord | None = None  # for a failing generated case: its smallest failing form, shrunk
     sequence: StepSequence | None = None  # a state-machine step: the shortest failing run's steps
     recorded: dict[str, Any] | None = None  # with `run --recording`: the recorded answer to the same case
+    accepted: bool | None = None  # with --baseline: whether an entry of it accepts this failure (None: no baseline)
 
     def steps_heading(self) -> str:
         """e.g. `the shortest failing run found: 4 steps (the run that failed took 13; 14 shorter runs tried, 90
@@ -175,7 +176,8 @@ class FailureRecord:
                                  "original_steps": self.sequence.original, "replays": self.sequence.replays,
                                  "requests": self.sequence.requests}}
                    if self.sequence is not None else {}),
-                **({"recorded": self.recorded} if self.recorded is not None else {})}
+                **({"recorded": self.recorded} if self.recorded is not None else {}),
+                **({"accepted": self.accepted} if self.accepted is not None else {})}
 
 
 def failure_record(result: CaseResult, check_id: str | None, verdict: Failed, target: Target,

@@ -6,6 +6,7 @@ import shutil
 import sys
 import textwrap
 import threading
+from collections import Counter
 from typing import TextIO
 
 from rich.console import Console
@@ -119,7 +120,7 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
     if summary.reproduce_note and (summary.failures or summary.warnings):
         print(f"\nnote: {summary.reproduce_note}", file=stream)
     steps_shown: set[StepSequence] = set()  # a step list is shown once, with the first of its step's failures
-    for records in (summary.failures, summary.warnings):
+    for records in ([record for record in summary.failures if not record.accepted], summary.warnings):
         for group in _by_cause(records):
             first = next((record for record in group if record.minimal), group[0])
             write_failure(first, stream, show_steps=first.sequence not in steps_shown)
@@ -134,10 +135,14 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
                 said = f"{answer.status} {answer.error_type or ''}".strip() if answer else "no answer"
                 print(f"  ... {len(cases)} case(s) ({shown}) got this kind of answer ({said}), failing "
                       f"{', '.join(checks)}; all are in --report-json", file=stream)
+    write_baseline(summary, stream)
     verdict = VERDICT_LINE[summary.verdict]
     reason = summary.decision.reasons[0] if summary.decision.reasons else ""
     more = f" (and {len(summary.decision.reasons) - 1} more)" if len(summary.decision.reasons) > 1 else ""
     extra = f", {len(summary.warnings)} warning(s)" if summary.warnings else ""
+    judgement = summary.decision.baseline
+    if judgement is not None and "of the baseline" not in reason:  # the line always says what the baseline accepted
+        extra += f"; {judgement.accepted_failures} accepted failure(s) of the baseline"
     line = f"{verdict}" + (f": {reason}{more}" if reason else "") + extra
     if stream.isatty():  # colour only on a terminal; a log gets plain text
         colour = "green" if summary.verdict is Verdict.CONFORMS else "yellow" if summary.verdict in (
@@ -145,6 +150,29 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
         Console(file=stream, highlight=False).print(f"\n[bold {colour}]{escape(line)}[/]")
     else:
         print(f"\n{line}", file=stream)
+
+
+def write_baseline(summary: Summary, stream: TextIO) -> None:
+    """With --baseline: the accepted causes (their failures are not shown one by one), the fixed entries, the new
+    causes and how many entries the run did not test; nothing without a baseline."""
+    judgement = summary.decision.baseline
+    if judgement is None:
+        return
+    counts = Counter(record.check for record in summary.failures if record.accepted)
+    print(f"\nbaseline {judgement.file}: {judgement.accepted_failures} accepted failure(s) of {len(judgement.accepted)} "
+          f"cause(s), {judgement.new_failures} new failure(s) of {len(judgement.new)} cause(s), "
+          f"{len(judgement.fixed)} fixed, {len(judgement.not_tested)} not tested", file=stream)
+    for label, entries in (("NEW", judgement.new), ("fixed", judgement.fixed)):
+        for entry in entries[:MAX_FAILURES_SHOWN]:  # each new cause's first failure is shown in full above
+            print(f"  {label}: {entry.describe()}" + ("" if label == "NEW" else ": remove it from the baseline "
+                  "(--baseline-prune)" + (" [--baseline-strict: fails the run]" if judgement.strict else "")),
+                  file=stream)
+        if len(entries) > MAX_FAILURES_SHOWN:
+            print(f"  ... and {len(entries) - MAX_FAILURES_SHOWN} more {label.lower()} (all in --report-json)",
+                  file=stream)
+    if counts:  # accepted failures are not shown one by one: they are known
+        shown = ", ".join(f"{check} {count}" for check, count in sorted(counts.items()))
+        print(f"  accepted, by check: {shown} (each is in --report-json, marked accepted)", file=stream)
 
 
 def _matrix(summary: Summary, stream: TextIO, width: int) -> None:
