@@ -9,13 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conformance.cases import Case, Kind
 from conformance.cli import main
 from conformance.judging.answer_forms import answer_form
+from conformance.judging.check_results import NOT_APPLICABLE, PASSED, Failed
+from conformance.judging.checks import REGISTRY, CheckContext, Recorded
+from conformance.judging.oracle import expect
+from conformance.model.operations import load_operations
 from conformance.protocols import get_protocol
 from conformance.reference import ReferenceServer
 from conformance.reference.variants import VARIANTS, build_app
 from conformance.wire import spellings
-from conformance.wire.http import HttpResponse
+from conformance.wire.http import HttpRequest, HttpResponse
 from conformance.wire.protocol_facts import ProtocolName
 
 JSON, CBOR = ProtocolName.AWS_JSON_1_1, ProtocolName.RPC_V2_CBOR
@@ -104,3 +109,29 @@ def test_moto_against_the_reference_server_is_grouped_by_cause(tmp_path: Path,
     counts = [int(row.split(" | ")[-2]) for row in rows]
     assert counts == sorted(counts, reverse=True)
     assert json.dumps(capfd.readouterr().out).count("moto") >= 1
+
+
+STATUSES = st.sampled_from(["SUBMITTED", "IN_PROGRESS", "STOP_REQUESTED", "STOPPED", "COMPLETED"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from([JSON, CBOR]), STATUSES, STATUSES, st.booleans(), st.booleans(), st.booleans())
+def test_a_job_status_timing_put_elsewhere_is_a_choice_and_any_other_difference_is_not(
+        protocol: ProtocolName, recorded_status: str, actual_status: str, oracle_allows: bool, statuses_allowed: bool,
+        other_member_differs: bool) -> None:
+    # A replay cannot repeat timing: a job status both sides' lifecycle checks allow is the recording's choice, even
+    # where another check fails the answer (a fault variant's missing request id must not blame the job's status).
+    recorded = answer_form(decoded(protocol, 200, {"JobId": "a", "JobStatus": recorded_status}))
+    actual_document = {"JobId": "b" if other_member_differs else "a", "JobStatus": actual_status}
+    said = Recorded(recorded, conformed=True, oracle_allows=oracle_allows, statuses_allowed=statuses_allowed)
+    operation = next(op for op in load_operations() if op.name == "StopPiiEntitiesDetectionJob")
+    case = Case(operation.name, "existing.stop", Kind.EXISTING_JOB, "a stop")
+    ctx = CheckContext(operation, case, HttpRequest("POST", "/", {}, b""), decoded(protocol, 200, actual_document),
+                       expect(operation, case), get_protocol(protocol.value), recorded=said)
+    verdict, choice = REGISTRY["recording"].function(ctx), REGISTRY["recording_choice"].function(ctx)
+    if recorded_status == actual_status and not other_member_differs:
+        assert verdict is PASSED and choice is PASSED
+    elif oracle_allows or (statuses_allowed and not other_member_differs):
+        assert verdict is PASSED and isinstance(choice, Failed)
+    else:
+        assert isinstance(verdict, Failed) and choice is NOT_APPLICABLE

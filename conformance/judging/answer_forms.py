@@ -11,6 +11,7 @@ type, the member tree with each value's type, and the values that are neither vo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 from collections.abc import Iterable, Mapping
@@ -81,6 +82,25 @@ def differences(recorded: AnswerForm, actual: AnswerForm) -> list[str]:
 
 
 MAX_DIFFERENCES_SAID = 4
+# The member that says where a job is in its lifecycle: where it stands depends on timing, which no replay repeats.
+JOB_STATUS_MEMBER = "JobStatus"
+
+
+def with_member_masked(form: AnswerForm, name: str) -> AnswerForm:
+    """The form with every value of members called `name` masked (their presence and type kept)."""
+    return dataclasses.replace(form, body=_masked(form.body, name))
+
+
+def _masked(tree: Any, name: str) -> Any:
+    if not isinstance(tree, tuple) or len(tree) != 2:
+        return tree
+    kind, content = tree
+    if kind == "map":
+        return ("map", tuple((member, (item[0], VOLATILE) if member == name and item[0] != "map" else
+                              _masked(item, name)) for member, item in content))
+    if kind == "list":
+        return ("list", tuple(_masked(item, name) for item in content))
+    return tree
 
 
 def _tree_differences(recorded: Any, actual: Any, pointer: str) -> list[str]:

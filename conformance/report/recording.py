@@ -258,8 +258,10 @@ def judge(result: RunResult, recording: Recording, volatile: Iterable[str] = (),
         oracle_allows = not any(isinstance(verdict, Failed) and REGISTRY[check].severity is Severity.ERROR
                                 for check, verdict in item.verdicts.items())
         form = answer_form(recorded_answer(exchange.answer), pointers, recorded_ids)
+        statuses_allowed = "job_status_allowed" not in exchange.failed_checks and \
+            not isinstance(item.verdicts.get("job_status_allowed"), Failed)
         said = Recorded(form, pointers, tuple(actual_ids.items()), conformed=not exchange.failed_checks,
-                        oracle_allows=oracle_allows, strict=strict)
+                        oracle_allows=oracle_allows, statuses_allowed=statuses_allowed, strict=strict)
         ctx = CheckContext(item.operation, item.case, item.request, item.answer, item.expectation,
                            get_protocol(item.protocol), recorded=said)
         item.verdicts.update(run_checks(ctx, selected))
