@@ -42,6 +42,14 @@ NOT_IN_THE_RECORDING: dict[str, str] = {
                             "a client); rpcv2_error_body fails it",
     "no_request_id": "request ids are volatile by design; request_id_header fails it",
 }
+# Faults a recording may or may not show, by timing: where the recorded case's answer differs only in a job status
+# the lifecycle allows on both sides (how far a job got), the difference is the recording's choice, not a failure.
+TIMING: dict[str, str] = {
+    "stop_ended_job_succeeds": "its jobs complete at once, so Describe says COMPLETED where the recording says "
+                               "IN_PROGRESS (timing); status_code fails the Stop it accepts",
+    "stop_stops_whole_kind": "shows only where two flows of one operation interleave, or in the state machine's "
+                             "runs; existing.untouched or lifecycle_model fails it",
+}
 RECORD_OPTIONS = ["--max-examples", "0", "--seed", "5", "--settle-timeout", "2", "--read-timeout", "5"]
 
 
@@ -102,9 +110,9 @@ def test_every_fault_fails_the_recording_check(recorded: Path) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         summaries = dict(zip(FAULTS, pool.map(lambda name: replay(name, recorded), FAULTS), strict=True))
     missed = sorted(name for name, summary in summaries.items() if "recording" not in failed_checks(summary))
-    assert missed == sorted(NOT_IN_THE_RECORDING), missed
+    assert set(NOT_IN_THE_RECORDING) <= set(missed) <= set(NOT_IN_THE_RECORDING) | set(TIMING), missed
     # Those the recording cannot show, the replay's oracle fails, with the near misses and state machine of a run.
-    unrecorded = [name for name in missed if NOT_IN_THE_RECORDING[name] == _UNRECORDED]
+    unrecorded = [name for name in missed if NOT_IN_THE_RECORDING.get(name, _UNRECORDED) == _UNRECORDED]
     with ThreadPoolExecutor(max_workers=4) as pool:
         summaries.update(zip(unrecorded, pool.map(lambda name: replay(name, recorded, whole=True), unrecorded),
                              strict=True))

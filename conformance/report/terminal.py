@@ -18,6 +18,7 @@ from conformance.engine.verdict import Verdict
 from conformance.judging.check_results import Severity
 from conformance.judging.checks import REGISTRY
 from conformance.report import Cell, Summary
+from conformance.report.causes import by_cause
 from conformance.report.records import AnswerRecord, FailureRecord, case_shown, recorded_line
 
 MAX_FAILURES_SHOWN = 20  # not-judged cases listed; failures are shown one per operation and check
@@ -121,15 +122,15 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
         print(f"\nnote: {summary.reproduce_note}", file=stream)
     steps_shown: set[StepSequence] = set()  # a step list is shown once, with the first of its step's failures
     for records in ([record for record in summary.failures if not record.accepted], summary.warnings):
-        for group in _by_cause(records):
-            first = next((record for record in group if record.minimal), group[0])
+        for cause in by_cause(records):
+            group, first = cause.records, cause.first
             write_failure(first, stream, show_steps=first.sequence not in steps_shown)
             if first.sequence is not None:
                 steps_shown.add(first.sequence)
             cases = {_case_key(record) for record in group}
-            checks = sorted({str(record.check) for record in group})
+            checks = cause.checks
             if len(cases) > 1 or len(checks) > 1:
-                categories = sorted({record.category for record in group})
+                categories = cause.categories
                 shown = ", ".join(categories[:6]) + (", ..." if len(categories) > 6 else "")
                 answer = group[0].actual
                 said = f"{answer.status} {answer.error_type or ''}".strip() if answer else "no answer"
@@ -214,19 +215,6 @@ def _cell(summary: Summary, label: str, check_id: str) -> str:
 
 def _case_key(record: FailureRecord) -> str:
     return f"{record.operation} {record.request.method} {record.request.url} {record.request.body.shown}"
-
-
-def _by_cause(records: list[FailureRecord]) -> list[list[FailureRecord]]:
-    """Records grouped by cause: the lane and the kind of answer (status and error type), in order of first
-    appearance; so that 100 cases answered with one 500 page are one block, with a count and one reproduction."""
-    groups: dict[tuple[object, ...], list[FailureRecord]] = {}
-    for record in records:
-        actual = record.actual
-        answered = (actual.status, actual.error_type) if actual else (None, record.message)
-        # Answers that depend on the case (a JobId echoed, a status of the lifecycle) stay grouped by check too.
-        per_check = record.check if record.in_a_job_flow else ""
-        groups.setdefault((record.operation, per_check, *answered), []).append(record)
-    return list(groups.values())
 
 
 def write_failure(record: FailureRecord, stream: TextIO, show_steps: bool = True) -> None:
