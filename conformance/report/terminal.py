@@ -90,6 +90,8 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
     """Print the matrix (operation × check), the coverage contract, observations, notes, failures, the verdict."""
     stream = stream or sys.stdout
     run = summary.run
+    if summary.rerun is not None:  # first, so that a rerun is never read as a full run
+        print(f"rerun of {summary.rerun.file}: {summary.rerun.cases} case(s)", file=stream)
     protocols = ", ".join(sorted({lane.protocol.name for lane in run.lanes})) or run.config.protocol
     width = shutil.get_terminal_size((120, 24)).columns
     print("\n" + textwrap.fill(f"Target {run.config.target.url} over {protocols}, seed {run.config.seed}: "
@@ -141,6 +143,7 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
                 said = f"{answer.status} {answer.error_type or ''}".strip() if answer else "no answer"
                 print(f"  ... {len(cause.answers)} case(s) ({listed}) got this kind of answer ({said}), failing "
                       f"{', '.join(cause.checks)}: {named}; all are in --report-json", file=stream)
+    write_rerun(summary, stream)
     write_baseline(summary, stream)
     verdict = VERDICT_LINE[summary.verdict]
     reason = summary.decision.reasons[0] if summary.decision.reasons else ""
@@ -156,6 +159,21 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
         Console(file=stream, highlight=False).print(f"\n[bold {colour}]{escape(line)}[/]")
     else:
         print(f"\n{line}", file=stream)
+
+
+def write_rerun(summary: Summary, stream: TextIO) -> None:
+    """With --rerun: the report's failures against this run's, by case ID and check; nothing otherwise."""
+    compared = summary.rerun
+    if compared is None:
+        return
+    print(f"\nrerun of {compared.file}: {len(compared.still_failing)} still failing, {len(compared.now_passing)} now "
+          f"passing, {len(compared.new)} new", file=stream)
+    for label, found in (("still failing", compared.still_failing), ("now passing", compared.now_passing),
+                         ("NEW", compared.new)):
+        for found_id, check in found[:MAX_FAILURES_SHOWN]:
+            print(f"  {label}: [{found_id}] {check or 'not judged'}", file=stream)
+        if len(found) > MAX_FAILURES_SHOWN:
+            print(f"  ... and {len(found) - MAX_FAILURES_SHOWN} more (all in --report-json)", file=stream)
 
 
 def write_baseline(summary: Summary, stream: TextIO) -> None:
