@@ -176,6 +176,9 @@ def _judging_options(run: argparse.ArgumentParser) -> None:
                           "are still stopped)")
     run.add_argument("--rerun", type=Path, default=None, metavar="REPORT",
                      help="send only the failed cases of an earlier --report-json report, over the lanes they name")
+    run.add_argument("--case", action="append", default=[], metavar="ID",
+                     help="with --rerun: send only the failed case of this ID (repeatable; the [ID] beside each "
+                          "failure in the reports, `case_id` in the JSON report)")
 
 
 def _report_options(run: argparse.ArgumentParser) -> None:

@@ -21,7 +21,7 @@ from conformance.engine.runner import RunInterrupted, planned_requests, run
 from conformance.judging.checks import REGISTRY
 from conformance.model.operations import SchemaDocumentError
 from conformance.report import Summary, har, json_report, junit, markdown, plan, recording, summarise, terminal
-from conformance.report.rerun import rerun_plan
+from conformance.report.rerun import RerunSource, load
 from conformance.targets.moto import MotoUnavailable
 from conformance.targets.resolve import TargetChoice, open_target
 from conformance.targets.target import Target, TargetError
@@ -51,7 +51,10 @@ def run_command(args: argparse.Namespace) -> int:
         return error(str(exc))
     try:
         checks = selected_checks(args)
-        rerun, rerun_flows = rerun_plan(args.rerun) if args.rerun else (None, True)
+        if args.case and not args.rerun:
+            raise ValueError("--case ID names a failed case of an earlier report: give it with --rerun REPORT")
+        source = load(args.rerun, args.case) if args.rerun else None
+        rerun, rerun_flows = (source.cases, source.flows) if source is not None else (None, True)
         recorded = _recording(args)
     except ValueError as exc:  # an unknown check, a file that is not a report (RerunError) or a recording
         return error(str(exc))
@@ -83,7 +86,7 @@ def run_command(args: argparse.Namespace) -> int:
         compared = recording.judge(result, recorded, args.volatile, args.recording_strict,
                                    None if not args.check and not args.exclude_check else checks)
         print(compared.note(), file=sys.stderr)
-    return _report(result, args, baseline)
+    return _report(result, args, baseline, source)
 
 
 def _baseline(args: argparse.Namespace) -> baselines.Baseline | None:
@@ -169,10 +172,13 @@ def _run(config: RunConfig, verbose: bool, region: str) -> RunResult | int:
         return interrupted.result
 
 
-def _report(result: RunResult, args: argparse.Namespace, baseline: baselines.Baseline | None = None) -> int:
+def _report(result: RunResult, args: argparse.Namespace, baseline: baselines.Baseline | None = None,
+            source: RerunSource | None = None) -> int:
     """Print the terminal report, write the reports asked for (and the baseline, when asked to update it); the exit
-    status of the verdict."""
+    status of the verdict. With --rerun, every report compares the run with the report it reran."""
     summary = summarise(result, baseline)
+    if source is not None:
+        summary.rerun = source.compare(summary.failures)
     terminal.write(summary)
     try:
         if args.report_json:

@@ -14,6 +14,7 @@ from conformance.engine.verdict import BreachKind, Decision, Verdict, decide
 from conformance.judging.check_results import Failed, NotApplicable, Passed
 from conformance.judging.checks import REGISTRY, SERVED
 from conformance.report.records import FailureRecord, failure_record
+from conformance.report.rerun import RerunComparison
 from conformance.targets.target import Target
 from conformance.wire.http import clipped
 from conformance.wire.redaction import secrets_of
@@ -81,6 +82,7 @@ class Summary:
     contract: list[LaneCoverage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # rendered from the run's skips and figures
     reproduce_note: str = ""  # how to replay a reproduction when the run started (and stopped) the target
+    rerun: RerunComparison | None = None  # with --rerun: this run beside the report it reran
 
     @property
     def verdict(self) -> Verdict:

@@ -9,7 +9,8 @@ from typing import Any
 
 from conformance.judging.checks import REGISTRY, SERVED, SERVED_DESCRIPTION
 from conformance.report import Summary
-from conformance.report.records import REPORT_FORMAT, tool
+from conformance.report.causes import by_cause, case_id
+from conformance.report.records import REPORT_FORMAT, FailureRecord, tool
 from conformance.wire.http import clipped
 
 
@@ -57,11 +58,19 @@ def build(summary: Summary) -> dict[str, Any]:
         "jobs": {"started": [{"service": service, "job_id": clipped(job_id)} for service, job_id in run.jobs_started],
                  "left_running": [{"service": service, "job_id": clipped(job_id)}
                                   for service, job_id in run.jobs_left_running]},
-        "failures": [record.to_json() for record in summary.failures],
-        "warnings": [record.to_json() for record in summary.warnings],
-        "not_judged": [record.to_json() for record in summary.not_judged],
+        # Every record stays (tools read them one by one); each names its case, and `causes` groups them.
+        "failures": [_with_id(record) for record in summary.failures],
+        "warnings": [_with_id(record) for record in summary.warnings],
+        "not_judged": [_with_id(record) for record in summary.not_judged],
+        "causes": [cause.to_json() for cause in by_cause(summary.failures)],
+        **({"rerun": summary.rerun.to_json()} if summary.rerun is not None else {}),
         **({"baseline": summary.decision.baseline.to_json()} if summary.decision.baseline is not None else {}),
     }
+
+
+def _with_id(record: FailureRecord) -> dict[str, Any]:
+    """A record as the report holds it, with its case's ID."""
+    return {**record.to_json(), "case_id": case_id(record)}
 
 
 def write(summary: Summary, path: Path) -> None:

@@ -11,6 +11,7 @@ from conformance.cases import lane_label
 from conformance.judging.check_results import NotApplicable, Severity
 from conformance.judging.checks import REGISTRY
 from conformance.report import Summary
+from conformance.report.causes import Answered, by_answer
 from conformance.report.records import FailureRecord, case_shown, recorded_line
 
 MAX_MESSAGES = 10
@@ -21,6 +22,9 @@ def build(summary: Summary) -> ET.Element:
     suites = ET.Element("testsuites", name="conformance", time=f"{summary.run.elapsed:.3f}")
     problems = summary.failures + summary.warnings
     times, lane_times = _check_times(summary), _lane_times(summary)
+    # A testcase per check × lane stays (CI dashboards count them), but an answer that failed several checks is
+    # shown in full once, under the first check it failed; the others name it by case ID and point there.
+    owner = {id(record): answer for answer in by_answer(problems) for record in answer.records}
     for operation, cells in summary.matrix.items():
         # A check that did not apply was not a test: it is left out, not counted as skipped.
         applied = {check_id: cell for check_id, cell in cells.items() if cell.state not in ("skipped", "n/a")}
@@ -39,13 +43,7 @@ def build(summary: Summary) -> ET.Element:
                 ET.SubElement(case, "skipped", message=f"{cell.failed} accepted failure(s) of the baseline")
             if not mine:
                 continue
-            text = "\n\n".join(
-                f"case: {r.category}: {r.case['description']}\nexpected: {r.expected}\n"
-                f"actual: {r.actual.status if r.actual else '-'} {r.message}\n{_usual(r)}{_recorded(r)}"
-                + (f"steps: {r.steps_heading()}\n" + "".join(f"  {step}\n" for step in r.sequence.steps)
-                   if r.sequence is not None else "")
-                + f"reproduce: {r.curl}{_minimal(r)}"
-                for r in mine[:MAX_MESSAGES])
+            text = "\n\n".join(_described(r, owner[id(r)]) for r in mine[:MAX_MESSAGES])
             if REGISTRY[check_id].severity is Severity.WARNING:
                 ET.SubElement(case, "system-out").text = text
             else:
@@ -55,6 +53,21 @@ def build(summary: Summary) -> ET.Element:
     _coverage(suites, summary)
     _baseline(suites, summary)
     return suites
+
+
+def _described(r: FailureRecord, answer: Answered) -> str:
+    """One failure in a testcase's text: its case ID and the answer's other failed checks; the request, steps and
+    reproduction only under the first check that answer failed (elsewhere: where to find them)."""
+    others = [check for check in answer.checks if check != r.check]
+    head = f"[{answer.case_id}] case: {r.category}: {r.case['description']}\n" + (
+        f"this answer also failed: {', '.join(others)}\n" if others else "")
+    head += f"expected: {r.expected}\nactual: {r.actual.status if r.actual else '-'} {r.message}\n"
+    if others and answer.checks[0] != r.check:
+        return head + f"reproduce: as under {answer.checks[0]}, case [{answer.case_id}]"
+    return (head + f"{_usual(r)}{_recorded(r)}"
+            + (f"steps: {r.steps_heading()}\n" + "".join(f"  {step}\n" for step in r.sequence.steps)
+               if r.sequence is not None else "")
+            + f"reproduce: {r.curl}{_minimal(r)}")
 
 
 def _only_accepted(problems: list[FailureRecord], operation: str, check_id: str) -> bool:

@@ -7,11 +7,14 @@ from collections import defaultdict
 from pathlib import Path
 
 from conformance.report import Summary
+from conformance.report.causes import by_cause
 from conformance.report.records import AnswerRecord, FailureRecord, case_shown
 
 MAX_BYTES = 60_000  # GitHub takes up to 1 MiB per step summary; a page this long is already too long to read
 MAX_CHECKS = 30  # failure groups shown
 MAX_REPRO = 1_500  # characters of one reproduction
+MAX_CELL = 300  # characters of one cell or line
+MAX_IDS = 10  # case IDs listed per cause (all are in the JSON report)
 
 
 def build(summary: Summary) -> str:
@@ -64,11 +67,18 @@ def _grouped(title: str, records: list[FailureRecord]) -> list[str]:
     lines += [f"| `{check}` | {len(mine)} | {_cell(', '.join(sorted({r.operation for r in mine})))} |"
               for check, mine in list(by_check.items())[:MAX_CHECKS]]
     lines.append("")
-    for check, mine in list(by_check.items())[:MAX_CHECKS]:
-        first = mine[0]
-        repro = first.curl if len(first.curl) <= MAX_REPRO else first.curl[:MAX_REPRO] + " …"
-        lines += [(f"<details><summary><code>{check}</code> on {first.operation}: {_cell(first.message)}"
-                   "</summary>"), "", f"case: {_cell(first.category)}; expected: {_cell(first.expected)}",
+    for cause in by_cause(records)[:MAX_CHECKS]:  # one block per cause: its shown answer, every check it failed
+        answer, mine = cause.shown, cause.records
+        first = answer.first
+        repro = clip_words(first.curl, MAX_REPRO)
+        checks = ", ".join(f"<code>{check}</code>" for check in answer.checks)
+        ids = " ".join(f"`{found}`" for found in cause.case_ids[:MAX_IDS])
+        more = f" and {len(cause.case_ids) - MAX_IDS} more" if len(cause.case_ids) > MAX_IDS else ""
+        lines += [(f"<details><summary>[{answer.case_id}] {checks} on {first.operation}: {_cell(first.message)}"
+                   "</summary>"), "",
+                  *[f"- `{check}`: {_cell(message)}" for check, message in answer.messages], "",
+                  f"case: {_cell(first.category)}; expected: {_cell(first.expected)}", "",
+                  f"{len(cause.answers)} case(s) of this cause ({_cell(', '.join(cause.categories))}): {ids}{more}",
                   "", *_side_by_side(first), *_beside_recording(first), *_minimal(mine)]
         if first.sequence is not None:
             lines += [f"{_cell(first.steps_heading())}:", "", "```text",
@@ -106,14 +116,27 @@ def _side_by_side(record: FailureRecord) -> list[str]:
     def answer(actual: AnswerRecord | None) -> str:
         return _cell(f"{actual.status} {actual.error_type or ''}") if actual else "no answer"
     return [f"| | usual spelling | {_cell(spelled)} |", "|---|---|---|",
-            f"| request body | `{_cell(usual.request.body.shown[:200])}` | `{_cell(record.request.body.shown[:200])}` |",
+            f"| request body | `{_cell(clip_words(usual.request.body.shown, 200))}` | "
+            f"`{_cell(clip_words(record.request.body.shown, 200))}` |",
             f"| answer | {answer(usual.actual)} | {answer(record.actual)} |", ""]
 
 
 def _cell(text: str) -> str:
-    """Text fit for one Markdown table cell or line: no pipes or line breaks, clipped."""
-    flat = html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
-    return flat if len(flat) <= 300 else flat[:300] + " …"
+    """Text fit for one Markdown table cell or line: no pipes or line breaks, clipped at a word."""
+    flat = " ".join(str(text).split())
+    # Clipped before escaping, so that no cut falls inside an entity (`&am …`) or between `\\` and `|`.
+    return html.escape(clip_words(flat, MAX_CELL), quote=False).replace("|", "\\|")
+
+
+def clip_words(text: str, limit: int) -> str:
+    """`text` whole when it has at most `limit` characters, else cut at the last word boundary within them and
+    marked ` …` (a single word longer than `limit` is cut where it must be)."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit + 1]  # one more: a space just past the limit means the limit ends a word
+    at = max(cut.rfind(" "), cut.rfind("\n"))
+    kept = text[:at].rstrip() if at > 0 else text[:limit]
+    return kept + " …"
 
 
 def write(summary: Summary, path: Path) -> None:

@@ -18,10 +18,12 @@ from conformance.engine.verdict import Verdict
 from conformance.judging.check_results import Severity
 from conformance.judging.checks import REGISTRY
 from conformance.report import Cell, Summary
-from conformance.report.causes import by_cause
+from conformance.report.causes import Answered, by_cause, case_id
 from conformance.report.records import AnswerRecord, FailureRecord, case_shown, recorded_line
 
 MAX_FAILURES_SHOWN = 20  # not-judged cases listed; failures are shown one per operation and check
+MAX_IDS_SHOWN = 6  # case IDs listed under a cause (all are in --report-json)
+MAX_MESSAGE_SHOWN = 160  # characters of a further check's message under `checks:`
 
 
 class ProgressPrinter:
@@ -88,6 +90,8 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
     """Print the matrix (operation × check), the coverage contract, observations, notes, failures, the verdict."""
     stream = stream or sys.stdout
     run = summary.run
+    if summary.rerun is not None:  # first, so that a rerun is never read as a full run
+        print(f"rerun of {summary.rerun.file}: {summary.rerun.cases} case(s)", file=stream)
     protocols = ", ".join(sorted({lane.protocol.name for lane in run.lanes})) or run.config.protocol
     width = shutil.get_terminal_size((120, 24)).columns
     print("\n" + textwrap.fill(f"Target {run.config.target.url} over {protocols}, seed {run.config.seed}: "
@@ -123,19 +127,23 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
     steps_shown: set[StepSequence] = set()  # a step list is shown once, with the first of its step's failures
     for records in ([record for record in summary.failures if not record.accepted], summary.warnings):
         for cause in by_cause(records):
-            group, first = cause.records, cause.first
-            write_failure(first, stream, show_steps=first.sequence not in steps_shown)
+            # One block per cause: its shown answer once, naming every check that answer failed.
+            shown = cause.shown
+            first = shown.first
+            write_failure(first, stream, show_steps=first.sequence not in steps_shown, answer=shown)
             if first.sequence is not None:
                 steps_shown.add(first.sequence)
-            cases = {_case_key(record) for record in group}
-            checks = cause.checks
-            if len(cases) > 1 or len(checks) > 1:
+            if len(cause.answers) > 1 or len(cause.checks) > len(shown.checks):
                 categories = cause.categories
-                shown = ", ".join(categories[:6]) + (", ..." if len(categories) > 6 else "")
-                answer = group[0].actual
+                listed = ", ".join(categories[:6]) + (", ..." if len(categories) > 6 else "")
+                ids = cause.case_ids
+                named = " ".join(f"[{found}]" for found in ids[:MAX_IDS_SHOWN]) + (" ..." if len(ids) > MAX_IDS_SHOWN
+                                                                                   else "")
+                answer = first.actual
                 said = f"{answer.status} {answer.error_type or ''}".strip() if answer else "no answer"
-                print(f"  ... {len(cases)} case(s) ({shown}) got this kind of answer ({said}), failing "
-                      f"{', '.join(checks)}; all are in --report-json", file=stream)
+                print(f"  ... {len(cause.answers)} case(s) ({listed}) got this kind of answer ({said}), failing "
+                      f"{', '.join(cause.checks)}: {named}; all are in --report-json", file=stream)
+    write_rerun(summary, stream)
     write_baseline(summary, stream)
     verdict = VERDICT_LINE[summary.verdict]
     reason = summary.decision.reasons[0] if summary.decision.reasons else ""
@@ -151,6 +159,21 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
         Console(file=stream, highlight=False).print(f"\n[bold {colour}]{escape(line)}[/]")
     else:
         print(f"\n{line}", file=stream)
+
+
+def write_rerun(summary: Summary, stream: TextIO) -> None:
+    """With --rerun: the report's failures against this run's, by case ID and check; nothing otherwise."""
+    compared = summary.rerun
+    if compared is None:
+        return
+    print(f"\nrerun of {compared.file}: {len(compared.still_failing)} still failing, {len(compared.now_passing)} now "
+          f"passing, {len(compared.new)} new", file=stream)
+    for label, found in (("still failing", compared.still_failing), ("now passing", compared.now_passing),
+                         ("NEW", compared.new)):
+        for found_id, check in found[:MAX_FAILURES_SHOWN]:
+            print(f"  {label}: [{found_id}] {check or 'not judged'}", file=stream)
+        if len(found) > MAX_FAILURES_SHOWN:
+            print(f"  ... and {len(found) - MAX_FAILURES_SHOWN} more (all in --report-json)", file=stream)
 
 
 def write_baseline(summary: Summary, stream: TextIO) -> None:
@@ -213,27 +236,28 @@ def _cell(summary: Summary, label: str, check_id: str) -> str:
     return _cell_text(cell.state, cell.passed, cell.failed)
 
 
-def _case_key(record: FailureRecord) -> str:
-    return f"{record.operation} {record.request.method} {record.request.url} {record.request.body.shown}"
+def write_failure(record: FailureRecord, stream: TextIO, show_steps: bool = True, answer: Answered | None = None) -> None:
+    """Print one failure in the fixed layout (with its state-machine run's steps, unless shown already); with
+    `answer`, every check that answer failed."""
+    print("\n" + format_failure(record, show_steps, answer), file=stream)
 
 
-def write_failure(record: FailureRecord, stream: TextIO, show_steps: bool = True) -> None:
-    """Print one failure in the fixed layout (with its state-machine run's steps, unless shown already)."""
-    print("\n" + format_failure(record, show_steps), file=stream)
-
-
-def format_failure(record: FailureRecord, show_steps: bool = True) -> str:
-    """One failure in the fixed layout: case, request, expected, actual, the shortest failing run of a
-    state-machine step (`steps`), and how to reproduce it."""
+def format_failure(record: FailureRecord, show_steps: bool = True, answer: Answered | None = None) -> str:
+    """One failure in the fixed layout: case (with its ID), request, expected, actual, the shortest failing run of a
+    state-machine step (`steps`), and how to reproduce it; with `answer`, a `checks:` line naming every check the
+    answer failed and a line per further check's message."""
     request, actual = record.request, record.actual
     label = "WARNING" if record.severity is Severity.WARNING else "FAILED"
     usual = record.usual
     spelled = f" (spelled with {record.case['spelling']})" if record.case.get("spelling") else ""
     lines = [
-        f"{label} {record.check} on {record.operation}: {record.message}",
+        f"{label} {record.check} on {record.operation} [{case_id(record)}]: {record.message}",
         f"  case:      {record.category}: {record.case['description']}{spelled}",
         f"  request:   {request.method} {request.url} {_headers_line(request.headers)} body {request.body.shown[:200]!r}",
     ]
+    if answer is not None and len(answer.checks) > 1:  # the one answer, every check it broke: no repeated block
+        lines[1:1] = [f"  checks:    {', '.join(answer.checks)}"] + [
+            f"             {check}: {_short(message)}" for check, message in answer.messages if check != record.check]
     if usual:  # the two requests, then the two answers, one above the other
         lines.append(f"  usually:   {usual.request.method} {usual.request.url} body {usual.request.body.shown[:200]!r}")
     lines.append(f"  expected:  {record.expected}")
@@ -258,6 +282,12 @@ def format_failure(record: FailureRecord, show_steps: bool = True) -> str:
     return "\n".join(lines)
 
 
+
+
+def _short(text: str) -> str:
+    """One line of at most MAX_MESSAGE_SHOWN characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= MAX_MESSAGE_SHOWN else flat[:MAX_MESSAGE_SHOWN - 2] + " …"
 
 
 def _answer_line(answer: AnswerRecord) -> str:
