@@ -12,6 +12,7 @@ from conformance.judging.check_results import NotApplicable, Severity
 from conformance.judging.checks import REGISTRY
 from conformance.report import Summary
 from conformance.report.records import FailureRecord, case_shown, recorded_line
+from conformance.wire.http import clipped
 
 MAX_MESSAGES = 10
 
@@ -41,7 +42,7 @@ def build(summary: Summary) -> ET.Element:
                 continue
             text = "\n\n".join(
                 f"case: {r.category}: {r.case['description']}\nexpected: {r.expected}\n"
-                f"actual: {r.actual.status if r.actual else '-'} {r.message}\n{_usual(r)}{_recorded(r)}"
+                f"actual: {r.actual.status if r.actual else '-'} {r.message}\n{_usual(r)}{_diagnostics(r)}{_recorded(r)}"
                 + (f"steps: {r.steps_heading()}\n" + "".join(f"  {step}\n" for step in r.sequence.steps)
                    if r.sequence is not None else "")
                 + f"reproduce: {r.curl}{_minimal(r)}"
@@ -104,7 +105,14 @@ def _usual(record: FailureRecord) -> str:
         return ""
     actual = record.usual.actual
     answered = f"{actual.status} {actual.error_type or ''}".strip() if actual else "no answer"
-    return f"usual spelling: body {record.usual.request.body.shown[:200]!r}, answered {answered}\n"
+    return f"usual spelling: body {record.usual.request.body.line()}, answered {answered}\n"
+
+
+def _diagnostics(record: FailureRecord) -> str:
+    """For a CBOR request or answer: its body in diagnostic notation (RFC 8949 §8), a line each."""
+    bodies = (("request body", record.request.body), ("answer body", record.actual.body if record.actual else None))
+    return "".join(f"{name} (CBOR): {clipped(body.diagnostic, 1000)}\n" for name, body in bodies
+                   if body is not None and body.diagnostic is not None)
 
 
 def _check_times(summary: Summary) -> dict[tuple[str, str], float]:

@@ -232,10 +232,10 @@ def format_failure(record: FailureRecord, show_steps: bool = True) -> str:
     lines = [
         f"{label} {record.check} on {record.operation}: {record.message}",
         f"  case:      {record.category}: {record.case['description']}{spelled}",
-        f"  request:   {request.method} {request.url} {_headers_line(request.headers)} body {request.body.shown[:200]!r}",
+        f"  request:   {request.method} {request.url} {_headers_line(request.headers)} body {request.body.line()}",
     ]
     if usual:  # the two requests, then the two answers, one above the other
-        lines.append(f"  usually:   {usual.request.method} {usual.request.url} body {usual.request.body.shown[:200]!r}")
+        lines.append(f"  usually:   {usual.request.method} {usual.request.url} body {usual.request.body.line()}")
     lines.append(f"  expected:  {record.expected}")
     if actual:
         lines.append(f"  actual:    {_answer_line(actual)}")
@@ -261,7 +261,7 @@ def format_failure(record: FailureRecord, show_steps: bool = True) -> str:
 
 
 def _answer_line(answer: AnswerRecord) -> str:
-    return f"{answer.status} {answer.error_type or '-'} body {answer.body.shown[:200]!r}"
+    return f"{answer.status} {answer.error_type or '-'} body {answer.body.line()}"
 
 
 def _headers_line(headers: dict[str, str]) -> str:
