@@ -47,7 +47,7 @@ td.skipped,td.na{background:#d0d7de;color:#57606a}
 .badge.accepted{background:#ddf4ff}.badge.new{background:#ffebe9}
 .filters{position:sticky;top:0;background:#fff;padding:.5em 0;border-bottom:1px solid #ddd;z-index:1}
 button.copy{float:right;font-size:12px}
-[hidden]{display:none!important}
+[hidden]{display:none!important}.scroll{overflow-x:auto}
 """
 
 # The filters: read from and written to the URL fragment, so that a filtered view is a link that works offline.
@@ -141,7 +141,7 @@ def build(summary: Summary) -> str:
     ]
     if summary.decision.reasons:
         parts.append('<ul id="reasons">' + "".join(f"<li>{_e(r)}</li>" for r in summary.decision.reasons) + "</ul>")
-    parts += _filters(checks, lanes) + _coverage(summary) + _matrix(summary, checks) + _baseline(summary)
+    parts += _filters(checks, lanes) + _matrix(summary, checks) + _coverage(summary) + _baseline(summary)
     failures = [record for record in summary.failures if not record.accepted]
     accepted = [record for record in summary.failures if record.accepted]
     parts += _section("failures", "New failures" if summary.decision.baseline else "Failures", failures, "failure")
@@ -167,7 +167,7 @@ def _coverage(summary: Summary) -> list[str]:
     rows = "".join(
         f"<tr data-row=\"{_e(lane.operation + ' over ' + lane.protocol)}\"><td>{_e(lane.operation)} over "
         f"{_e(lane.protocol)}</td><td>{_e(lane.state)}</td><td>{'must be served' if lane.required else 'optional'}"
-        f"</td><td>{len(lane.judged)}: {_e(', '.join(lane.judged))}</td>"
+        f"</td><td><details><summary>{len(lane.judged)} categories</summary>{_e(', '.join(lane.judged))}</details></td>"
         f"<td class=\"{'failed' if lane.not_judged else ''}\">{_e(', '.join(lane.not_judged)) or '-'}</td></tr>"
         for lane in summary.contract)
     notes = "".join(f"<li>{_e(note)}</li>" for note in summary.notes)
@@ -191,8 +191,8 @@ def _matrix(summary: Summary, checks: list[str]) -> list[str]:
             tds.append(f'<td class="{state}" data-column="{_e(check)}" title="{_e(check)}: {state}; {_e(counts)}">'
                        f"{label}</td>")
         rows.append(f'<tr data-row="{_e(lane)}"><th>{_e(lane)}</th>{"".join(tds)}</tr>')
-    return ['<h2 id="matrix">Checks × lanes</h2><table class="matrix"><tr><th>lane</th>' + head + "</tr>"
-            + "".join(rows) + "</table><p><span class=\"badge\">✓ passed</span><span class=\"badge\">✗ failed</span>"
+    return ['<h2 id="matrix">Checks × lanes</h2><div class="scroll"><table class="matrix"><tr><th>lane</th>' + head
+            + "</tr>" + "".join(rows) + "</table></div><p><span class=\"badge\">✓ passed</span><span class=\"badge\">✗ failed</span>"
             "<span class=\"badge\">! warned</span><span class=\"badge\">– skipped</span> blank: does not apply</p>"]
 
 
