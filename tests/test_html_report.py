@@ -159,3 +159,53 @@ def test_the_page_renders_in_chromium_and_its_filter_works(summary: Summary, tmp
     assert not any(chosen in str(attrs["data-checks"]).split() for attrs in hidden)
     columns = [attrs for tag, attrs in _elements(dom).tags if tag in ("td", "th") and "data-column" in attrs]
     assert {attrs["data-column"] for attrs in columns if "hidden" not in attrs} == {chosen}
+
+
+def test_every_report_shows_cbor_in_diagnostic_notation_beside_base64(cbor_summary: Summary) -> None:
+    import io
+    import json
+    import xml.etree.ElementTree as ET
+
+    import jsonschema
+
+    from conformance.report import json_report, junit, markdown, terminal
+    notation = '{"message": "Could not find job conformance-probe."}'
+    document = json_report.build(cbor_summary)
+    schema = json.loads((Path(__file__).parent.parent / "docs" / "report.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(json.loads(json.dumps(document)), schema)
+    bodies = [failure["actual"]["body"] for failure in document["failures"] if failure["actual"]]
+    assert any(body.get("diagnostic") == notation and "base64" in body for body in bodies)
+    shown = io.StringIO()
+    terminal.write(cbor_summary, shown)
+    assert f"(CBOR: {notation})" in shown.getvalue() and "(base64) " in shown.getvalue()
+    assert notation in markdown.build(cbor_summary)
+    assert f"answer body (CBOR): {notation}" in ET.tostring(junit.build(cbor_summary), encoding="unicode") \
+        .replace("&quot;", '"')
+
+
+def test_a_failure_shows_its_twin_minimal_steps_recording_and_the_baseline_escaped(summary: Summary) -> None:
+    from conformance.engine.baseline import BaselineJudgement, Entry
+    from conformance.engine.results import StepSequence
+    from conformance.report.records import MinimalRecord, UsualRecord
+    first = summary.failures[1]
+    twin = UsualRecord(first.request, first.actual)
+    minimal = MinimalRecord({**first.case, "document": {"JobId": HOSTILE}}, f"minimal {HOSTILE}", first.request,
+                            first.actual, "curl minimal-repro", 7, False)
+    steps = StepSequence((f"1. start job {HOSTILE}", "2. stop job 1"), 2, 9, 3, 14)
+    record = dataclasses.replace(first, case={**first.case, "spelling": "escape all"}, usual=twin, minimal=minimal,
+                                 sequence=steps, recorded={"status": 400, "error_type": HOSTILE, "body": {}},
+                                 accepted=False)
+    entry = Entry("StopPiiEntitiesDetectionJob", "awsJson1_1", "status_code", "valid.letters", HOSTILE)
+    judgement = BaselineJudgement("baseline.json", False, (entry,), 3, (entry,), 1, (entry,), ())
+    changed = dataclasses.replace(summary, failures=[record], warnings=[], not_judged=[],
+                                  decision=dataclasses.replace(summary.decision, baseline=judgement))
+    page = html.build(changed)
+    for shown in ("The same case in the usual spelling (this one: escape all)", "usual request", "usual answer",
+                  "Minimal example (shrunk against the target in 7 request(s); a bound stopped the shrink",
+                  "curl minimal-repro", "the shortest failing run found: 2 steps (the run that failed took 9; "
+                  "3 shorter run(s) tried, 14 requests)", "2. stop job 1", "Recorded answer",
+                  "new: no baseline entry accepts it", "<code>baseline.json</code>: 3 accepted failures, 1 new, "
+                  "1 fixed entries", "fixed: remove it", "New failures"):
+        assert shown in page, shown
+    assert HOSTILE not in page and page.count(html._e(HOSTILE)) >= 5
+    assert "img" not in [tag for tag, _ in _elements(page).tags]
