@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from test_verdicts import run_against
@@ -159,6 +160,16 @@ def test_the_page_renders_in_chromium_and_its_filter_works(summary: Summary, tmp
     assert not any(chosen in str(attrs["data-checks"]).split() for attrs in hidden)
     columns = [attrs for tag, attrs in _elements(dom).tags if tag in ("td", "th") and "data-column" in attrs]
     assert {attrs["data-column"] for attrs in columns if "hidden" not in attrs} == {chosen}
+
+    lane = causes[-1].first.operation
+    dom, console = _browse(page, f"#lane={quote(lane)}", tmp_path / "profile")
+    assert console == [] and f'data-filtered="|{lane}"' in dom
+    tags = _elements(dom).tags
+    shown = [attrs for tag, attrs in tags if tag == "section" and "hidden" not in attrs]
+    assert shown and all(attrs["data-lane"] == lane for attrs in shown)
+    assert len(shown) < len([tag for tag, _ in tags if tag == "section"])
+    rows = [attrs["data-row"] for tag, attrs in tags if tag == "tr" and "data-row" in attrs and "hidden" not in attrs]
+    assert rows and set(rows) == {lane}
 
 
 def test_every_report_shows_cbor_in_diagnostic_notation_beside_base64(cbor_summary: Summary) -> None:

@@ -197,5 +197,6 @@ def render(data: bytes, limit: int = MAX_OUTPUT) -> tuple[str, bool]:
         if renderer.pos != len(renderer.data):
             raise _Stop(f"{len(renderer.data) - renderer.pos} byte(s) after the data item")
     except _Stop as stop:
-        return "".join(renderer.out) + f" / {stop} /", not stop.malformed
+        read = "".join(renderer.out)
+        return f"{read} / {stop} /" if read else f"/ {stop} /", not stop.malformed
     return "".join(renderer.out), True
