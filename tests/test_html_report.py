@@ -104,16 +104,21 @@ def test_the_page_shows_every_cause_with_its_exchange(summary: Summary, cbor_sum
     assert '<pre class="diagnostic">{&quot;message&quot;: ' in cbor_page and 'class="base64"' in cbor_page
 
 
-def test_the_report_option_writes_the_file(tmp_path: Path) -> None:
+def test_the_report_option_writes_the_file_and_the_config_file_may_name_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from conformance.reference import ReferenceServer
     from conformance.reference.variants import build_app
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "conformance.toml").write_text('report-html = "from-file.html"\n', encoding="utf-8")
     out = tmp_path / "report.html"
     with ReferenceServer(app=build_app("wrong_content_type")) as server:
-        status = main(["run", "--endpoint-url", server.url, "--max-examples", "1", "--report-html", str(out),
-                       "--operation", "StopPiiEntitiesDetectionJob"])
-    assert status == 1
-    page = out.read_text(encoding="utf-8")
-    assert page.startswith("<!DOCTYPE html>") and "does_not_conform" in page.replace("-", "_").replace(" ", "_")
+        command = ["run", "--endpoint-url", server.url, "--max-examples", "1", "--operation",
+                   "StopPiiEntitiesDetectionJob"]
+        assert main([*command, "--report-html", str(out)]) == 1
+        assert not (tmp_path / "from-file.html").exists()  # the command line wins over the file
+        assert main(command) == 1
+    for page in (out.read_text(encoding="utf-8"), (tmp_path / "from-file.html").read_text(encoding="utf-8")):
+        assert page.startswith("<!DOCTYPE html>") and 'id="verdict">does_not_conform<' in page
 
 
 def _browse(page: Path, fragment: str, profile: Path) -> tuple[str, list[str]]:
