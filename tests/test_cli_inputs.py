@@ -167,7 +167,7 @@ def _unwritable_paths(tmp_path: Path) -> list[tuple[Path, str]]:
     return paths
 
 
-@pytest.mark.parametrize("flag", ["--report-json", "--junitxml", "--report-har"])
+@pytest.mark.parametrize("flag", ["--report-json", "--junitxml", "--report-har", "--report-markdown", "--report-html"])
 def test_an_unwritable_report_path_is_refused_before_anything_is_sent(
         flag: str, recording_server: tuple[ReferenceServer, list[HttpRequest]], tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:

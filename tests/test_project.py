@@ -20,6 +20,14 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert "pytest" in test_command and "conformance" in run_command
     ci_lines = [line for line in (REPO / ".ci/run").read_text().splitlines() if line and not line.startswith("#")]
     assert ci_lines[-1] == test_command
+    # Before it: the shell's settings, the folder, and on CI only one documented step that installs the browser the
+    # HTML report's test opens; nothing that installs the project or runs tests another way.
+    assert ci_lines[:2] == ["set -euo pipefail", 'cd "$(dirname "$0")/.."']
+    step = ci_lines[2:-1]
+    if step:
+        assert step[0].startswith('if [ "${CI:-}" = "true" ]') and step[-1] == "fi", step
+        assert "apt-get install -y -qq chromium" in step[-2], step
+        assert not any(word in line for line in step for word in ("pytest", "pip", "venv", "conformance")), step
 
 
 def test_serve_command_starts_and_answers(tmp_path: Path) -> None:

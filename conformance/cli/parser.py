@@ -187,6 +187,9 @@ def _report_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--junitxml", type=Path, default=None, metavar="PATH", help="write a JUnit XML report here")
     run.add_argument("--report-markdown", type=Path, default=None, metavar="PATH",
                      help="write a Markdown summary here (fit for $GITHUB_STEP_SUMMARY)")
+    run.add_argument("--report-html", type=Path, default=None, metavar="PATH",
+                     help="write a self-contained HTML report here (matrix in colour, failures by cause, filters; "
+                          "no network access)")
     # --report-har-path is Schemathesis 4's name for the same file (its `--report har --report-har-path PATH`).
     run.add_argument("--report-har", "--report-har-path", dest="report_har", type=Path, default=None,
                      metavar="PATH", help="write every exchange of the run as a HAR 1.2 file here, secrets redacted")

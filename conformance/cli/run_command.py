@@ -20,7 +20,7 @@ from conformance.engine.results import RunResult
 from conformance.engine.runner import RunInterrupted, planned_requests, run
 from conformance.judging.checks import REGISTRY
 from conformance.model.operations import SchemaDocumentError
-from conformance.report import Summary, har, json_report, junit, markdown, plan, recording, summarise, terminal
+from conformance.report import Summary, har, html, json_report, junit, markdown, plan, recording, summarise, terminal
 from conformance.report.rerun import RerunSource, load
 from conformance.targets.moto import MotoUnavailable
 from conformance.targets.resolve import TargetChoice, open_target
@@ -187,6 +187,8 @@ def _report(result: RunResult, args: argparse.Namespace, baseline: baselines.Bas
             junit.write(summary, args.junitxml)
         if args.report_markdown:
             markdown.write(summary, args.report_markdown)
+        if getattr(args, "report_html", None):
+            html.write(summary, args.report_html)
         if getattr(args, "report_har", None):
             har.write(summary, args.report_har)
         if baseline is not None:
@@ -200,6 +202,7 @@ def _reports_problem(args: argparse.Namespace) -> str | None:
     """Why the run cannot write its reports where asked (one sentence), or None."""
     reports = {flag: path for flag, path in (("--report-json", args.report_json), ("--junitxml", args.junitxml),
                                              ("--report-markdown", args.report_markdown),
+                                             ("--report-html", getattr(args, "report_html", None)),
                                              ("--report-har", getattr(args, "report_har", None)))
                if path is not None}
     if args.dry_run and reports:

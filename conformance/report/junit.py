@@ -13,6 +13,7 @@ from conformance.judging.checks import REGISTRY
 from conformance.report import Summary
 from conformance.report.causes import Answered, by_answer
 from conformance.report.records import FailureRecord, case_shown, recorded_line
+from conformance.wire.http import clipped
 
 MAX_MESSAGES = 10
 
@@ -64,7 +65,7 @@ def _described(r: FailureRecord, answer: Answered) -> str:
     head += f"expected: {r.expected}\nactual: {r.actual.status if r.actual else '-'} {r.message}\n"
     if others and answer.checks[0] != r.check:
         return head + f"reproduce: as under {answer.checks[0]}, case [{answer.case_id}]"
-    return (head + f"{_usual(r)}{_recorded(r)}"
+    return (head + f"{_usual(r)}{_diagnostics(r)}{_recorded(r)}"
             + (f"steps: {r.steps_heading()}\n" + "".join(f"  {step}\n" for step in r.sequence.steps)
                if r.sequence is not None else "")
             + f"reproduce: {r.curl}{_minimal(r)}")
@@ -117,7 +118,14 @@ def _usual(record: FailureRecord) -> str:
         return ""
     actual = record.usual.actual
     answered = f"{actual.status} {actual.error_type or ''}".strip() if actual else "no answer"
-    return f"usual spelling: body {record.usual.request.body.shown[:200]!r}, answered {answered}\n"
+    return f"usual spelling: body {record.usual.request.body.line()}, answered {answered}\n"
+
+
+def _diagnostics(record: FailureRecord) -> str:
+    """For a CBOR request or answer: its body in diagnostic notation (RFC 8949 §8), a line each."""
+    bodies = (("request body", record.request.body), ("answer body", record.actual.body if record.actual else None))
+    return "".join(f"{name} (CBOR): {clipped(body.diagnostic, 1000)}\n" for name, body in bodies
+                   if body is not None and body.diagnostic is not None)
 
 
 def _check_times(summary: Summary) -> dict[tuple[str, str], float]:

@@ -79,7 +79,7 @@ def _grouped(title: str, records: list[FailureRecord]) -> list[str]:
                   *[f"- `{check}`: {_cell(message)}" for check, message in answer.messages], "",
                   f"case: {_cell(first.category)}; expected: {_cell(first.expected)}", "",
                   f"{len(cause.answers)} case(s) of this cause ({_cell(', '.join(cause.categories))}): {ids}{more}",
-                  "", *_side_by_side(first), *_beside_recording(first), *_minimal(mine)]
+                  "", *_side_by_side(first), *_diagnostics(first), *_beside_recording(first), *_minimal(mine)]
         if first.sequence is not None:
             lines += [f"{_cell(first.steps_heading())}:", "", "```text",
                       *(step.replace("```", "` ` `") for step in first.sequence.steps), "```", ""]
@@ -105,6 +105,18 @@ def _beside_recording(record: FailureRecord) -> list[str]:
     actual = f"{record.actual.status} {record.actual.error_type or ''}" if record.actual else "no answer"
     recorded = f"{record.recorded.get('status')} {record.recorded.get('error_type') or ''}"
     return ["| | recorded | this target |", "|---|---|---|", f"| answer | {_cell(recorded)} | {_cell(actual)} |", ""]
+
+
+def _diagnostics(record: FailureRecord) -> list[str]:
+    """A CBOR request or answer body in diagnostic notation (RFC 8949 §8), beside the base64 the tables show."""
+    bodies = (("request body", record.request.body), ("answer body", record.actual.body if record.actual else None))
+    lines = []
+    for name, body in bodies:
+        if body is not None and body.diagnostic is not None:
+            notation = body.diagnostic if len(body.diagnostic) <= MAX_REPRO else body.diagnostic[:MAX_REPRO] + " …"
+            lines += [f"{name}, CBOR in diagnostic notation (base64: `{_cell(body.base64 or '-')}`):", "",
+                      "```text", notation.replace("```", "` ` `"), "```", ""]
+    return lines
 
 
 def _side_by_side(record: FailureRecord) -> list[str]:

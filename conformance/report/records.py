@@ -16,41 +16,59 @@ from conformance.judging.check_results import Failed, Severity
 from conformance.judging.checks import severity
 from conformance.report.reproduce import curl_command
 from conformance.targets.target import Target
+from conformance.wire.cbor.diagnostic import render
 from conformance.wire.http import clipped
+from conformance.wire.protocol_facts import CBOR_CONTENT_TYPE
 from conformance.wire.redaction import redact_headers, redact_text
 
 REPORT_FORMAT = "conformance-report/1"
 MAX_BODY_SHOWN = 2048
+MAX_DIAGNOSTIC = 4096  # characters of a body's diagnostic notation (it is of the whole body, not the shown bytes)
 MAX_CURL_BODY = 64 << 10  # a larger request body carries a value a target supplied (a JobId): no curl line
 
 
 @dataclass(frozen=True)
 class Body:
-    """A body as shown: its text (UTF-8), else its base64, its first MAX_BODY_SHOWN bytes."""
+    """A body as shown: its text (UTF-8), else its base64, its first MAX_BODY_SHOWN bytes; beside them, for CBOR, its
+    diagnostic notation (RFC 8949 §8) of the whole body, bounded."""
 
     length: int
     truncated: bool
     text: str | None = None
     base64: str | None = None
+    diagnostic: str | None = None  # a body of CBOR content type, or one not UTF-8 that is well-formed CBOR
 
     @classmethod
-    def of(cls, data: bytes) -> Body:
-        """The body of these bytes."""
+    def of(cls, data: bytes, content_type: str | None = None) -> Body:
+        """The body of these bytes (sent or answered with this Content-Type)."""
         shown = data[:MAX_BODY_SHOWN]
+        cbor = bool(data) and (content_type or "").split(";")[0].strip().lower() == CBOR_CONTENT_TYPE
         try:
-            return cls(len(data), len(data) > MAX_BODY_SHOWN, text=shown.decode("utf-8"))
+            text = shown.decode("utf-8")
         except UnicodeDecodeError:
-            return cls(len(data), len(data) > MAX_BODY_SHOWN, base64=base64.b64encode(shown).decode("ascii"))
+            notation, well_formed = render(data, MAX_DIAGNOSTIC)
+            # Garbage that is not CBOR either stays base64 alone, unless its content type says CBOR.
+            return cls(len(data), len(data) > MAX_BODY_SHOWN, base64=base64.b64encode(shown).decode("ascii"),
+                       diagnostic=notation if well_formed or cbor else None)
+        return cls(len(data), len(data) > MAX_BODY_SHOWN, text=text,
+                   diagnostic=render(data, MAX_DIAGNOSTIC)[0] if cbor else None)
 
     @property
     def shown(self) -> str:
         """The text, else `(base64) ...`."""
         return self.text if self.text is not None else f"(base64) {self.base64 or ''}"
 
+    def line(self, limit: int = 200) -> str:
+        """The shown body quoted, clipped to `limit`, and its diagnostic notation beside it: `'(base64) oWFh' (CBOR:
+        {"a": 1})`."""
+        beside = "" if self.diagnostic is None else f" (CBOR: {clipped(self.diagnostic, limit)})"
+        return f"{self.shown[:limit]!r}{beside}"
+
     def to_json(self) -> dict[str, Any]:
         """As the JSON report holds it."""
         shown = {"text": self.text} if self.text is not None else {"base64": self.base64}
-        return {**shown, "length": self.length, "truncated": self.truncated}
+        diagnostic = {"diagnostic": self.diagnostic} if self.diagnostic is not None else {}
+        return {**shown, **diagnostic, "length": self.length, "truncated": self.truncated}
 
 
 @dataclass(frozen=True)
@@ -239,7 +257,7 @@ def _request_record(result: CaseResult, target: Target, redact: Any) -> RequestR
     request = result.request
     return RequestRecord(
         request.method, redact(clipped(target.endpoint(result.operation.service.name).rstrip("/") + request.path)),
-        _redacted_body(Body.of(request.body), redact), _shown_headers(redact_headers(request.headers), redact))
+        _redacted_body(Body.of(request.body, _content_type(request.headers)), redact), _shown_headers(redact_headers(request.headers), redact))
 
 
 def _answer_record(result: CaseResult, redact: Any) -> AnswerRecord | None:
@@ -248,7 +266,12 @@ def _answer_record(result: CaseResult, redact: Any) -> AnswerRecord | None:
     return None if answer is None else AnswerRecord(
         answer.status, None if answer.error_type is None else redact(clipped(answer.error_type)),
         _shown_headers(redact_headers(answer.response.headers), redact),
-        _redacted_body(Body.of(answer.response.body), redact))
+        _redacted_body(Body.of(answer.response.body, _content_type(answer.response.headers)), redact))
+
+
+def _content_type(headers: Any) -> str | None:
+    """The Content-Type among these headers, by any case of its name."""
+    return next((str(value) for name, value in dict(headers).items() if str(name).lower() == "content-type"), None)
 
 
 def _redacted_sequence(sequence: StepSequence | None, redact: Any) -> StepSequence | None:
@@ -264,9 +287,11 @@ def _shown_headers(headers: dict[str, str], redact: Any) -> dict[str, str]:
 
 
 def _redacted_body(body: Body, redact: Any) -> Body:
+    # The notation quotes the body's strings: a secret among them is replaced there too.
+    diagnostic = None if body.diagnostic is None else redact(body.diagnostic)
     if body.text is None:
-        return body
-    return Body(body.length, body.truncated, text=redact(body.text))
+        return Body(body.length, body.truncated, base64=body.base64, diagnostic=diagnostic)
+    return Body(body.length, body.truncated, text=redact(body.text), diagnostic=diagnostic)
 
 
 def _clipped_strings(value: Any) -> Any:

@@ -253,13 +253,13 @@ def format_failure(record: FailureRecord, show_steps: bool = True, answer: Answe
     lines = [
         f"{label} {record.check} on {record.operation} [{case_id(record)}]: {record.message}",
         f"  case:      {record.category}: {record.case['description']}{spelled}",
-        f"  request:   {request.method} {request.url} {_headers_line(request.headers)} body {request.body.shown[:200]!r}",
+        f"  request:   {request.method} {request.url} {_headers_line(request.headers)} body {request.body.line()}",
     ]
     if answer is not None and len(answer.checks) > 1:  # the one answer, every check it broke: no repeated block
         lines[1:1] = [f"  checks:    {', '.join(answer.checks)}"] + [
             f"             {check}: {_short(message)}" for check, message in answer.messages if check != record.check]
     if usual:  # the two requests, then the two answers, one above the other
-        lines.append(f"  usually:   {usual.request.method} {usual.request.url} body {usual.request.body.shown[:200]!r}")
+        lines.append(f"  usually:   {usual.request.method} {usual.request.url} body {usual.request.body.line()}")
     lines.append(f"  expected:  {record.expected}")
     if actual:
         lines.append(f"  actual:    {_answer_line(actual)}")
@@ -291,7 +291,7 @@ def _short(text: str) -> str:
 
 
 def _answer_line(answer: AnswerRecord) -> str:
-    return f"{answer.status} {answer.error_type or '-'} body {answer.body.shown[:200]!r}"
+    return f"{answer.status} {answer.error_type or '-'} body {answer.body.line()}"
 
 
 def _headers_line(headers: dict[str, str]) -> str:
