@@ -188,3 +188,12 @@ def test_a_bad_recording_exits_2_with_one_line(tmp_path: Path, capfd: pytest.Cap
     assert main(["run", "--recording", str(path)]) == 2
     err = capfd.readouterr().err
     assert said in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_record_and_replay_with_the_defaults_against_the_embedded_server(tmp_path: Path) -> None:
+    # Every option left to its default (the settle wait among them, which depends on the target): both commands read
+    # the options as `run` does.
+    path = tmp_path / "embedded.json"
+    assert main(["record", "--max-examples", "0", "--seed", "1", "--out", str(path)]) == 0
+    jsonschema.validate(json.loads(path.read_text()), SCHEMA)
+    assert main(["run", "--recording", str(path), "--state-machine-steps", "0"]) == 0

@@ -9,8 +9,7 @@ import random
 import sys
 
 from conformance.cli.errors import EXIT_OK, error
-from conformance.cli.run_command import _choice, _dry_run, _run, _unwritable
-from conformance.engine.config import LifecycleConfig, MachineConfig, RunConfig
+from conformance.cli.run_command import _choice, _dry_run, _run, _unwritable, run_config
 from conformance.model.operations import SchemaDocumentError
 from conformance.report import recording
 from conformance.targets.moto import MotoUnavailable
@@ -32,13 +31,7 @@ def record_command(args: argparse.Namespace) -> int:
             return error(str(exc))
         # The run engine as `conformance run` drives it: every safety rule of a run holds (budget, dry run, the
         # job-id guard, jobs on AWS only with --create-jobs).
-        config = RunConfig(target=target, operations=tuple(args.operation), all_operations=args.all_operations,
-                           schema_dir=args.schemas, max_examples=args.max_examples, seed=seed, workers=args.workers,
-                           rate=args.rate, create_jobs=not args.no_create_jobs, protocol=args.protocol,
-                           budget=args.budget, read_timeout=args.read_timeout,
-                           lifecycle=LifecycleConfig(settle_timeout=args.settle_timeout),
-                           near_misses=args.near_misses, shrink_requests=args.shrink_requests,
-                           machine=MachineConfig(steps=args.state_machine_steps))
+        config = run_config(args, target, seed)
         if args.dry_run:
             return _dry_run(config)
         result = _run(config, args.verbose, region)

@@ -9,6 +9,7 @@ import os
 import random
 import sys
 from pathlib import Path
+from typing import Any
 
 from conformance import __version__
 from conformance.cli.errors import EXIT_OK, error
@@ -68,15 +69,8 @@ def run_command(args: argparse.Namespace) -> int:
             target = open_target(_choice(args, region), stack)
         except (TargetError, SchemaDocumentError, MotoUnavailable) as exc:
             return error(str(exc))
-        config = RunConfig(target=target, operations=tuple(args.operation), all_operations=args.all_operations,
-                           schema_dir=args.schemas, max_examples=args.max_examples,
-                           seed=seed, workers=args.workers, rate=args.rate,
-                           create_jobs=not args.no_create_jobs and rerun_flows,
-                           protocol=args.protocol, budget=args.budget, read_timeout=args.read_timeout,
-                           lifecycle=lifecycle_for(target, args.settle_timeout), checks=checks,
-                           fail_fast=args.fail_fast, rerun=rerun, near_misses=args.near_misses,
-                           shrink_requests=args.shrink_requests,
-                           machine=MachineConfig(steps=args.state_machine_steps))
+        config = run_config(args, target, seed, create_jobs=not args.no_create_jobs and rerun_flows, checks=checks,
+                            fail_fast=args.fail_fast, rerun=rerun)
         if args.dry_run:
             return _dry_run(config)
         result = _run(config, args.verbose, region)
@@ -87,6 +81,19 @@ def run_command(args: argparse.Namespace) -> int:
                                    None if not args.check and not args.exclude_check else checks)
         print(compared.note(), file=sys.stderr)
     return _report(result, args, baseline, source)
+
+
+def run_config(args: argparse.Namespace, target: Target, seed: int, **more: Any) -> RunConfig:
+    """The run the options describe, against `target` (`more`: what a command sets otherwise); one place, so that
+    `run` and `record` read the options alike (the settle wait's default by target among them)."""
+    options: dict[str, Any] = dict(
+        target=target, operations=tuple(args.operation), all_operations=args.all_operations, schema_dir=args.schemas,
+        max_examples=args.max_examples, seed=seed, workers=args.workers, rate=args.rate,
+        create_jobs=not args.no_create_jobs, protocol=args.protocol, budget=args.budget,
+        read_timeout=args.read_timeout, lifecycle=lifecycle_for(target, args.settle_timeout),
+        near_misses=args.near_misses, shrink_requests=args.shrink_requests,
+        machine=MachineConfig(steps=args.state_machine_steps))
+    return RunConfig(**{**options, **more})
 
 
 def _baseline(args: argparse.Namespace) -> baselines.Baseline | None:
