@@ -71,7 +71,8 @@ def run_command(args: argparse.Namespace) -> int:
                            create_jobs=not args.no_create_jobs and rerun_flows,
                            protocol=args.protocol, budget=args.budget, read_timeout=args.read_timeout,
                            lifecycle=lifecycle_for(target, args.settle_timeout), checks=checks,
-                           fail_fast=args.fail_fast, rerun=rerun, near_misses=args.near_misses,
+                           fail_fast=args.fail_fast, max_failures=args.max_failures, max_time=args.max_time,
+                           rerun=rerun, near_misses=args.near_misses,
                            shrink_requests=args.shrink_requests,
                            machine=MachineConfig(steps=args.state_machine_steps))
         if args.dry_run:

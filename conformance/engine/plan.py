@@ -186,6 +186,11 @@ class LazyPlan(Mapping[LaneKey, list[Case]]):
         with self._lock:
             return len(self._drawn[key])
 
+    def drawn_cases(self, key: LaneKey) -> list[Case]:
+        """A lane's cases drawn so far (drawing none)."""
+        with self._lock:
+            return list(self._drawn[key])
+
     def _case(self, key: LaneKey, index: int) -> Case | None:
         """Case `index` of a lane, drawn now if need be; None past its last."""
         with self._lock:

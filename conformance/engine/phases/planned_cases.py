@@ -53,8 +53,12 @@ class CasesPhase:
         return [PlannedRequest(lane, case) for lane, _, case in interleaved(ctx.live, kept)]
 
     def promises(self, ctx: RunContext) -> dict[LaneKey, set[str]]:
-        """Every planned category of every lane."""
-        return {lane.key: {case.category for case in ctx.prepared.planned[lane.key]} for lane in ctx.lanes}
+        """Every planned category of every lane (of a run a limit stopped: of the cases drawn by then, as the rest
+        is not drawn only to be promised; that run is incomplete whatever it promised)."""
+        planned = ctx.prepared.planned
+        if ctx.limits.reached() and isinstance(planned, LazyPlan):
+            return {lane.key: {case.category for case in planned.drawn_cases(lane.key)} for lane in ctx.lanes}
+        return {lane.key: {case.category for case in planned[lane.key]} for lane in ctx.lanes}
 
     def run(self, ctx: RunContext) -> PhaseOutcome:
         """Send and judge; a case the budget or a cancellation stopped is a skip, not a result."""
@@ -65,18 +69,17 @@ class CasesPhase:
         done = dict.fromkeys(slots, 0)
         unsent: list[tuple[LaneKey, str]] = [(lane, case.category) for lane, case in cut]
         lock = threading.Lock()
-        stopped = threading.Event()  # --fail-fast: an error-severity check failed, so send no further case
         dropped: list[tuple[LaneKey, str]] = []
 
         originals = _Originals()
 
         def one(lane: Lane, index: int, case: Case) -> None:
             with originals.kept(lane.key, case) as keep:
-                if ctx.cancel.is_set():  # Ctrl-C: what has not gone out stays unsent
-                    return
-                if stopped.is_set():
+                if ctx.limits.reached():  # --max-failures, --max-time (--fail-fast): the rest is a skip
                     with lock:
                         dropped.append((lane.key, case.category))
+                    return
+                if ctx.cancel.is_set():  # Ctrl-C: what has not gone out stays unsent
                     return
                 try:
                     result = execute(lane.operation, case, lane.protocol, transport, ctx.checks,
@@ -89,8 +92,8 @@ class CasesPhase:
             with lock:
                 slots[lane.key][index] = result
                 done[lane.key] += 1
-                if ctx.config.fail_fast and _fails(result):
-                    stopped.set()
+                if fails(result):
+                    ctx.limits.failed()
                 if ctx.progress:
                     ctx.progress(lane.label, done[lane.key], total(lane.key))
 
@@ -98,6 +101,8 @@ class CasesPhase:
         futures: list[Future[None]] = []
         try:  # drawing and submitting are inside: a Ctrl-C meanwhile must still empty the queue
             for lane, index, case in sequence:  # the workers send the first cases while the rest are drawn
+                if ctx.limits.reached():  # a run limit: draw and submit no more
+                    break
                 originals.expect(lane.key, case)
                 futures.append(pool.submit(one, lane, index, case))
                 ctx.interruption.check()
@@ -116,7 +121,7 @@ class CasesPhase:
             raise
         pool.shutdown()
         outcome = PhaseOutcome(self.name, self._judged(ctx, slots))
-        outcome.skips += cut_skips(unsent) + _fail_fast_skips(dropped)
+        outcome.skips += cut_skips(unsent) + _stopped_skips(dropped, ctx)
         return outcome
 
     @staticmethod
@@ -164,12 +169,16 @@ class _Originals:
         return entry[1][0] if entry[1] else None
 
 
-def _fails(result: CaseResult) -> bool:
+def fails(result: CaseResult) -> bool:
     """Whether an error-severity check failed on the case (what --fail-fast stops at)."""
     return any(severity(check) is Severity.ERROR for check in result.failures())
 
 
-def _fail_fast_skips(dropped: list[tuple[LaneKey, str]]) -> list[Skip]:
-    """One CANCELLED skip per lane for the cases --fail-fast left unsent, saying the run stopped early."""
-    return [Skip(SkipReason.CANCELLED, skip.lane, skip.categories, "--fail-fast: the run stopped early, at the first "
-                 "failure", unsent=skip.unsent) for skip in cut_skips(dropped)]
+def _stopped_skips(dropped: list[tuple[LaneKey, str]], ctx: RunContext) -> list[Skip]:
+    """One CANCELLED skip per lane for the cases a run limit (--fail-fast, --max-failures, --max-time) left unsent,
+    saying the run stopped early."""
+    stopped = ctx.limits.stopped
+    why = "--fail-fast: the run stopped early, at the first failure" if ctx.config.fail_fast \
+        else stopped.describe() if stopped is not None else "the run stopped early"
+    return [Skip(SkipReason.CANCELLED, skip.lane, skip.categories, why, unsent=skip.unsent)
+            for skip in cut_skips(dropped)]
