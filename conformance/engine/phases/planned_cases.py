@@ -26,15 +26,16 @@ class CasesPhase:
 
     def sequence(self, ctx: RunContext) -> tuple[Callable[[LaneKey], int], Iterable[tuple[Lane, int, Case]],
                                                   list[tuple[LaneKey, Case]]]:
-        """(each lane's count of cases to send: so far as drawn, while they are drawn; the cases in send order; the
-        (lane, case) pairs the budget cut off). With no budget share the cases are drawn while earlier ones are in
-        flight."""
-        planned = ctx.prepared.planned
-        if isinstance(planned, LazyPlan) and all(ctx.allocation is None or ctx.allocation.cases_per_lane.get(lane.key)
+        """(each lane's count of cases in the usual spelling to send, known before any is sent, so that a progress
+        total never changes; the cases in send order; the (lane, case) pairs the budget cut off). With no budget
+        share the cases are drawn while earlier ones are in flight."""
+        planned, counts = ctx.prepared.planned, ctx.prepared.counts
+        if isinstance(planned, LazyPlan) and counts is not None and all(ctx.allocation is None or ctx.allocation.cases_per_lane.get(lane.key)
                                                  is None for lane in ctx.live):
-            return planned.drawn, planned.interleaved(ctx.live), []
+            return counts.__getitem__, planned.interleaved(ctx.live), []
         kept, cut = self.kept(ctx)
-        return lambda key: len(kept[key]), interleaved(ctx.live, kept), cut
+        usual = {key: sum(1 for case in cases if not case.spelling) for key, cases in kept.items()}
+        return usual.__getitem__, interleaved(ctx.live, kept), cut
 
     def kept(self, ctx: RunContext) -> tuple[dict[LaneKey, list[Case]], list[tuple[LaneKey, Case]]]:
         """Each live lane's cases cut to its share, and the (lane, case) pairs cut off."""
@@ -66,7 +67,10 @@ class CasesPhase:
         transport = ctx.transport
         total, sequence, cut = self.sequence(ctx)
         slots: dict[LaneKey, dict[int, CaseResult]] = {lane.key: {} for lane in ctx.live}
-        done = dict.fromkeys(slots, 0)
+        done = dict.fromkeys(slots, 0)  # cases in the usual spelling judged: progress counts what its total counts
+        if ctx.progress:
+            for lane in ctx.live:  # every lane's total shown from the start
+                ctx.progress(lane.label, 0, total(lane.key))
         unsent: list[tuple[LaneKey, str]] = [(lane, case.category) for lane, case in cut]
         lock = threading.Lock()
         dropped: list[tuple[LaneKey, str]] = []
@@ -91,10 +95,10 @@ class CasesPhase:
                 keep(result)
             with lock:
                 slots[lane.key][index] = result
-                done[lane.key] += 1
+                done[lane.key] += 0 if case.spelling else 1
                 if fails(result):
                     ctx.limits.failed()
-                if ctx.progress:
+                if ctx.progress and not case.spelling:
                     ctx.progress(lane.label, done[lane.key], total(lane.key))
 
         pool = ThreadPoolExecutor(max_workers=max(ctx.config.workers, 1))
