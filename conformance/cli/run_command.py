@@ -174,7 +174,7 @@ def _report(result: RunResult, args: argparse.Namespace, baseline: baselines.Bas
     """Print the terminal report, write the reports asked for (and the baseline, when asked to update it); the exit
     status of the verdict."""
     summary = summarise(result, baseline)
-    terminal.write(summary)
+    terminal.write(summary, verbose=args.verbose)
     try:
         if args.report_json:
             json_report.write(summary, args.report_json)
