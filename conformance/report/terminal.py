@@ -294,13 +294,14 @@ def _emit(segments: list[tuple[str, str | None]], stream: TextIO, raw: TextIO) -
 
 def lane_codes(labels: list[str]) -> dict[str, str]:
     """A short code per lane label (`StopPiiEntitiesDetectionJob over awsJson1_1` -> `PiiStop/json`): the first word
-    of what the operation acts on, its verb, the protocol; a longer code where two would be the same."""
-    codes: dict[str, str] = {}
-    for words in (1, 2, 9):
-        codes = {label: _lane_code(label, words) for label in labels}
-        if len(set(codes.values())) == len(codes):
-            return codes
-    return {label: label for label in labels}
+    of what the operation acts on, its verb, the protocol; longer only for the lanes whose codes would be the same."""
+    codes = {label: _lane_code(label, 1) for label in labels}
+    for words in (2, 9):
+        shared = {label for label, code in codes.items() if list(codes.values()).count(code) > 1}
+        codes.update({label: _lane_code(label, words) for label in shared})
+    if len(set(codes.values())) < len(codes):  # still the same: the labels themselves
+        return {label: label for label in labels}
+    return codes
 
 
 def _lane_code(label: str, words: int) -> str:
