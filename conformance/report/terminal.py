@@ -94,7 +94,9 @@ def write(summary: Summary, stream: TextIO | None = None, verbose: bool = False)
     so that it can be copied), in colour on a terminal."""
     raw = stream or sys.stdout
     width = max(terminal_width(raw), MIN_WIDTH)
-    stream = FittedStream(raw, width)  # every line printed below is wrapped to the width as it is written
+    # Every line printed below is wrapped to the width as it is written: on a terminal, or where $COLUMNS asks for a
+    # width; a pipe or a file keeps its lines whole (a log is grepped, and its last line is the verdict).
+    stream = FittedStream(raw, width if raw.isatty() or "COLUMNS" in os.environ else None)
     run = summary.run
     protocols = ", ".join(sorted({lane.protocol.name for lane in run.lanes})) or run.config.protocol
     if summary.verdict is Verdict.UNREACHABLE:  # nothing was judged: say what was tried, what came back, what to check
@@ -174,7 +176,8 @@ def _verdict_line(summary: Summary, raw: TextIO, stream: TextIO, width: int) -> 
             Verdict.INCOMPLETE, Verdict.INTERRUPTED) else "red"
         stream.flush()
         console = Console(file=raw, highlight=False, soft_wrap=True)  # soft_wrap: the lines are wrapped here
-        console.print("\n" + "\n".join(f"[bold {colour}]{escape(part)}[/]" for part in fitted(line, width)))
+        parts = fitted(line, width) if isinstance(stream, FittedStream) and stream.width else [line]
+        console.print("\n" + "\n".join(f"[bold {colour}]{escape(part)}[/]" for part in parts))
     else:
         print(f"\n{line}", file=stream)
 
@@ -356,8 +359,8 @@ def fitted(line: str, width: int) -> list[str]:
 class FittedStream:
     """A text stream that wraps each line written to it to `width` (see `fitted`) before passing it on."""
 
-    def __init__(self, stream: TextIO, width: int) -> None:
-        self.stream, self.width = stream, width
+    def __init__(self, stream: TextIO, width: int | None) -> None:
+        self.stream, self.width = stream, width  # width None: lines pass unchanged
         self._pending = ""
 
     def write(self, text: str) -> int:
@@ -365,13 +368,13 @@ class FittedStream:
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
-            self.stream.write("\n".join(fitted(line, self.width)) + "\n")
+            self.stream.write(("\n".join(fitted(line, self.width)) if self.width else line) + "\n")
         return len(text)
 
     def flush(self) -> None:
         """Pass on a partial line too."""
         if self._pending:
-            self.stream.write("\n".join(fitted(self._pending, self.width)))
+            self.stream.write("\n".join(fitted(self._pending, self.width)) if self.width else self._pending)
             self._pending = ""
         self.stream.flush()
 
