@@ -36,14 +36,15 @@ WIDTH = 80
 RUN = ["run", "--seed", "3", "--max-examples", "10", "--state-machine-steps", "10", "--shrink-requests", "5"]
 
 
-def _run_on_pty(argv: list[str], columns: int = WIDTH) -> tuple[int, str, str]:
-    """`conformance <argv>` with stdout on a pseudo-terminal `columns` wide; (exit status, stdout as the terminal
-    got it with \\r\\n made \\n, stderr)."""
+def _run_on_pty(argv: list[str], columns: int = WIDTH, stderr_too: bool = False) -> tuple[int, str, str]:
+    """`conformance <argv>` with stdout (and with `stderr_too` stderr) on a pseudo-terminal `columns` wide; (exit
+    status, what the terminal got with \\r\\n made \\n, stderr where piped)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))  # the terminal's own size
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": str(columns), "TERM": "xterm-256color"}
     env.pop("NO_COLOR", None)
-    process = subprocess.Popen([sys.executable, "-m", "conformance", *argv], stdout=slave, stderr=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "conformance", *argv], stdout=slave,
+                               stderr=slave if stderr_too else subprocess.PIPE,
                                stdin=subprocess.DEVNULL, env=env, cwd=REPO)
     os.close(slave)
     chunks: list[bytes] = []
@@ -58,7 +59,7 @@ def _run_on_pty(argv: list[str], columns: int = WIDTH) -> tuple[int, str, str]:
             chunks.append(chunk)
     os.close(master)
     _, err = process.communicate(timeout=120)
-    return process.returncode, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n"), err.decode()
+    return process.returncode, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n"), (err or b"").decode()
 
 
 def _plain(text: str) -> list[str]:
@@ -120,8 +121,11 @@ def test_a_dead_port_says_connection_refused_in_at_most_15_lines() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound, not listening: connections are refused
         code, out, err = _run_on_pty([*RUN, "--endpoint-url", f"http://127.0.0.1:{port}"])
+        code_all, everything, _ = _run_on_pty([*RUN, "--endpoint-url", f"http://127.0.0.1:{port}"], stderr_too=True)
     lines = _plain(out) + err.splitlines()
     assert code == 3 and len(lines) <= 15, lines
+    assert code_all == 3 and _too_long(_plain(everything)) == []  # stderr's lines fit too
+
     assert "connection refused" in out and any(line.startswith("tried: ") for line in lines)
     assert any(line.startswith("check: ") for line in lines) and "skipped" not in out and "FAILED" not in out
     assert "0 requests" not in out  # the old contradiction: "4 cases, 0 requests" beside "4 request(s) sent"

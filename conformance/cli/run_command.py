@@ -158,10 +158,13 @@ def _run(config: RunConfig, verbose: bool, region: str) -> RunResult | int:
     target = config.target
     _log_exchanges(verbose, target)
     try:
-        if target.job_setup is not None:
-            print(_cost_statement(config), file=sys.stderr)
-        print(f"conformance run against {', '.join(target.urls())} ({target.name}, {region}; seed {config.seed}; "
-              f"--seed {config.seed} repeats this run)", file=sys.stderr)
+        width = terminal.terminal_width(sys.stderr)  # these lines too fit the terminal (a pipe gets them whole)
+        wrap = sys.stderr.isatty() or "COLUMNS" in os.environ
+        opening = ([_cost_statement(config)] if target.job_setup is not None else []) + [
+            f"conformance run against {', '.join(target.urls())} ({target.name}, {region}; seed {config.seed}; "
+            f"--seed {config.seed} repeats this run)"]
+        for line in opening:
+            print("\n".join(terminal.fitted(line, width)) if wrap else line, file=sys.stderr)
         return run(config, progress=terminal.ProgressPrinter())
     except (ConfigurationError, SchemaDocumentError) as exc:
         return error(str(exc))

@@ -150,7 +150,8 @@ def decide(run: RunResult, baseline: Baseline | None = None) -> Decision:
             decision.reasons.append(f"before it: {len(decision.failures)} check failure(s): {', '.join(checks)}")
     elif unanswered and not answered:
         decision.verdict = Verdict.UNREACHABLE
-        silence = next((v.message for r in run.results for v in r.failures().values()), "")
+        # The shortest of what the silences said: the same cause, named with the shortest URL (it ends the output).
+        silence = min((v.message for r in run.results for v in r.failures().values()), key=len, default="")
         # Cases tried, not requests sent: a refused connection sends nothing (the header counts 0 requests).
         decision.reasons.append(f"the target answered none of the {len(run.results)} case(s) tried"
                                 + (f" ({silence})" if silence else ""))

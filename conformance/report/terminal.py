@@ -64,8 +64,10 @@ class ProgressPrinter:
                 if not self._tasks:
                     self._bars.start()
                 self._tasks[message] = self._bars.add_task(message, total=None)
-            else:
-                self.stream.write(f"  {message}\n")
+            else:  # wrapped where a width is asked for ($COLUMNS); a pipe gets it whole
+                width = max(terminal_width(self.stream), MIN_WIDTH) if "COLUMNS" in os.environ else None
+                self.stream.write("\n".join(fitted(f"  {message}", width)) if width else f"  {message}")
+                self.stream.write("\n")
                 self.stream.flush()
 
     def close(self) -> None:
@@ -390,10 +392,11 @@ def _unreachable(summary: Summary, stream: TextIO, protocols: str) -> None:
     sent = [result for result in run.results if result.judged]
     urls = {url.rstrip("/") + result.request.path: result for result in sent}
     # What came back, once per kind: each message without the URL it names (the URLs are counted above it).
-    said = sorted({verdict.message.replace(address, "").strip() for address, result in urls.items()
+    said = sorted({verdict.message.replace(address, "the target").strip() for address, result in urls.items()
                    for verdict in result.failures().values()})
-    print(f"\nTarget {url} over {protocols}, seed {run.config.seed}: no answer in {run.elapsed:.1f}s", file=stream)
-    print(f"tried: {len(sent)} probe case(s), one per lane, at {len(urls)} URL(s) of {url}", file=stream)
+    print(f"\nTarget {url} (seed {run.config.seed}): no answer in {run.elapsed:.1f}s", file=stream)
+    print(f"tried: {len(sent)} probe case(s), one per lane ({protocols}), at {len(urls)} URL(s) of {url}",
+          file=stream)
     for message in said[:2]:
         print(f"came back: {message}", file=stream)
     host = urlsplit(url)
