@@ -249,7 +249,8 @@ def _compact_matrix(summary: Summary, stream: TextIO, width: int, raw: TextIO) -
                for check_id, code in checks.items()}
     chunks: list[list[str]] = [[]]
     for check_id in checks:  # as many checks per table as the width takes
-        if chunks[-1] and first + sum(columns[c] for c in chunks[-1]) + columns[check_id] > width:
+        # A row's last blank is dropped (`_emit` strips it): a column fits where all but its blank does.
+        if chunks[-1] and first + sum(columns[c] for c in chunks[-1]) + columns[check_id] - 1 > width:
             chunks.append([])
         chunks[-1].append(check_id)
     for chunk in chunks:
