@@ -109,7 +109,8 @@ def write(summary: Summary, stream: TextIO | None = None, verbose: bool = False)
                                f"{len(run.results)} cases, {run.requests_sent} requests in {run.elapsed:.1f}s",
                                width=width), file=stream)
     if run.stopped is not None:  # a run limit cut it short: said at the top, and again in the verdict
-        print(f"STOPPED: {run.stopped.describe()} (every started job was still stopped)", file=stream)
+        jobs = "every started job was still stopped" if not run.jobs_left_running else "JOBS LEFT RUNNING: see below"
+        print(f"STOPPED: {run.stopped.describe()} ({jobs})", file=stream)
     _matrix(summary, stream, width, raw)
     print("\ncoverage (lanes that must be served are marked *):", file=stream)
     for lane in summary.contract:
