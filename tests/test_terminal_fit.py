@@ -172,3 +172,23 @@ def test_a_stopped_run_is_said_at_the_top(reference_url: str) -> None:
     out = io.StringIO()
     write(summary, out)
     assert "STOPPED: stopped by --max-time 0.5" in out.getvalue() and "INCOMPLETE" in out.getvalue()
+
+
+def test_a_wide_terminal_keeps_the_full_matrix_with_failed_cells_in_red(faulty_url: str) -> None:
+    code, out, _ = _run_on_pty([*RUN, "--endpoint-url", faulty_url], columns=250)
+    lines = _plain(out)
+    assert code == 1 and any(line.startswith("over awsJson1_1 ") for line in lines)  # the full table fits at 250
+    assert not any(line.startswith("lane ") for line in lines)
+    assert re.search(r"\x1b\[[0-9;]*31m[^\x1b]*FAILED \d+/\d+", out) and _too_long(lines, 250) == []
+
+
+def test_observations_are_one_line_unless_verbose(reference_url: str) -> None:
+    summary = summarise(run(RunConfig(target=Target(reference_url), seed=5, max_examples=5)))
+    terse, verbose = io.StringIO(), io.StringIO()
+    write(summary, terse)
+    write(summary, verbose, verbose=True)
+    observed = sum(len(topics) for topics in summary.observations.values())
+    assert observed > 1
+    assert [line for line in terse.getvalue().splitlines() if line.startswith("observed:")] == [
+        next(line for line in terse.getvalue().splitlines() if line.startswith(f"observed: {observed} choice(s)"))]
+    assert sum(line.startswith("observed: ") for line in verbose.getvalue().splitlines()) == observed
