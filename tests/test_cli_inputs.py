@@ -121,6 +121,8 @@ def test_real_credentials_are_never_sent_to_aws_over_plain_http(aws_environment:
     ("--near-misses", ["-1", "1001", "1.5", "５"]),
     ("--shrink-requests", ["-1", "100001", "9" * 5000, "５"]),
     ("--state-machine-steps", ["-1", "100001", "9" * 5000, "1.5", "nan", "５", "²", "x"]),
+    ("--max-failures", ["0", "-1", "1000001", "9" * 5000, "1.5", "nan", "５", "²", "x"]),
+    ("--max-time", ["0", "-1", "86401", "1e308", "nan", "inf", "５", "²", "x"]),
 ])
 def test_absurd_numbers_are_refused_naming_the_flag_and_its_range(flag: str, values: list[str],
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,10 +144,12 @@ def test_the_smallest_rate_is_said(capsys: pytest.CaptureFixture[str]) -> None:
 def test_the_largest_sane_values_are_taken() -> None:
     args = build_parser().parse_args(["run", "--workers", "256", "--rate", "0.01", "--budget", "1000000000",
                                       "--max-examples", "100000", "--seed", str(2**64 - 1), "--settle-timeout",
-                                      "86400", "--read-timeout", "3600", "--state-machine-steps", "100000"])
+                                      "86400", "--read-timeout", "3600", "--state-machine-steps", "100000",
+                                      "--max-failures", "1000000", "--max-time", "86400"])
     assert (args.workers, args.rate, args.budget, args.max_examples) == (256, 0.01, 10**9, 100_000)
     assert (args.seed, args.settle_timeout, args.read_timeout) == (2**64 - 1, 86400.0, 3600.0)
     assert args.state_machine_steps == 100_000
+    assert (args.max_failures, args.max_time) == (1_000_000, 86400.0)
 
 
 @pytest.mark.parametrize("url", ["http://[::1", "http://[::1]:99999", "ftp://127.0.0.1", "http://127.0.0.1/?x=1"])

@@ -19,6 +19,7 @@ MAX_BODY_BYTES = 1 << 30
 MAX_NEAR_MISSES = 1_000  # per job flow: each is two requests
 MAX_SHRINK_REQUESTS = 100_000  # per failing case
 MAX_MACHINE_STEPS = 100_000  # requests of the state machine's runs
+MAX_FAILURES = 1_000_000  # --max-failures: failing cases before the run stops
 
 
 def whole(minimum: int, maximum: int) -> Callable[[str], int]:
@@ -60,6 +61,8 @@ workers = whole(1, MAX_WORKERS)
 budget = whole(1, MAX_BUDGET)
 body_bytes = whole(1, MAX_BODY_BYTES)
 seconds = real(0.0, MAX_SECONDS, "seconds")
+failures = whole(1, MAX_FAILURES)
+run_time = real(0.0, MAX_SECONDS, "seconds", above=True)  # --max-time: 0 would stop a run before its probe
 timeout = real(0.0, MAX_READ_TIMEOUT, "seconds", above=True)
 # Below MIN_RATE the wait between requests (1/rate) runs to hours, or overflows time.sleep.
 rate = real(MIN_RATE, math.inf, "requests per second")

@@ -173,7 +173,16 @@ def _judging_options(run: argparse.ArgumentParser) -> None:
                      help="do not judge this check (repeatable)")
     run.add_argument("--fail-fast", action="store_true",
                      help="send no further case after the first failure of an error-severity check (started jobs "
-                          "are still stopped)")
+                          "are still stopped); the same as --max-failures 1")
+    # Schemathesis 4's names and meanings: --max-failures N ends the run after N failures, --max-time after N seconds.
+    run.add_argument("--max-failures", type=arguments.failures, default=None, metavar="N",
+                     help="stop sending once N cases have failed an error-severity check (what is in flight is "
+                          "still judged, started jobs are still stopped; the report says the run was stopped; at "
+                          f"most {arguments.MAX_FAILURES:,})")
+    run.add_argument("--max-time", type=arguments.run_time, default=None, metavar="SECONDS",
+                     help="stop sending once the run has lasted SECONDS (started jobs are still stopped; a run "
+                          "stopped with no failure is incomplete, exit 4; at most "
+                          f"{arguments.MAX_SECONDS:g})")
     run.add_argument("--rerun", type=Path, default=None, metavar="REPORT",
                      help="send only the failed cases of an earlier --report-json report, over the lanes they name")
     run.add_argument("--case", action="append", default=[], metavar="ID",

@@ -70,7 +70,8 @@ def run_command(args: argparse.Namespace) -> int:
         except (TargetError, SchemaDocumentError, MotoUnavailable) as exc:
             return error(str(exc))
         config = run_config(args, target, seed, create_jobs=not args.no_create_jobs and rerun_flows, checks=checks,
-                            fail_fast=args.fail_fast, rerun=rerun)
+                            fail_fast=args.fail_fast, max_failures=args.max_failures, max_time=args.max_time,
+                            rerun=rerun)
         if args.dry_run:
             return _dry_run(config)
         result = _run(config, args.verbose, region)
@@ -167,10 +168,13 @@ def _run(config: RunConfig, verbose: bool, region: str) -> RunResult | int:
     target = config.target
     _log_exchanges(verbose, target)
     try:
-        if target.job_setup is not None:
-            print(_cost_statement(config), file=sys.stderr)
-        print(f"conformance run against {', '.join(target.urls())} ({target.name}, {region}; seed {config.seed}; "
-              f"--seed {config.seed} repeats this run)", file=sys.stderr)
+        width = terminal.terminal_width(sys.stderr)  # these lines too fit the terminal (a pipe gets them whole)
+        wrap = sys.stderr.isatty() or "COLUMNS" in os.environ
+        opening = ([_cost_statement(config)] if target.job_setup is not None else []) + [
+            f"conformance run against {', '.join(target.urls())} ({target.name}, {region}; seed {config.seed}; "
+            f"--seed {config.seed} repeats this run)"]
+        for line in opening:
+            print("\n".join(terminal.fitted(line, width)) if wrap else line, file=sys.stderr)
         return run(config, progress=terminal.ProgressPrinter())
     except (ConfigurationError, SchemaDocumentError) as exc:
         return error(str(exc))
@@ -186,7 +190,7 @@ def _report(result: RunResult, args: argparse.Namespace, baseline: baselines.Bas
     summary = summarise(result, baseline)
     if source is not None:
         summary.rerun = source.compare(summary.failures)
-    terminal.write(summary)
+    terminal.write(summary, verbose=args.verbose)
     try:
         if args.report_json:
             json_report.write(summary, args.report_json)

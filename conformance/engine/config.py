@@ -79,9 +79,17 @@ class RunConfig:
     budget: int | None = None  # at most this many requests in the run (None: no cap)
     auth_checks: bool = True  # send unsigned and wrongly signed requests where the target signs
     read_timeout: float = 30.0  # seconds an answer may take before the request counts as unanswered
-    fail_fast: bool = False  # send no further case once an error-severity check has failed
+    fail_fast: bool = False  # send no further case once an error-severity check has failed (--max-failures 1)
+    max_failures: int | None = None  # stop sending once this many cases failed an error-severity check
+    max_time: float | None = None  # stop sending once the run has lasted this many seconds
     rerun: tuple[tuple[LaneKey, Case], ...] | None = None  # only these cases (an earlier report's failures)
     drawing_process: bool = True  # draw cases ahead in a forked process where the platform forks (same cases)
     near_misses: int = 16  # near misses of a started job's id drawn per job flow, beside the fixed ones
     shrink_requests: int = 100  # requests each failing generated case may spend shrinking (0: none is shrunk)
     machine: MachineConfig = MachineConfig()  # the state machine over the run's job kinds (steps 0: off)
+
+    @property
+    def failure_limit(self) -> int | None:
+        """Failing cases after which the run stops sending: --fail-fast is --max-failures 1, as in Schemathesis."""
+        limits = [limit for limit in (1 if self.fail_fast else None, self.max_failures) if limit is not None]
+        return min(limits) if limits else None

@@ -120,6 +120,19 @@ def _in_plan_order(listed: list[Case], generated: Iterator[Case], count: int, ca
         yield case
 
 
+def planned_count(config: RunConfig, lane: Lane, all_operations: list[Operation],
+                  entries: list[dict[str, object]] | None) -> int:
+    """How many of a lane's cases in the usual spelling its plan holds, known before any is drawn: the catalog's
+    (duplicates dropped) and `config.max_examples` generated ones (fewer only where a lane's strategies run dry);
+    twins in another spelling are not counted (how many there are is drawn)."""
+    if config.rerun is not None:
+        return sum(1 for case in _with_originals([case for key, case in config.rerun if key == lane.key])
+                   if not case.spelling)
+    listed = catalog.cases_for(lane.operation, lane.protocol.name, all_operations, entries or [],
+                               lane.protocol.inexpressible)
+    return len({case.key() for case in listed if not case.spelling}) + config.max_examples
+
+
 def draw_lanes(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) -> dict[LaneKey, Iterator[Case]]:
     """Every lane's cases in plan order, each lane drawn lazily and independently of the others (see `draw_lane`);
     the catalog is read and every strategy built at the call."""
@@ -186,6 +199,11 @@ class LazyPlan(Mapping[LaneKey, list[Case]]):
         with self._lock:
             return len(self._drawn[key])
 
+    def drawn_cases(self, key: LaneKey) -> list[Case]:
+        """A lane's cases drawn so far (drawing none)."""
+        with self._lock:
+            return list(self._drawn[key])
+
     def _case(self, key: LaneKey, index: int) -> Case | None:
         """Case `index` of a lane, drawn now if need be; None past its last."""
         with self._lock:
@@ -223,6 +241,7 @@ class RunPlan:
     required: set[LaneKey]
     planned: Mapping[LaneKey, list[Case]]
     drawing: drawing_process.DrawingProcess | None = None  # the process drawing `planned` ahead, if any
+    counts: dict[LaneKey, int] | None = None  # each lane's cases in the usual spelling (`planned_count`)
 
     def close(self) -> None:
         """Stop drawing ahead (what is still to be drawn is then drawn in-process)."""
@@ -248,6 +267,8 @@ def prepare(config: RunConfig) -> RunPlan:
         operations = select_operations(config)
         lanes = lanes_for(config, operations)
         planned = LazyPlan(draw_lanes(config, lanes, all_operations))  # strategies built here, cases drawn later
+        entries = None if config.rerun is not None else catalog.load_entries(config.catalog)
+        counts = {lane.key: planned_count(config, lane, all_operations, entries) for lane in lanes}
     except ValueError as exc:  # an unreadable catalog or schema, an unknown protocol or operation,
         raise ConfigurationError(str(exc)) from None  # a pattern no strategy can generate from
     if not lanes:
@@ -256,4 +277,4 @@ def prepare(config: RunConfig) -> RunPlan:
         raise ConfigurationError(f"--budget {config.budget} is below the {len(lanes)} requests that probe which "
                                  "lanes (operation and protocol) the endpoint serves")
     return RunPlan(operations, lanes, required_lanes(config, lanes), planned,
-                   start_drawing_process(config, lanes, all_operations))
+                   start_drawing_process(config, lanes, all_operations), counts)

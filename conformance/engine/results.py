@@ -77,6 +77,29 @@ class LaneState(enum.Enum):
     UNANSWERED = "unanswered"  # the probe got no answer at all
 
 
+class StopReason(enum.Enum):
+    """Which run limit cut a run short; the value is how reports spell it."""
+
+    MAX_FAILURES = "max-failures"
+    MAX_TIME = "max-time"
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A run a limit cut short: which, its value, and when (seconds into the run)."""
+
+    reason: StopReason
+    limit: float
+    after: float
+
+    def describe(self) -> str:
+        """One line for people."""
+        if self.reason is StopReason.MAX_FAILURES:
+            return (f"stopped by --max-failures {self.limit:g}: {self.limit:g} failing case(s) reached after "
+                    f"{self.after:.1f}s; the rest was not sent")
+        return f"stopped by --max-time {self.limit:g}: the run's time was up after {self.after:.1f}s; the rest was not sent"
+
+
 @dataclass(frozen=True)
 class StepSequence:
     """A failing state-machine run, as the shortest run found that fails the same way: each step as it was sent and
@@ -154,6 +177,7 @@ class RunResult:
     throttles: int = 0
     lowest_rate: float | None = None  # the lowest rate throttling brought the run to
     interrupted: bool = False  # Ctrl-C ended it: what was not reached is not judged
+    stopped: Stopped | None = None  # a run limit (--max-failures, --max-time) cut it short
     settling: SettleWatch | None = None  # what the run learnt of how its target's stopped jobs settle
 
 

@@ -18,7 +18,7 @@ from conformance.engine.phases.budget import BudgetPhase
 from conformance.engine.phases.cleanup import CleanupPhase
 from conformance.engine.phases.flows import JobsPhase
 from conformance.engine.phases.machine import MachinePhase
-from conformance.engine.phases.planned_cases import CasesPhase
+from conformance.engine.phases.planned_cases import CasesPhase, fails
 from conformance.engine.phases.probe import ProbePhase, lane_state, probe_case
 from conformance.engine.phases.shrink import ShrinkPhase
 from conformance.engine.plan import PlannedRequest, RunPlan, prepare
@@ -59,6 +59,7 @@ def _run_prepared(config: RunConfig, prepared: RunPlan, progress: Progress | Non
     result = RunResult(config, prepared.operations, prepared.lanes, prepared.required)
     all_stages = stages()
     began = time.monotonic()
+    ctx.limits.start()
     try:
         with ctx.interruption.handled():
             for stage in all_stages[:-1]:
@@ -66,20 +67,36 @@ def _run_prepared(config: RunConfig, prepared: RunPlan, progress: Progress | Non
                 _absorb(result, outcomes)
                 ctx.judged += [judged for outcome in outcomes for judged in outcome.results]
                 ctx.interruption.check()  # a Ctrl-C whose exception Python dropped
+                _count_failures(ctx, outcomes)
+                if ctx.limits.reached():  # --max-failures, --max-time: no further stage; the clean-up still runs
+                    break
     except KeyboardInterrupt:  # Ctrl-C: keep what was judged, stop every job a flow left running
+        ctx.limits.finish()
         ctx.cancel.set()
         _absorb(result, ctx.partial + [phase.run(ctx) for phase in all_stages[-1]])
         result.interrupted = True
         _finish(result, ctx, all_stages, began)
         raise RunInterrupted(result) from None
     except BaseException:
+        ctx.limits.finish()
         ctx.cancel.set()
         _absorb(result, [phase.run(ctx) for phase in all_stages[-1]])
         transport.close()
         raise
+    ctx.limits.finish()  # the clean-up is never cut short: every started job is stopped
+    result.stopped = ctx.limits.stopped
     _absorb(result, [phase.run(ctx) for phase in all_stages[-1]])
     _finish(result, ctx, all_stages, began)
     return result
+
+
+def _count_failures(ctx: RunContext, outcomes: list[PhaseOutcome]) -> None:
+    """Count the failing cases of a stage toward --max-failures (the planned cases count themselves, as judged)."""
+    for outcome in outcomes:
+        if outcome.phase != CasesPhase.name:
+            for judged in outcome.results:
+                if fails(judged):
+                    ctx.limits.failed()
 
 
 def _finish(result: RunResult, ctx: RunContext, all_stages: list[list[Phase]], began: float) -> None:

@@ -150,8 +150,10 @@ def decide(run: RunResult, baseline: Baseline | None = None) -> Decision:
             decision.reasons.append(f"before it: {len(decision.failures)} check failure(s): {', '.join(checks)}")
     elif unanswered and not answered:
         decision.verdict = Verdict.UNREACHABLE
-        silence = next((v.message for r in run.results for v in r.failures().values()), "")
-        decision.reasons.append(f"the target answered none of the {len(run.results)} request(s) sent"
+        # The shortest of what the silences said: the same cause, named with the shortest URL (it ends the output).
+        silence = min((v.message for r in run.results for v in r.failures().values()), key=len, default="")
+        # Cases tried, not requests sent: a refused connection sends nothing (the header counts 0 requests).
+        decision.reasons.append(f"the target answered none of the {len(run.results)} case(s) tried"
                                 + (f" ({silence})" if silence else ""))
     elif new or failing or strict_fixed:
         decision.verdict = Verdict.DOES_NOT_CONFORM
@@ -165,9 +167,13 @@ def decide(run: RunResult, baseline: Baseline | None = None) -> Decision:
         if strict_fixed and decision.baseline is not None:
             decision.reasons.append(f"{len(decision.baseline.fixed)} baseline entr(ies) fixed, and --baseline-strict: "
                                     "remove them from the baseline (--baseline-prune)")
-    elif decision.breaches:
+        if run.stopped is not None:  # what it found fails it; what it did not reach is said
+            decision.reasons.append(run.stopped.describe())
+    elif decision.breaches or run.stopped is not None:
+        # A run a limit cut short proves no conformance: what it did not send was not judged (the coverage contract).
         decision.verdict = Verdict.INCOMPLETE
-        decision.reasons += [b.describe() for b in decision.breaches]
+        decision.reasons += ([run.stopped.describe()] if run.stopped is not None else []) \
+            + [b.describe() for b in decision.breaches]
     if decision.baseline is not None and decision.verdict in (Verdict.CONFORMS, Verdict.INCOMPLETE):
         decision.reasons.append(_baseline_reason(decision.baseline))
     return decision

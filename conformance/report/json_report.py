@@ -30,6 +30,8 @@ def build(summary: Summary) -> dict[str, Any]:
         "budget": config.budget,
         "verdict": summary.verdict.value,
         "verdict_reasons": list(summary.decision.reasons),
+        "stopped": None if run.stopped is None else {"reason": run.stopped.reason.value, "limit": run.stopped.limit,
+                                                     "after_seconds": round(run.stopped.after, 3)},
         "exit_status": summary.decision.exit_status(),
         "summary": {
             "cases": len(run.results),

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import sys
 import textwrap
 import threading
 from collections import Counter
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from conformance.engine.results import StepSequence
 from conformance.engine.verdict import Verdict
@@ -62,8 +66,10 @@ class ProgressPrinter:
                 if not self._tasks:
                     self._bars.start()
                 self._tasks[message] = self._bars.add_task(message, total=None)
-            else:
-                self.stream.write(f"  {message}\n")
+            else:  # wrapped where a width is asked for ($COLUMNS); a pipe gets it whole
+                width = max(terminal_width(self.stream), MIN_WIDTH) if "COLUMNS" in os.environ else None
+                self.stream.write("\n".join(fitted(f"  {message}", width)) if width else f"  {message}")
+                self.stream.write("\n")
                 self.stream.flush()
 
     def close(self) -> None:
@@ -86,18 +92,30 @@ VERDICT_LINE = {Verdict.CONFORMS: "CONFORMS", Verdict.DOES_NOT_CONFORM: "DOES NO
                 Verdict.INCOMPLETE: "INCOMPLETE", Verdict.UNREACHABLE: "UNREACHABLE", Verdict.INTERRUPTED: "INTERRUPTED"}
 
 
-def write(summary: Summary, stream: TextIO | None = None) -> None:
-    """Print the matrix (operation × check), the coverage contract, observations, notes, failures, the verdict."""
-    stream = stream or sys.stdout
+def write(summary: Summary, stream: TextIO | None = None, verbose: bool = False) -> None:
+    """Print the matrix (operation × check), the coverage contract, observations (with `verbose`; else one line),
+    notes, failures, the verdict; every line fits the terminal (but a failure's `reproduce` curl line, kept whole
+    so that it can be copied), in colour on a terminal."""
+    raw = stream or sys.stdout
+    width = max(terminal_width(raw), MIN_WIDTH)
+    # Every line printed below is wrapped to the width as it is written: on a terminal, or where $COLUMNS asks for a
+    # width; a pipe or a file keeps its lines whole (a log is grepped, and its last line is the verdict).
+    stream = FittedStream(raw, width if raw.isatty() or "COLUMNS" in os.environ else None)
     run = summary.run
     if summary.rerun is not None:  # first, so that a rerun is never read as a full run
         print(f"rerun of {summary.rerun.file}: {summary.rerun.cases} case(s)", file=stream)
     protocols = ", ".join(sorted({lane.protocol.name for lane in run.lanes})) or run.config.protocol
-    width = shutil.get_terminal_size((120, 24)).columns
+    if summary.verdict is Verdict.UNREACHABLE:  # nothing was judged: say what was tried, what came back, what to check
+        _unreachable(summary, stream, protocols)
+        _verdict_line(summary, raw, stream, width)
+        return
     print("\n" + textwrap.fill(f"Target {run.config.target.url} over {protocols}, seed {run.config.seed}: "
                                f"{len(run.results)} cases, {run.requests_sent} requests in {run.elapsed:.1f}s",
-                               width=max(width, 40)), file=stream)
-    _matrix(summary, stream, width)
+                               width=width), file=stream)
+    if run.stopped is not None:  # a run limit cut it short: said at the top, and again in the verdict
+        jobs = "every started job was still stopped" if not run.jobs_left_running else "JOBS LEFT RUNNING: see below"
+        print(f"STOPPED: {run.stopped.describe()} ({jobs})", file=stream)
+    _matrix(summary, stream, width, raw)
     print("\ncoverage (lanes that must be served are marked *):", file=stream)
     for lane in summary.contract:
         mark = "*" if lane.required else " "
@@ -109,10 +127,16 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
         counted = ", ".join(f"{name} {tally.judged}/{tally.sent}" for name, tally in tallies.items() if tally.sent)
         if counted:
             print(f"judged/sent: {label}: {counted}", file=stream)
-    for operation, topics in summary.observations.items():
-        for topic, choices in topics.items():
-            chosen = ", ".join(f"{choice} ({count})" for choice, count in choices.most_common())
-            print(f"observed: {operation}: {topic}: {chosen}", file=stream)
+    observed = sum(len(topics) for topics in summary.observations.values())
+    if verbose:
+        for operation, topics in summary.observations.items():
+            for topic, choices in topics.items():
+                chosen = ", ".join(f"{choice} ({count})" for choice, count in choices.most_common())
+                print(f"observed: {operation}: {topic}: {chosen}", file=stream)
+    elif observed:  # one line: the choices are listed with --verbose, and always in --report-json
+        print(f"observed: {observed} choice(s) the target made where AWS allows several, over "
+              f"{len(summary.observations)} operation(s) (--verbose lists them; all are in --report-json)",
+              file=stream)
     for note in summary.notes:
         print(textwrap.fill(f"note: {note}", width=max(width, 40), subsequent_indent="  "), file=stream)
     if run.config.budget is not None:
@@ -145,6 +169,11 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
                       f"{', '.join(cause.checks)}: {named}; all are in --report-json", file=stream)
     write_rerun(summary, stream)
     write_baseline(summary, stream)
+    _verdict_line(summary, raw, stream, width)
+
+
+def _verdict_line(summary: Summary, raw: TextIO, stream: TextIO, width: int) -> None:
+    """The verdict and its first reason, wrapped to the width: in colour on a terminal, plain otherwise."""
     verdict = VERDICT_LINE[summary.verdict]
     reason = summary.decision.reasons[0] if summary.decision.reasons else ""
     more = f" (and {len(summary.decision.reasons) - 1} more)" if len(summary.decision.reasons) > 1 else ""
@@ -153,10 +182,13 @@ def write(summary: Summary, stream: TextIO | None = None) -> None:
     if judgement is not None and "of the baseline" not in reason:  # the line always says what the baseline accepted
         extra += f"; {judgement.accepted_failures} accepted failure(s) of the baseline"
     line = f"{verdict}" + (f": {reason}{more}" if reason else "") + extra
-    if stream.isatty():  # colour only on a terminal; a log gets plain text
+    if raw.isatty():  # colour only on a terminal; a log gets plain text
         colour = "green" if summary.verdict is Verdict.CONFORMS else "yellow" if summary.verdict in (
             Verdict.INCOMPLETE, Verdict.INTERRUPTED) else "red"
-        Console(file=stream, highlight=False).print(f"\n[bold {colour}]{escape(line)}[/]")
+        stream.flush()
+        console = Console(file=raw, highlight=False, soft_wrap=True)  # soft_wrap: the lines are wrapped here
+        parts = fitted(line, width) if isinstance(stream, FittedStream) and stream.width else [line]
+        console.print("\n" + "\n".join(f"[bold {colour}]{escape(part)}[/]" for part in parts))
     else:
         print(f"\n{line}", file=stream)
 
@@ -199,28 +231,203 @@ def write_baseline(summary: Summary, stream: TextIO) -> None:
         print(f"  accepted, by check: {shown} (each is in --report-json, marked accepted)", file=stream)
 
 
-def _matrix(summary: Summary, stream: TextIO, width: int) -> None:
-    """Operation × check, one table per protocol; lane by lane instead when the table is wider than the terminal."""
+def _matrix(summary: Summary, stream: TextIO, width: int, raw: TextIO | None = None) -> None:
+    """Operation × check, one table per protocol; where that is wider than the terminal, one compact table of lane
+    codes × check codes (`_compact_matrix`). FAILED cells in red on a terminal."""
+    raw = raw or stream
     first = max(len(check_id) for check_id in REGISTRY) + 2
     groups: dict[str, list[str]] = {}
     for label in summary.operations:
         groups.setdefault(label.partition(" over ")[2], []).append(label)
+    columns_of = {protocol: [max(len(label.partition(" over ")[0]), 16) + 2 for label in labels]
+                  for protocol, labels in groups.items()}
+    if any(first + sum(columns) > width for columns in columns_of.values()):
+        _compact_matrix(summary, stream, width, raw)
+        return
     for protocol, labels in groups.items():
         names = [label.partition(" over ")[0] for label in labels]
-        columns = [max(len(name), 16) + 2 for name in names]
-        if first + sum(columns) > width:  # sideways: a few wrapped lines per lane
-            for label in labels:
-                print(f"\n{label}:", file=stream)
-                cells = [f"{check_id} {_cell(summary, label, check_id)}" for check_id in _rows(summary)]
-                print(textwrap.fill("; ".join(cells), width=max(width, 40), initial_indent="  ",
-                                    subsequent_indent="  "), file=stream)
-            continue
+        columns = columns_of[protocol]
         print("\n" + f"over {protocol}".ljust(first) + "".join(n.ljust(w) for n, w in zip(names, columns, strict=True)),
               file=stream)
         for check_id in _rows(summary):
-            row = check_id.ljust(first) + "".join(_cell(summary, label, check_id).ljust(column)
-                                                  for label, column in zip(labels, columns, strict=True))
-            print(row.rstrip(), file=stream)
+            cells = [(_cell(summary, label, check_id).ljust(column), _style(summary, label, check_id))
+                     for label, column in zip(labels, columns, strict=True)]
+            _emit([(check_id.ljust(first), None), *cells], stream, raw)
+
+
+# The compact matrix's cells: what each state is shown as (a failed or warned cell adds its count).
+COMPACT_CELL = {"passed": "ok", "n/a": "-", "skipped": "."}
+PROTOCOL_CODES = {"awsJson1_1": "json", "rpcv2Cbor": "cbor"}
+VERB_CODES = {"Describe": "Desc", "Stop": "Stop", "Start": "Start", "List": "List"}
+
+
+def _compact_matrix(summary: Summary, stream: TextIO, width: int, raw: TextIO) -> None:
+    """Lane × check as codes (a lane per row, `PiiStop/json`; a check per column, `ans`), in as many tables as the
+    width needs, with a legend of the codes below: a table people can scan at 80 columns."""
+    labels = summary.operations
+    lanes = lane_codes(labels)
+    checks = check_codes(_rows(summary))
+    cells = {label: {check_id: _compact_cell(summary, label, check_id) for check_id in checks} for label in labels}
+    first = max((len(code) for code in lanes.values()), default=4) + 1
+    columns = {check_id: max([len(code), *(len(cells[label][check_id][0]) for label in labels)]) + 1
+               for check_id, code in checks.items()}
+    chunks: list[list[str]] = [[]]
+    for check_id in checks:  # as many checks per table as the width takes
+        # A row's last blank is dropped (`_emit` strips it): a column fits where all but its blank does.
+        if chunks[-1] and first + sum(columns[c] for c in chunks[-1]) + columns[check_id] - 1 > width:
+            chunks.append([])
+        chunks[-1].append(check_id)
+    for chunk in chunks:
+        print("\n" + "lane".ljust(first) + "".join(checks[c].ljust(columns[c]) for c in chunk).rstrip(), file=stream)
+        for label in labels:
+            row = [(cells[label][c][0].ljust(columns[c]), cells[label][c][1]) for c in chunk]
+            _emit([(lanes[label].ljust(first), None), *row], stream, raw)
+    operations = {code.partition("/")[0]: label.partition(" over ")[0] for label, code in lanes.items()}
+    protocols = {code.partition("/")[2]: label.partition(" over ")[2] for label, code in lanes.items()}
+    print("lanes: " + "; ".join(f"{code} {operation}" for code, operation in operations.items()) + "; over "
+          + ", ".join(f"/{code} {protocol}" for code, protocol in protocols.items()), file=stream)
+    print("checks: " + "; ".join(f"{code} {check_id}" for check_id, code in checks.items()), file=stream)
+    print("cells: ok passed; F3 FAILED 3 answers; W3 warned on 3; - never applies; . nothing it applied to "
+          "(counts: --report-json)", file=stream)
+
+
+def _compact_cell(summary: Summary, label: str, check_id: str) -> tuple[str, str | None]:
+    """A compact cell's text and style (None: plain)."""
+    cell = summary.matrix[label].get(check_id, Cell(applies=False))
+    if cell.state == "failed":
+        warned = REGISTRY[check_id].severity is Severity.WARNING
+        return (f"W{cell.failed}", "yellow") if warned else (f"F{cell.failed}", "bold red")
+    return COMPACT_CELL.get(cell.state, cell.state), None
+
+
+def _style(summary: Summary, label: str, check_id: str) -> str | None:
+    """A full matrix cell's style: red where it FAILED, yellow where it warned."""
+    cell = summary.matrix[label].get(check_id, Cell(applies=False))
+    if cell.state != "failed":
+        return None
+    return "yellow" if REGISTRY[check_id].severity is Severity.WARNING else "bold red"
+
+
+def _emit(segments: list[tuple[str, str | None]], stream: TextIO, raw: TextIO) -> None:
+    """One line of styled segments: rich markup on a terminal, plain text otherwise (trailing blanks dropped)."""
+    line = "".join(text for text, _ in segments).rstrip()
+    if not raw.isatty() or not any(style for _, style in segments):
+        print(line, file=stream)
+        return
+    stream.flush()
+    text = Text()
+    for part, style in segments:
+        text.append(part, style=style or "")
+    text.rstrip()
+    Console(file=raw, highlight=False, soft_wrap=True).print(text)
+
+
+def lane_codes(labels: list[str]) -> dict[str, str]:
+    """A short code per lane label (`StopPiiEntitiesDetectionJob over awsJson1_1` -> `PiiStop/json`): the first word
+    of what the operation acts on, its verb, the protocol; longer only for the lanes whose codes would be the same."""
+    codes = {label: _lane_code(label, 1) for label in labels}
+    for words in (2, 9):
+        shared = {label for label, code in codes.items() if list(codes.values()).count(code) > 1}
+        codes.update({label: _lane_code(label, words) for label in shared})
+    if len(set(codes.values())) < len(codes):  # still the same: the labels themselves
+        return {label: label for label in labels}
+    return codes
+
+
+def _lane_code(label: str, words: int) -> str:
+    operation, _, protocol = label.partition(" over ")
+    verb = next((verb for verb in VERB_CODES if operation.startswith(verb)), "")
+    tokens = re.findall(r"[A-Z]+(?=[A-Z][a-z]|\d|$)|[A-Z][a-z]*|\d+", operation[len(verb):]) or [operation]
+    noun = "".join(token.capitalize() for token in tokens[:words])[:5 * words]
+    return f"{noun}{VERB_CODES.get(verb, verb)}/{PROTOCOL_CODES.get(protocol, protocol)}"
+
+
+def check_codes(check_ids: list[str]) -> dict[str, str]:
+    """A short code per check id, unique among them: the initials of its words (`no_server_error` -> `nse`), three
+    letters of a one-word id (`answered` -> `ans`), longer where two would be the same."""
+    codes: dict[str, str] = {}
+    for check_id in check_ids:
+        words = check_id.split("_")
+        tries = ["".join(w[0] for w in words) if len(words) > 1 else check_id[:3],
+                 words[0][:2] + "".join(w[0] for w in words[1:]), check_id[:4], check_id]
+        codes[check_id] = next(code for code in tries if code not in codes.values())
+    return codes
+
+
+MIN_WIDTH = 40  # narrower than this, lines are wrapped at 40 all the same
+
+
+def terminal_width(stream: TextIO | None = None) -> int:
+    """The width to fit: $COLUMNS where set, else the terminal's the report is written to; 120 for a pipe or a file
+    (a log is not wrapped to whatever terminal started the process)."""
+    if "COLUMNS" in os.environ or stream is None:
+        return shutil.get_terminal_size((120, 24)).columns
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 120 if stream.isatty() else 120
+    except (AttributeError, OSError, ValueError):  # a stream with no file descriptor (a StringIO, pytest's capture)
+        return 120
+
+
+def is_reproduction(line: str) -> bool:
+    """Whether a line is a failure's curl reproduction (`  reproduce: curl ...`, `  reproduce minimal: printf ... |
+    curl ...`): the one kind of line left longer than the terminal, whole, so that it can be copied and run."""
+    label, _, command = line.strip().partition(": ")
+    return label in ("reproduce", "reproduce minimal") and "curl " in command
+
+
+def fitted(line: str, width: int) -> list[str]:
+    """A line wrapped to `width`: continuation lines indented two more than the line (a reproduction stays whole)."""
+    if len(line) <= width or is_reproduction(line):
+        return [line]
+    indent = " " * min(len(line) - len(line.lstrip(" ")) + 2, width // 2)
+    return textwrap.wrap(line, width=width, subsequent_indent=indent, break_on_hyphens=False) or [line]
+
+
+class FittedStream:
+    """A text stream that wraps each line written to it to `width` (see `fitted`) before passing it on."""
+
+    def __init__(self, stream: TextIO, width: int | None) -> None:
+        self.stream, self.width = stream, width  # width None: lines pass unchanged
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        """Pass on every whole line, wrapped; keep a partial one until its end comes."""
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self.stream.write(("\n".join(fitted(line, self.width)) if self.width else line) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        """Pass on a partial line too."""
+        if self._pending:
+            self.stream.write("\n".join(fitted(self._pending, self.width)) if self.width else self._pending)
+            self._pending = ""
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        """Whether the stream underneath is a terminal."""
+        return self.stream.isatty()
+
+
+def _unreachable(summary: Summary, stream: TextIO, protocols: str) -> None:
+    """A target that answered nothing, in a few lines: what was tried, what came back, what to check."""
+    run = summary.run
+    url = run.config.target.url
+    sent = [result for result in run.results if result.judged]
+    urls = {url.rstrip("/") + result.request.path: result for result in sent}
+    # What came back, once per kind: each message without the URL it names (the URLs are counted above it).
+    said = sorted({verdict.message.replace(address, "the target").strip() for address, result in urls.items()
+                   for verdict in result.failures().values()})
+    print(f"\nTarget {url} (seed {run.config.seed}): no answer in {run.elapsed:.1f}s", file=stream)
+    print(f"tried: {len(sent)} probe case(s), one per lane ({protocols}), at {len(urls)} URL(s) of {url}",
+          file=stream)
+    for message in said[:2]:
+        print(f"came back: {message}", file=stream)
+    host = urlsplit(url)
+    print(f"check: is a server listening at {host.hostname}:{host.port or (443 if host.scheme == 'https' else 80)}? "
+          "Is --endpoint-url right (scheme, host, port)? Does a firewall or proxy stand between?", file=stream)
+    print("nothing was judged: the matrix, coverage and failures are in --report-json", file=stream)
 
 
 def _rows(summary: Summary) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ALL_COMPLETED, FIRST_EXCEPTION, Future, wait
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from conformance.engine.budget import Allocation
 from conformance.engine.config import RunConfig
 from conformance.engine.lanes import Lane
 from conformance.engine.plan import PlannedRequest, RunPlan
-from conformance.engine.results import CaseResult, LaneState, SettleWatch, Shrinking, Skip
+from conformance.engine.results import CaseResult, LaneState, SettleWatch, Shrinking, Skip, Stopped, StopReason
 from conformance.engine.transport import Transport
 from conformance.targets.target import Target
 
@@ -83,6 +84,50 @@ class Interruption:
                 return
 
 
+class RunLimits:
+    """--max-failures and --max-time: once one is reached the run stops sending (`cancel` is set, as on Ctrl-C, so
+    flows still reach their Stop and the clean-up runs), and `stopped` says which limit and when."""
+
+    def __init__(self, max_failures: int | None, max_time: float | None, cancel: threading.Event) -> None:
+        self.max_failures, self.max_time, self.cancel = max_failures, max_time, cancel
+        self.began = time.monotonic()
+        self.failing = 0  # cases an error-severity check failed
+        self.stopped: Stopped | None = None
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def start(self) -> None:
+        """Start the clock of --max-time (a daemon timer: it never keeps the process alive)."""
+        self.began = time.monotonic()
+        if self.max_time is not None:
+            self._timer = threading.Timer(self.max_time, self._stop, (StopReason.MAX_TIME, self.max_time))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def finish(self) -> None:
+        """Stop the clock (the run is over, or in its clean-up, which no limit cuts)."""
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def failed(self) -> None:
+        """Count one failing case; stop the run when --max-failures is reached."""
+        with self._lock:
+            self.failing += 1
+            reached = self.max_failures is not None and self.failing >= self.max_failures
+        if reached and self.max_failures is not None:
+            self._stop(StopReason.MAX_FAILURES, self.max_failures)
+
+    def reached(self) -> bool:
+        """Whether a limit has stopped the run."""
+        return self.stopped is not None
+
+    def _stop(self, reason: StopReason, limit: float) -> None:
+        with self._lock:
+            if self.stopped is None and not self.cancel.is_set():  # the first limit reached is the one reported
+                self.stopped = Stopped(reason, limit, time.monotonic() - self.began)
+        self.cancel.set()
+
+
 @dataclass
 class RunContext:
     """What the phases of one run share: its plan, what probing learnt, the transport."""
@@ -98,8 +143,10 @@ class RunContext:
     partial: list[PhaseOutcome] = field(default_factory=list)  # what a phase cut short by Ctrl-C had judged
     judged: list[CaseResult] = field(default_factory=list)  # the results of the stages run so far
     settling: SettleWatch = field(default_factory=SettleWatch)  # shared by every wait for a stopped job
+    limits: RunLimits = field(init=False)
 
     def __post_init__(self) -> None:
+        self.limits = RunLimits(self.config.failure_limit, self.config.max_time, self.cancel)
         # Only on a local target does a wait in vain bound the later ones: on AWS a stop takes minutes, and
         # every wait there keeps the whole --settle-timeout.
         self.settling.learns = self.config.target.is_local

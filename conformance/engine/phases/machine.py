@@ -98,7 +98,7 @@ class MachinePhase:
         shrink = ctx.allocation.machine_shrink if ctx.allocation is not None else None
         outcome.results = run_machine(machine, self.runs(ctx), steps,
                                       config.machine.shrink_requests if shrink is None else shrink,
-                                      config.machine, config.fail_fast,
+                                      config.machine, config.failure_limit is not None,
                                       before_shrink=lambda: _wait(ctx, self.after.done if self.after else None))
         return outcome
 

@@ -26,15 +26,16 @@ class CasesPhase:
 
     def sequence(self, ctx: RunContext) -> tuple[Callable[[LaneKey], int], Iterable[tuple[Lane, int, Case]],
                                                   list[tuple[LaneKey, Case]]]:
-        """(each lane's count of cases to send: so far as drawn, while they are drawn; the cases in send order; the
-        (lane, case) pairs the budget cut off). With no budget share the cases are drawn while earlier ones are in
-        flight."""
-        planned = ctx.prepared.planned
-        if isinstance(planned, LazyPlan) and all(ctx.allocation is None or ctx.allocation.cases_per_lane.get(lane.key)
+        """(each lane's count of cases in the usual spelling to send, known before any is sent, so that a progress
+        total never changes; the cases in send order; the (lane, case) pairs the budget cut off). With no budget
+        share the cases are drawn while earlier ones are in flight."""
+        planned, counts = ctx.prepared.planned, ctx.prepared.counts
+        if isinstance(planned, LazyPlan) and counts is not None and all(ctx.allocation is None or ctx.allocation.cases_per_lane.get(lane.key)
                                                  is None for lane in ctx.live):
-            return planned.drawn, planned.interleaved(ctx.live), []
+            return counts.__getitem__, planned.interleaved(ctx.live), []
         kept, cut = self.kept(ctx)
-        return lambda key: len(kept[key]), interleaved(ctx.live, kept), cut
+        usual = {key: sum(1 for case in cases if not case.spelling) for key, cases in kept.items()}
+        return usual.__getitem__, interleaved(ctx.live, kept), cut
 
     def kept(self, ctx: RunContext) -> tuple[dict[LaneKey, list[Case]], list[tuple[LaneKey, Case]]]:
         """Each live lane's cases cut to its share, and the (lane, case) pairs cut off."""
@@ -53,8 +54,12 @@ class CasesPhase:
         return [PlannedRequest(lane, case) for lane, _, case in interleaved(ctx.live, kept)]
 
     def promises(self, ctx: RunContext) -> dict[LaneKey, set[str]]:
-        """Every planned category of every lane."""
-        return {lane.key: {case.category for case in ctx.prepared.planned[lane.key]} for lane in ctx.lanes}
+        """Every planned category of every lane (of a run a limit stopped: of the cases drawn by then, as the rest
+        is not drawn only to be promised; that run is incomplete whatever it promised)."""
+        planned = ctx.prepared.planned
+        if ctx.limits.reached() and isinstance(planned, LazyPlan):
+            return {lane.key: {case.category for case in planned.drawn_cases(lane.key)} for lane in ctx.lanes}
+        return {lane.key: {case.category for case in planned[lane.key]} for lane in ctx.lanes}
 
     def run(self, ctx: RunContext) -> PhaseOutcome:
         """Send and judge; a case the budget or a cancellation stopped is a skip, not a result."""
@@ -62,21 +67,23 @@ class CasesPhase:
         transport = ctx.transport
         total, sequence, cut = self.sequence(ctx)
         slots: dict[LaneKey, dict[int, CaseResult]] = {lane.key: {} for lane in ctx.live}
-        done = dict.fromkeys(slots, 0)
+        done = dict.fromkeys(slots, 0)  # cases in the usual spelling judged: progress counts what its total counts
+        if ctx.progress:
+            for lane in ctx.live:  # every lane's total shown from the start
+                ctx.progress(lane.label, 0, total(lane.key))
         unsent: list[tuple[LaneKey, str]] = [(lane, case.category) for lane, case in cut]
         lock = threading.Lock()
-        stopped = threading.Event()  # --fail-fast: an error-severity check failed, so send no further case
         dropped: list[tuple[LaneKey, str]] = []
 
         originals = _Originals()
 
         def one(lane: Lane, index: int, case: Case) -> None:
             with originals.kept(lane.key, case) as keep:
-                if ctx.cancel.is_set():  # Ctrl-C: what has not gone out stays unsent
-                    return
-                if stopped.is_set():
+                if ctx.limits.reached():  # --max-failures, --max-time (--fail-fast): the rest is a skip
                     with lock:
                         dropped.append((lane.key, case.category))
+                    return
+                if ctx.cancel.is_set():  # Ctrl-C: what has not gone out stays unsent
                     return
                 try:
                     result = execute(lane.operation, case, lane.protocol, transport, ctx.checks,
@@ -88,16 +95,18 @@ class CasesPhase:
                 keep(result)
             with lock:
                 slots[lane.key][index] = result
-                done[lane.key] += 1
-                if ctx.config.fail_fast and _fails(result):
-                    stopped.set()
-                if ctx.progress:
+                done[lane.key] += 0 if case.spelling else 1
+                if fails(result):
+                    ctx.limits.failed()
+                if ctx.progress and not case.spelling:
                     ctx.progress(lane.label, done[lane.key], total(lane.key))
 
         pool = ThreadPoolExecutor(max_workers=max(ctx.config.workers, 1))
         futures: list[Future[None]] = []
         try:  # drawing and submitting are inside: a Ctrl-C meanwhile must still empty the queue
             for lane, index, case in sequence:  # the workers send the first cases while the rest are drawn
+                if ctx.limits.reached():  # a run limit: draw and submit no more
+                    break
                 originals.expect(lane.key, case)
                 futures.append(pool.submit(one, lane, index, case))
                 ctx.interruption.check()
@@ -116,7 +125,7 @@ class CasesPhase:
             raise
         pool.shutdown()
         outcome = PhaseOutcome(self.name, self._judged(ctx, slots))
-        outcome.skips += cut_skips(unsent) + _fail_fast_skips(dropped)
+        outcome.skips += cut_skips(unsent) + _stopped_skips(dropped, ctx)
         return outcome
 
     @staticmethod
@@ -164,12 +173,16 @@ class _Originals:
         return entry[1][0] if entry[1] else None
 
 
-def _fails(result: CaseResult) -> bool:
+def fails(result: CaseResult) -> bool:
     """Whether an error-severity check failed on the case (what --fail-fast stops at)."""
     return any(severity(check) is Severity.ERROR for check in result.failures())
 
 
-def _fail_fast_skips(dropped: list[tuple[LaneKey, str]]) -> list[Skip]:
-    """One CANCELLED skip per lane for the cases --fail-fast left unsent, saying the run stopped early."""
-    return [Skip(SkipReason.CANCELLED, skip.lane, skip.categories, "--fail-fast: the run stopped early, at the first "
-                 "failure", unsent=skip.unsent) for skip in cut_skips(dropped)]
+def _stopped_skips(dropped: list[tuple[LaneKey, str]], ctx: RunContext) -> list[Skip]:
+    """One CANCELLED skip per lane for the cases a run limit (--fail-fast, --max-failures, --max-time) left unsent,
+    saying the run stopped early."""
+    stopped = ctx.limits.stopped
+    why = "--fail-fast: the run stopped early, at the first failure" if ctx.config.fail_fast \
+        else stopped.describe() if stopped is not None else "the run stopped early"
+    return [Skip(SkipReason.CANCELLED, skip.lane, skip.categories, why, unsent=skip.unsent)
+            for skip in cut_skips(dropped)]
