@@ -112,3 +112,10 @@ def send(url: str, method: str, path: str, headers: dict[str, str],
         return response.status, answer_headers, cbor.decode(raw) if is_cbor else json.loads(raw)
     finally:
         connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_columns_from_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see the environment of a plain shell: pytest-xdist's workers get COLUMNS=80, which would make every
+    report written to a pipe or a StringIO wrap as if asked to (tests that want a width set COLUMNS themselves)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
