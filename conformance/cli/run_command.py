@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from conformance import __version__
+from conformance.cli import config_file
 from conformance.cli.errors import EXIT_OK, error
 from conformance.engine import baseline as baselines
 from conformance.engine.config import ConfigurationError, MachineConfig, RunConfig, lifecycle_for
@@ -42,6 +43,7 @@ def run_command(args: argparse.Namespace) -> int:
     """`conformance run`: check the options, resolve the target, run, report; the exit status."""
     if getattr(args, "config_error", None):
         return error(args.config_error)
+    config_file.settle_exclusive(args)
     problem = _reports_problem(args) or _baseline_problem(args)
     if problem:  # found before anything is sent, not after the verdict, whose exit status it would replace
         return error(problem)
@@ -76,7 +78,7 @@ def run_command(args: argparse.Namespace) -> int:
                            machine=MachineConfig(steps=args.state_machine_steps))
         if args.dry_run:
             return _dry_run(config)
-        result = _run(config, args.verbose, region)
+        result = _run(config, args.verbose, region, getattr(args, "config_file", None))
         if isinstance(result, int):
             return result
     if recorded is not None:
@@ -152,13 +154,15 @@ def _choice(args: argparse.Namespace, region: str) -> TargetChoice:
                         data_access_role_arn=args.data_access_role_arn, credentials_required=not args.dry_run)
 
 
-def _run(config: RunConfig, verbose: bool, region: str) -> RunResult | int:
+def _run(config: RunConfig, verbose: bool, region: str, config_path: Path | None = None) -> RunResult | int:
     """The run's result (an interrupted one too), or the exit status of a configuration that cannot work."""
     target = config.target
     _log_exchanges(verbose, target)
     try:
         if target.job_setup is not None:
             print(_cost_statement(config), file=sys.stderr)
+        if config_path is not None:  # which file set options the command line did not
+            print(f"config: {config_path}", file=sys.stderr)
         print(f"conformance run against {', '.join(target.urls())} ({target.name}, {region}; seed {config.seed}; "
               f"--seed {config.seed} repeats this run)", file=sys.stderr)
         return run(config, progress=terminal.ProgressPrinter())
