@@ -165,12 +165,21 @@ def _run(config: RunConfig, verbose: bool, region: str, config_path: Path | None
             print(f"config: {config_path}", file=sys.stderr)
         print(f"conformance run against {', '.join(target.urls())} ({target.name}, {region}; seed {config.seed}; "
               f"--seed {config.seed} repeats this run)", file=sys.stderr)
-        return run(config, progress=terminal.ProgressPrinter())
+        return run(config, progress=terminal.ProgressPrinter(), on_interrupt=_say_interrupted)
     except (ConfigurationError, SchemaDocumentError) as exc:
         return error(str(exc))
     except RunInterrupted as interrupted:  # report what was judged, marked interrupted (exit 130)
         print("conformance: interrupted; reporting what was judged so far", file=sys.stderr)
         return interrupted.result
+
+
+def _say_interrupted() -> None:
+    """At the Ctrl-C itself (in the signal handler), one line: stopping jobs and reporting take seconds more."""
+    line = "\nconformance: interrupted; stopping the jobs it started, then reporting\n"
+    try:  # os.write: a print here could meet the progress line's own write in progress (a reentrant call)
+        os.write(sys.stderr.fileno(), line.encode())
+    except (OSError, ValueError, AttributeError):  # a stderr without a descriptor (captured, in tests)
+        print(line, end="", file=sys.stderr)
 
 
 def _report(result: RunResult, args: argparse.Namespace, baseline: baselines.Baseline | None = None) -> int:
