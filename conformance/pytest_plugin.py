@@ -175,6 +175,7 @@ def _file_options(config: pytest.Config) -> tuple[Path | None, dict[str, Any]]:
 
 
 _FILE_KEY = pytest.StashKey[tuple[Path | None, dict[str, Any]]]()
+_CHECKS_KEY = pytest.StashKey["frozenset[str] | None"]()
 
 
 def _from_file(config: pytest.Config, name: str, parse: Callable[[str], Any]) -> Any:
@@ -337,7 +338,12 @@ def conformance_max_examples(pytestconfig: pytest.Config, conformance_options: O
 
 def judged_checks(failures: list[tuple[str, Failed]]) -> list[tuple[str, Failed]]:
     """The failures of the checks --conformance-check and --conformance-exclude-check select (all without them)."""
-    chosen = options(_SESSION[0]).checks if _SESSION else None
+    if not _SESSION:
+        return failures
+    config = _SESSION[0]
+    if _CHECKS_KEY not in config.stash:  # resolved once: every judged case asks
+        config.stash[_CHECKS_KEY] = options(config).checks
+    chosen = config.stash[_CHECKS_KEY]
     return failures if chosen is None else [(check, verdict) for check, verdict in failures if check in chosen]
 
 
