@@ -116,6 +116,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _SESSION[:] = [config]
     if config.getoption(_ini_key("schemas"), None) is not None or config.getini(_ini_key("schemas")):
         selected_operations()
+    if any("conformance.suite" in arg or "conformance/suite" in arg for arg in config.invocation_params.args):
+        options(config)  # the suite is asked for: a bad option or config file is a usage error now, in one line
     seed = _seed(config)
     if seed is not None and config.getoption("hypothesis_seed", None) is None:
         from hypothesis import core
