@@ -1,6 +1,7 @@
 """The pytest plugin (entry point `pytest11`): options and fixtures for `pytest --pyargs conformance.suite`.
 
-Every option is named `--conformance-…`, with an ini key `conformance_…` (the command line wins): the plugin
+Every option is named `--conformance-…`, with an ini key `conformance_…` (the command line wins over the ini file,
+and both over the config file `conformance run` reads, `conformance.toml` or `[tool.conformance]`): the plugin
 is loaded into every pytest session of the environment, so plain names (`--region`, `--profile`) would clash
 with a project's conftest.py or with other plugins (pytest-profiling's `--profile`).
 
@@ -55,7 +56,8 @@ def _parsers() -> dict[str, Callable[[str], Any]]:
 
     return {"endpoint-url": str, "target": _choice(*TARGETS), "region": str, "profile": str,
             "protocol": _choice(*PROTOCOLS), "rate": arguments.rate, "settle-timeout": arguments.seconds,
-            "max-examples": arguments.whole(1, arguments.MAX_EXAMPLES), "schemas": Path, "baseline": Path}
+            "max-examples": arguments.whole(1, arguments.MAX_EXAMPLES), "schemas": Path, "baseline": Path,
+            "seed": arguments.seed}
 
 
 _HELP = {
@@ -75,7 +77,17 @@ _HELP = {
                "serves them too; default: the bundled documents)",
     "baseline": "a baseline file (as `conformance run --baseline` reads it): a failure whose cause it lists is an "
                 "xfail; a test that judged an entry's check and category without failing so is an xpass (fixed)",
+    "seed": "seed Hypothesis with N, so that the same N draws the same cases (as --hypothesis-seed, which wins)",
 }
+# Repeatable options: a list on the command line (the option again), in the ini file (space-separated) and in the
+# config file (a TOML list).
+_REPEATABLE = {
+    "check": "judge only this check (repeatable; default: all)",
+    "exclude-check": "do not judge this check (repeatable)",
+}
+_FLAGS = {"no-create-jobs": "never start jobs (no success-path tests)",
+          "all-operations": "test every operation with a schema document, not only the mission's two",
+          "baseline-strict": "with --conformance-baseline: a fixed entry (an xpass) fails the test"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -86,9 +98,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(f"--{PREFIX}-{name}", default=None, metavar=name.split("-")[-1].upper(),
                         type=parsers[name], help=f"{text} [ini: {_ini_key(name)}]")
         parser.addini(_ini_key(name), help=text, default=None)
-    for flag, text in (("no-create-jobs", "never start jobs (no success-path tests)"),
-                       ("all-operations", "test every operation with a schema document, not only the mission's two"),
-                       ("baseline-strict", "with --conformance-baseline: a fixed entry (an xpass) fails the test")):
+    for name, text in _REPEATABLE.items():
+        group.addoption(f"--{PREFIX}-{name}", action="append", default=None, metavar="ID",
+                        help=f"{text} [ini: {_ini_key(name)}]")
+        parser.addini(_ini_key(name), help=text, type="args", default=[])
+    for flag, text in _FLAGS.items():
         group.addoption(f"--{PREFIX}-{flag}", action="store_true", default=None, help=f"{text} [ini: {_ini_key(flag)}]")
         parser.addini(_ini_key(flag), help=text, type="bool", default=False)
 
@@ -102,6 +116,13 @@ def pytest_configure(config: pytest.Config) -> None:
     _SESSION[:] = [config]
     if config.getoption(_ini_key("schemas"), None) is not None or config.getini(_ini_key("schemas")):
         selected_operations()
+    if any("conformance.suite" in arg or "conformance/suite" in arg for arg in config.invocation_params.args):
+        options(config)  # the suite is asked for: a bad option or config file is a usage error now, in one line
+    seed = _seed(config)
+    if seed is not None and config.getoption("hypothesis_seed", None) is None:
+        from hypothesis import core
+
+        core.global_force_seed = seed  # what --hypothesis-seed sets (its own option, when given, wins)
     if config.getoption(_ini_key("baseline"), None) is not None or config.getini(_ini_key("baseline")):
         _session_baseline(config)
 
@@ -119,6 +140,64 @@ def selected_operations() -> tuple[list[Operation], list[Operation]]:
                 load_operations(schema_dir))
     except (ConfigurationError, ValueError) as exc:
         raise pytest.UsageError(f"--{PREFIX}-schemas: {exc}") from None
+
+
+def _seed(config: pytest.Config) -> int | None:
+    """--conformance-seed as resolved, or None; read only when some source names it (a cheap look for every session
+    the plugin is loaded into)."""
+    try:  # a session that never runs the suite is not failed for a config file it does not use
+        in_file = "seed" in _file_options(config)[1]
+    except pytest.UsageError:
+        in_file = False
+    named = config.getoption(_ini_key("seed"), None) is not None or config.getini(_ini_key("seed")) or in_file
+    return options(config).seed if named else None
+
+
+def _file_options(config: pytest.Config) -> tuple[Path | None, dict[str, Any]]:
+    """The config file `conformance run` reads (`cli.config_file`) from the folder pytest was started in: its path
+    and its options by the plugin's names (keys the plugin has not, such as `report-json`, left to the CLI)."""
+    from conformance.cli import config_file
+
+    cached = config.stash.get(_FILE_KEY, None)
+    if cached is not None:
+        return cached
+    try:
+        found = config_file.find(config.invocation_params.dir)
+    except config_file.ConfigFileError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    known = {*_HELP, *_REPEATABLE, *_FLAGS}
+    chosen: tuple[Path | None, dict[str, Any]] = (None, {})
+    if found is not None:
+        chosen = (found[0], {key.replace("_", "-"): value for key, value in found[1].items()
+                             if key.replace("_", "-") in known})
+        if "endpoint-url" in chosen[1] and "target" in chosen[1]:
+            raise pytest.UsageError(f"{found[0]}: endpoint-url and target exclude each other: set one")
+    config.stash[_FILE_KEY] = chosen
+    return chosen
+
+
+_FILE_KEY = pytest.StashKey[tuple[Path | None, dict[str, Any]]]()
+_CHECKS_KEY = pytest.StashKey["frozenset[str] | None"]()
+
+
+def _from_file(config: pytest.Config, name: str, parse: Callable[[str], Any]) -> Any:
+    """Option NAME as the config file sets it (parsed as on the command line), or None."""
+    path, found = _file_options(config)
+    if name not in found:
+        return None
+    value = found[name]
+    try:
+        if name in _FLAGS:
+            if not isinstance(value, bool):
+                raise ValueError("must be true or false")
+            return value
+        if name in _REPEATABLE:
+            return [str(item) for item in (value if isinstance(value, list) else [value])]
+        if isinstance(value, (bool, dict, list)):
+            raise ValueError("must be a string or a number")
+        return parse(str(value))
+    except (argparse.ArgumentTypeError, ValueError) as exc:
+        raise pytest.UsageError(f"{path}: {name} = {value!r}: {exc}") from None
 
 
 def _ini_key(name: str) -> str:
@@ -143,6 +222,9 @@ class Options:
     all_operations: bool = False
     baseline: Path | None = None
     baseline_strict: bool = False
+    checks: frozenset[str] | None = None  # the checks that judge (--conformance-check, -exclude-check); None: all
+    seed: int | None = None
+    config_file: Path | None = None  # the config file read, if any
 
 
 def _value(config: pytest.Config, name: str, parse: Callable[[str], Any]) -> Any:
@@ -157,14 +239,35 @@ def _value(config: pytest.Config, name: str, parse: Callable[[str], Any]) -> Any
         raise pytest.UsageError(f"ini {_ini_key(name)}: {exc}") from None
 
 
+def _checks(config: pytest.Config) -> frozenset[str] | None:
+    """The checks --conformance-check and --conformance-exclude-check select (None: all), as `conformance run`'s."""
+    from conformance.judging.checks import REGISTRY
+
+    chosen = {name: config.getoption(_ini_key(name)) or config.getini(_ini_key(name))
+              or _from_file(config, name, str) or [] for name in _REPEATABLE}
+    unknown = [check for check in chosen["check"] + chosen["exclude-check"] if check not in REGISTRY]
+    if unknown:
+        raise pytest.UsageError(f"--{PREFIX}-check: unknown check(s) {', '.join(unknown)} "
+                                f"(known: {', '.join(sorted(REGISTRY))})")
+    if not chosen["check"] and not chosen["exclude-check"]:
+        return None
+    return frozenset(check for check in (chosen["check"] or REGISTRY) if check not in chosen["exclude-check"])
+
+
 def options(config: pytest.Config) -> Options:
-    """The session's resolved options; a bad ini value or a contradiction is a pytest.UsageError."""
+    """The session's resolved options: the command line, else the ini file, else the config file, else defaults; a
+    bad value or a contradiction is a pytest.UsageError."""
     given = {name: _value(config, name, parse) for name, parse in _parsers().items()}
     if given["endpoint-url"] and given["target"]:
         raise pytest.UsageError(f"--{PREFIX}-endpoint-url and --{PREFIX}-target exclude each other")
+    own_target = given["endpoint-url"] or given["target"]  # the plugin's own choice of target drops the file's
+    for name, parse in _parsers().items():
+        if given[name] is None and not (own_target and name in ("endpoint-url", "target")):
+            given[name] = _from_file(config, name, parse)
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)  # set in each xdist worker
-    flags = {flag: config.getoption(_ini_key(flag)) for flag in ("no-create-jobs", "all-operations", "baseline-strict")}
-    flags = {flag: bool(config.getini(_ini_key(flag)) if value is None else value) for flag, value in flags.items()}
+    flags = {flag: config.getoption(_ini_key(flag)) for flag in _FLAGS}
+    flags = {flag: bool(value) if value is not None else bool(config.getini(_ini_key(flag)))
+             or bool(_from_file(config, flag, str)) for flag, value in flags.items()}
     return Options(
         endpoint_url=given["endpoint-url"], target=given["target"], profile=given["profile"],
         region=given["region"] or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -173,7 +276,8 @@ def options(config: pytest.Config) -> Options:
         settle_timeout=given["settle-timeout"],
         max_examples=given["max-examples"] or DEFAULT_MAX_EXAMPLES,
         no_create_jobs=flags["no-create-jobs"], schema_dir=given["schemas"], all_operations=flags["all-operations"],
-        baseline=given["baseline"], baseline_strict=flags["baseline-strict"])
+        baseline=given["baseline"], baseline_strict=flags["baseline-strict"], checks=_checks(config),
+        seed=given["seed"], config_file=_file_options(config)[0])
 
 
 @pytest.fixture(scope="session")
@@ -234,6 +338,17 @@ def conformance_max_examples(pytestconfig: pytest.Config, conformance_options: O
     return None if chosen else conformance_options.max_examples
 
 
+def judged_checks(failures: list[tuple[str, Failed]]) -> list[tuple[str, Failed]]:
+    """The failures of the checks --conformance-check and --conformance-exclude-check select (all without them)."""
+    if not _SESSION:
+        return failures
+    config = _SESSION[0]
+    if _CHECKS_KEY not in config.stash:  # resolved once: every judged case asks
+        config.stash[_CHECKS_KEY] = options(config).checks
+    chosen = config.stash[_CHECKS_KEY]
+    return failures if chosen is None else [(check, verdict) for check, verdict in failures if check in chosen]
+
+
 def _stop_leftover_jobs(transport: Transport) -> None:
     """Stop every job the session started and did not see stopped (a test ended early): never leave one running."""
     import warnings
@@ -250,14 +365,32 @@ def _stop_leftover_jobs(transport: Transport) -> None:
 @pytest.fixture(scope="session")
 def conformance_served(conformance_transport: Transport) -> dict[tuple[str, str], bool]:
     """Which (operation, protocol) lanes the target serves, probed once per session."""
+    from conformance.engine.execute import execute
     from conformance.engine.lanes import Lane
+    from conformance.engine.phases.probe import lane_state, probe_case
     from conformance.engine.results import LaneState
-    from conformance.engine.runner import probe_lane
     from conformance.protocols import SUPPORTED, get_protocol
 
     lanes = [Lane(op, get_protocol(name)) for op in selected_operations()[0] for name in op.service.protocols
              if name in SUPPORTED]
-    return {lane.key: probe_lane(lane, conformance_transport) is LaneState.SERVED for lane in lanes}
+    probes = {lane.key: execute(lane.operation, probe_case(lane), lane.protocol, conformance_transport)
+              for lane in lanes}  # as `probe_lane`, keeping each answer's absence for the message below
+    states = {key: lane_state(result) for key, result in probes.items()}
+    if states and all(state is LaneState.UNANSWERED for state in states.values()):
+        _exit_unreachable(conformance_transport.target, next(iter(probes.values())))
+    return {key: state is LaneState.SERVED for key, state in states.items()}
+
+
+EXIT_UNREACHABLE = 3  # as `conformance run` exits for an endpoint that answered nothing (engine.verdict)
+
+
+def _exit_unreachable(target: Target, result: CaseResult) -> None:
+    """End the session at once with one line: the endpoint answered no probe, so no test could say anything (not
+    hundreds of skips and errors each saying "not served")."""
+    # The transport's own words (connection refused, timed out, ...), as the `answered` check put them.
+    why = next((verdict.message for verdict in result.failures().values()), "no answer")
+    pytest.exit(f"conformance: UNREACHABLE: {', '.join(target.urls())} answered no probe ({why}); "
+                "nothing was tested", returncode=EXIT_UNREACHABLE)
 
 
 @functools.cache

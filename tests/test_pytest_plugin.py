@@ -156,3 +156,75 @@ def test_a_missing_schemas_folder_is_a_usage_error_without_a_traceback(tmp_path:
     assert result.returncode == 4  # pytest's usage error
     assert f"--conformance-schemas: {tmp_path / 'none'}: no such folder" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def _dead_url() -> str:
+    """A loopback URL nothing listens on."""
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{closed.getsockname()[1]}"
+
+
+def test_a_dead_endpoint_from_the_config_file_ends_the_session_at_once_in_one_error(tmp_path: Path) -> None:
+    """[tool.conformance]'s endpoint is used (no embedded server), and answering nothing ends the session: exit 3,
+    a few lines saying UNREACHABLE and why, not hundreds of "not served" skips and errors."""
+    url = _dead_url()
+    (tmp_path / "pyproject.toml").write_text(f'[tool.conformance]\nendpoint-url = "{url}"\n', encoding="utf-8")
+    result = _pytest(tmp_path, "--pyargs", "conformance.suite")
+    output = result.stdout + result.stderr
+    assert result.returncode == 3, output[-3000:]
+    assert f"UNREACHABLE: {url}" in output and "connection refused" in output, output[-3000:]
+    assert "not served" not in output and len(output.splitlines()) < 10, output[-3000:]
+
+
+CONFIG_TEST = """
+from hypothesis import core
+
+from conformance.pytest_plugin import options
+
+def test_options(pytestconfig):
+    resolved = options(pytestconfig)
+    assert (resolved.endpoint_url, resolved.target) == (None, "reference")  # the command line's target wins
+    assert resolved.region == "eu-west-1"  # the ini file over the config file
+    assert resolved.max_examples == 9 and resolved.no_create_jobs is True  # the config file's
+    assert resolved.checks == frozenset({"answered"})
+    assert resolved.seed == 42 and core.global_force_seed == 42
+    assert resolved.config_file.name == "conformance.toml"
+"""
+
+
+def test_the_config_file_is_read_and_the_ini_file_and_command_line_override_it(tmp_path: Path) -> None:
+    """conformance.toml as `conformance run` reads it; keys only the CLI has (budget) are left to it."""
+    (tmp_path / "conformance.toml").write_text(
+        'endpoint-url = "http://127.0.0.1:9"\nregion = "us-west-2"\nmax-examples = 9\nno-create-jobs = true\n'
+        'check = ["answered", "status_code"]\nexclude-check = ["status_code"]\nseed = 42\nbudget = 10\n',
+        encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\nconformance_region = eu-west-1\n")
+    (tmp_path / "test_project.py").write_text(CONFIG_TEST)
+    result = _pytest(tmp_path, "--conformance-target", "reference")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_both_exclusive_options_in_the_config_file_are_a_usage_error_naming_both(tmp_path: Path) -> None:
+    (tmp_path / "conformance.toml").write_text('endpoint-url = "http://127.0.0.1:9"\ntarget = "moto"\n')
+    result = _pytest(tmp_path, "--pyargs", "conformance.suite")
+    output = result.stdout + result.stderr
+    assert result.returncode == 4 and "endpoint-url and target exclude each other" in output, output[-3000:]
+    assert "conformance.toml" in output and len(output.splitlines()) < 5, output[-3000:]  # one usage error
+
+
+def test_check_selection_leaves_out_the_failing_check_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    """The failures of no_server_error and status_code (a 500 for malformed JSON) are not judged once excluded,
+    nor when only another check is chosen; an unknown id is a usage error."""
+    selected = ("-k", "test_family and invalid.body.malformed_json")
+    with ReferenceServer(app=build_app("malformed_json_500")) as server:
+        for flags in (["--conformance-exclude-check", "no_server_error", "--conformance-exclude-check", "status_code"],
+                      ["--conformance-check", "answered"]):
+            result = _pytest(tmp_path, "--pyargs", "conformance.suite", "--conformance-endpoint-url", server.url,
+                             *selected, *flags)
+            assert result.returncode == 0 and "passed" in result.stdout, result.stdout[-3000:]
+        unknown = _pytest(tmp_path, "--pyargs", "conformance.suite", "--conformance-endpoint-url", server.url,
+                          *selected, "--conformance-check", "no_such_check")
+    assert unknown.returncode != 0 and "no_such_check" in unknown.stdout + unknown.stderr

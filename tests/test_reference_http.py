@@ -217,3 +217,31 @@ def test_head_answer_has_no_body(reference_server: ReferenceServer) -> None:
     answer = raw_exchange(reference_server, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     head, _, rest = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 404") and rest == b""
+
+
+@pytest.mark.parametrize("request_line", [b"GET /\r\n", b"POST / HTTP/0.9\r\n", b"POST / HTTP/0.9\r\n\r\n",
+                                          b"GET / http/0.9\r\nHost: x\r\n\r\n"])
+def test_an_http_0_9_request_line_gets_a_400(reference_server: ReferenceServer, request_line: bytes) -> None:
+    """HTTP/0.9 named or implied: a 400 status line at once, never a silent close or a traceback."""
+    with socket.create_connection(reference_server.address, timeout=5) as connection:
+        connection.sendall(request_line)
+        answer = b""
+        while chunk := connection.recv(65536):  # a timeout here (the server waiting for headers) fails the test
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.0 400 "), answer[:80]
+
+
+def test_a_refused_large_body_still_lets_the_client_read_the_413(reference_server: ReferenceServer) -> None:
+    """A 4 MiB body over the 1 MiB limit, sent in pieces: the server drains it, so no broken pipe, and the 413 arrives."""
+    body = b"x" * (4 << 20)
+    with socket.create_connection(reference_server.address, timeout=10) as connection:
+        connection.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                           b"X-Amz-Target: " + PII_STOP.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body))
+        for offset in range(0, len(body), 256 << 10):  # slowly-ish: the answer is sent while the body still comes
+            connection.sendall(body[offset:offset + (256 << 10)])  # BrokenPipeError / ConnectionResetError fail
+            time.sleep(0.01)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:80]
+    assert b"RequestEntityTooLargeException" in answer

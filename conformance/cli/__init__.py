@@ -41,8 +41,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def _hypothesis_home() -> None:
+    """Keep Hypothesis's files (its Unicode tables; the CLI keeps no example database) in the user's cache, not in a
+    `.hypothesis/` folder it would otherwise leave in the current directory."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    set_hypothesis_home_dir(os.path.join(cache, "conformance", "hypothesis"))
+
+
 def entry() -> int:
     """`conformance` as a program: `main`, in a process that ends with it."""
+    _hypothesis_home()  # here, not in `main`: a test session calling `main` keeps its own Hypothesis folder
     status = main()
     # The process ends now: its objects need no last pass of the cycle collector at exit, which took longer
     # than a tenth of a default run. (Not in `main`, which a long-lived process such as a test session calls.)

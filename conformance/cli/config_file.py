@@ -1,6 +1,8 @@
 """The config file: `[tool.conformance]` in ./pyproject.toml, or ./conformance.toml.
 
-Its options become the `run` command's defaults, so that any option given on the command line wins.
+Its options become the `run` command's defaults, so that any option given on the command line wins. Precedence
+of options that exclude each other (`endpoint-url` and `target`): the command line overrides the file (the file's
+one is dropped); both in the same source conflict (exit 2 naming both).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 CONFIG_FILES = ("conformance.toml", "pyproject.toml")
+EXCLUSIVE = ("endpoint_url", "target")  # (dests) options of which one source may set only one
 
 
 class ConfigFileError(ValueError):
@@ -56,7 +59,21 @@ def defaults(parser: argparse.ArgumentParser, path: Path, options: dict[str, Any
             found[action.dest] = [_value(action, path, key, item) for item in items]
         else:
             found[action.dest] = _value(action, path, key, value)
+    if all(found.get(dest) is not None for dest in EXCLUSIVE):
+        raise ConfigFileError(f"{path}: endpoint-url and target exclude each other: set one")
     return found
+
+
+def settle_exclusive(args: argparse.Namespace) -> None:
+    """Of `endpoint-url` and `target`, drop the file's when the command line gave the other (the command line wins).
+
+    Both on the command line argparse refuses, both in the file `defaults` does: so when both are set here, exactly
+    one came from the file."""
+    from_file = getattr(args, "config_values", None) or {}
+    if all(getattr(args, dest, None) is not None for dest in EXCLUSIVE):
+        for dest in EXCLUSIVE:
+            if dest in from_file:
+                setattr(args, dest, None)
 
 
 def _value(action: argparse.Action, path: Path, key: str, value: object) -> Any:
@@ -77,6 +94,8 @@ def apply_defaults(run: argparse.ArgumentParser) -> None:
     try:
         found = find(Path.cwd())
         if found is not None:
-            run.set_defaults(**defaults(run, *found))
+            values = defaults(run, *found)
+            # config_file: named in the run's header; config_values: which options the file set (`settle_exclusive`)
+            run.set_defaults(**values, config_file=found[0], config_values=values)
     except ConfigFileError as exc:
         run.set_defaults(config_error=str(exc))

@@ -11,6 +11,12 @@ from conformance.engine.config import DEFAULT_MACHINE_STEPS
 from conformance.protocols import SUPPORTED
 
 DESCRIPTION = "The `conformance` command: `run` the suite, `serve` the reference server, derive `schemas`."
+RUN_EPILOG = """config files:
+  Every option can also be set in ./conformance.toml (top-level keys), or else in [tool.conformance] of
+  ./pyproject.toml: keys are the option names without `--` (max-examples = 50; repeatable options take a list,
+  flags true/false). An option on the command line overrides the file's; --endpoint-url and --target exclude
+  each other, so one given on the command line replaces the other set in the file, while both in the file are
+  an error (exit 2). The run's header names the file read ("config: PATH")."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conformance", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = commands.add_parser("run", help="run the suite against an endpoint (default: the embedded reference server)")
+    run = commands.add_parser("run", help="run the suite against an endpoint (default: the embedded reference server)",
+                              epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     for add in (_target_options, _selection_options, _outcome_options, _job_options, _judging_options, _report_options,
                 _baseline_options):
         add(run)

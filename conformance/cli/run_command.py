@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import __version__
+from conformance.cli import config_file
 from conformance.cli.errors import EXIT_OK, error
 from conformance.engine import baseline as baselines
 from conformance.engine.config import ConfigurationError, MachineConfig, RunConfig, lifecycle_for
@@ -43,6 +44,7 @@ def run_command(args: argparse.Namespace) -> int:
     """`conformance run`: check the options, resolve the target, run, report; the exit status."""
     if getattr(args, "config_error", None):
         return error(args.config_error)
+    config_file.settle_exclusive(args)
     problem = _reports_problem(args) or _baseline_problem(args)
     if problem:  # found before anything is sent, not after the verdict, whose exit status it would replace
         return error(problem)
@@ -74,7 +76,7 @@ def run_command(args: argparse.Namespace) -> int:
                             rerun=rerun)
         if args.dry_run:
             return _dry_run(config)
-        result = _run(config, args.verbose, region)
+        result = _run(config, args.verbose, region, getattr(args, "config_file", None))
         if isinstance(result, int):
             return result
     if recorded is not None:
@@ -163,24 +165,34 @@ def _choice(args: argparse.Namespace, region: str) -> TargetChoice:
                         data_access_role_arn=args.data_access_role_arn, credentials_required=not args.dry_run)
 
 
-def _run(config: RunConfig, verbose: bool, region: str) -> RunResult | int:
+def _run(config: RunConfig, verbose: bool, region: str, config_path: Path | None = None) -> RunResult | int:
     """The run's result (an interrupted one too), or the exit status of a configuration that cannot work."""
     target = config.target
     _log_exchanges(verbose, target)
     try:
         width = terminal.terminal_width(sys.stderr)  # these lines too fit the terminal (a pipe gets them whole)
         wrap = sys.stderr.isatty() or "COLUMNS" in os.environ
-        opening = ([_cost_statement(config)] if target.job_setup is not None else []) + [
+        opening = ([_cost_statement(config)] if target.job_setup is not None else []) + (
+            [f"config: {config_path}"] if config_path is not None else []) + [  # which file set what flags did not
             f"conformance run against {', '.join(target.urls())} ({target.name}, {region}; seed {config.seed}; "
             f"--seed {config.seed} repeats this run)"]
         for line in opening:
             print("\n".join(terminal.fitted(line, width)) if wrap else line, file=sys.stderr)
-        return run(config, progress=terminal.ProgressPrinter())
+        return run(config, progress=terminal.ProgressPrinter(), on_interrupt=_say_interrupted)
     except (ConfigurationError, SchemaDocumentError) as exc:
         return error(str(exc))
     except RunInterrupted as interrupted:  # report what was judged, marked interrupted (exit 130)
         print("conformance: interrupted; reporting what was judged so far", file=sys.stderr)
         return interrupted.result
+
+
+def _say_interrupted() -> None:
+    """At the Ctrl-C itself (in the signal handler), one line: stopping jobs and reporting take seconds more."""
+    line = "\nconformance: interrupted; stopping the jobs it started, then reporting\n"
+    try:  # os.write: a print here could meet the progress line's own write in progress (a reentrant call)
+        os.write(sys.stderr.fileno(), line.encode())
+    except (OSError, ValueError, AttributeError):  # a stderr without a descriptor (captured, in tests)
+        print(line, end="", file=sys.stderr)
 
 
 def _report(result: RunResult, args: argparse.Namespace, baseline: baselines.Baseline | None = None,

@@ -25,7 +25,7 @@ from conformance.cases import Case, Category, Kind, categories
 from conformance.engine.budget import BudgetExhausted
 from conformance.engine.config import LifecycleConfig
 from conformance.engine.execute import execute
-from conformance.engine.results import CaseResult, SettleWatch
+from conformance.engine.results import CaseResult, SettleWatch, SkipReason
 from conformance.engine.transport import Transport
 from conformance.judging.checks import job_member
 from conformance.judging.oracle import INVALID_REQUEST, SETTLED_STATUSES, expect
@@ -164,10 +164,20 @@ class _Flow:
                 self.settling.saw(self.api.kind, now - began, bound, config.settle_timeout,
                                   settled in SETTLED_STATUSES, timed_out=now >= deadline and settled == "STOP_REQUESTED"
                                   and not self.cancel.is_set(), by_flow=True)
+                if self.cancel.is_set() and settled not in SETTLED_STATUSES and self.results:
+                    _not_judged(self.results[-1], "the run was interrupted while the stopped job settled "
+                                f"(it was {settled or 'unread'})")
                 return settled
             self.results.pop()  # only the last look at a settling job is judged
             self.pause(interval)
             interval = min(interval * config.poll_growth, config.poll_interval)
+
+
+def _not_judged(result: CaseResult, detail: str) -> None:
+    """Withdraw a result's verdicts: an interrupted wait says nothing of the target (a job still STOP_REQUESTED
+    when Ctrl-C cut its wait short is no failure of job_status_allowed)."""
+    result.verdicts = {}
+    result.not_judged, result.not_judged_detail = SkipReason.CANCELLED, detail
 
 
 def job_flow(operation: Operation, api: JobApi, send: Sender, ledger: Any, job_setup: Any = None,

@@ -6,6 +6,7 @@ Nothing here decides the verdict: `engine.verdict.decide` does, from the `RunRes
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from conformance.cases import LaneKey
@@ -42,20 +43,23 @@ class RunInterrupted(KeyboardInterrupt):
         self.result = result
 
 
-def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
+def run(config: RunConfig, progress: Progress | None = None,
+        on_interrupt: Callable[[], None] | None = None) -> RunResult:
     """Plan, then run each stage's phases; ConfigurationError when the configuration cannot work, RunInterrupted
-    (with the partial result) on Ctrl-C."""
+    (with the partial result) on Ctrl-C, at which `on_interrupt` is called at once (from the signal handler)."""
     prepared = prepare(config)
     try:
-        return _run_prepared(config, prepared, progress)
+        return _run_prepared(config, prepared, progress, on_interrupt)
     finally:
         prepared.close()  # the drawing process is stopped however the run ends
 
 
-def _run_prepared(config: RunConfig, prepared: RunPlan, progress: Progress | None) -> RunResult:
+def _run_prepared(config: RunConfig, prepared: RunPlan, progress: Progress | None,
+                  on_interrupt: Callable[[], None] | None = None) -> RunResult:
     transport = Transport(config.target, rate=config.rate, pool_size=max(config.workers, 1), budget=config.budget,
                           read_timeout=config.read_timeout)
     ctx = RunContext(config, prepared, transport, progress)
+    ctx.interruption.announce = on_interrupt
     result = RunResult(config, prepared.operations, prepared.lanes, prepared.required)
     all_stages = stages()
     began = time.monotonic()

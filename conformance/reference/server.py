@@ -41,6 +41,8 @@ FD_LIMIT_BACKOFF = 0.01  # seconds the accept loop pauses when it has no descrip
 ACCEPT_BURST = 64  # connections taken per wake-up of the accept loop: under a flood it waits its turn at the GIL
 SPARE_WORKER_SECONDS = 60.0  # a thread left without a connection for this long ends
 DRAIN_POLL = 0.02  # seconds between looks at the answers in flight while stopping gracefully
+# After a 413, what of the refused body is still read and discarded before closing (see `_linger`).
+LINGER_SECONDS, LINGER_IDLE_SECONDS, LINGER_BYTES = 10.0, 2.0, 64 << 20
 FD_LIMIT_EVICTIONS = 16  # idle connections closed then: room for a burst of waiting clients, not one at a time
 _FD_EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _DIGITS = re.compile(r"[0-9]+")  # Content-Length: ASCII digits only (str.isdigit() also takes "²" and "٣")
@@ -114,8 +116,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.count_in_flight(+1)
         line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         words = line.split()
-        if len(words) == 2:
-            self.requestline, (self.command, self.path) = line, words
+        # `POST / HTTP/0.9` too: the stdlib would read headers, then answer without a status line (and fail).
+        if len(words) == 2 or (len(words) == 3 and _HTTP_0.fullmatch(words[2])):
+            self.requestline, self.command, self.path = line, words[0], words[1]
             self.request_version = "HTTP/0.9"  # send_error answers it in HTTP/1.0 and closes
             self.send_error(400, "HTTP/0.9 requests are not supported; send HTTP/1.1")
             return False
@@ -147,6 +150,27 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 response = app.handle(request)
             self._send(response)
+        if error is not None and error.status == 413:
+            self._linger()
+
+    def _linger(self) -> None:
+        """Read and discard what the client still sends of a refused body, for a bounded time, before closing.
+
+        Closing with unread data makes the kernel reset the connection, and a client still sending its body then
+        meets a broken pipe before it reads the 413: nginx's lingering_close does the same.
+        """
+        connection = self.connection
+        try:
+            connection.shutdown(socket.SHUT_WR)  # the answer is whole: the client reads it, then its EOF
+            deadline, drained = time.monotonic() + LINGER_SECONDS, 0
+            while drained < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                connection.settimeout(min(left, LINGER_IDLE_SECONDS))
+                data = connection.recv(1 << 16)
+                if not data:
+                    break
+                drained += len(data)
+        except OSError:  # the client went away or fell silent: close now
+            pass
 
     def _read_body(self) -> bytes:
         limit = self.server.max_body_bytes
@@ -256,6 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             sys.stderr.write(f"{self.address_string()} - {format % args}\n")
+
+
+_HTTP_0 = re.compile(r"HTTP/0\.\d+", re.IGNORECASE)  # a request line naming HTTP/0.x
 
 
 def _too_large(limit: int) -> ApiError:

@@ -30,7 +30,7 @@ from conformance.judging.check_results import Severity
 from conformance.judging.checks import severity
 from conformance.model.job_apis import job_api_for
 from conformance.protocols import SUPPORTED, get_protocol
-from conformance.pytest_plugin import new_failures, selected_operations
+from conformance.pytest_plugin import judged_checks, new_failures, selected_operations
 from conformance.report import failure_record
 from conformance.report.terminal import format_failure
 from conformance.targets.target import Target
@@ -102,8 +102,8 @@ def _judge(result: CaseResult, target: Target) -> None:
     __tracebackhide__ = True  # the suite's layout says what failed; pytest's traceback of this helper adds nothing
     if result.not_judged:
         pytest.skip(f"not judged: {result.not_judged_detail or result.not_judged.value}")
-    failures = new_failures(result, [(check, verdict) for check, verdict in result.failures().items()
-                                     if severity(check) is Severity.ERROR])  # less those a baseline accepts
+    failures = new_failures(result, judged_checks([(check, verdict) for check, verdict in result.failures().items()
+                                                   if severity(check) is Severity.ERROR]))  # less a baseline's
     if failures:
         raise AssertionError("\n\n".join(
             format_failure(failure_record(result, check, verdict, target, [])) for check, verdict in failures))

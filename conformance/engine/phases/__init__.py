@@ -44,6 +44,9 @@ class Interruption:
     def __init__(self) -> None:
         self.noted = threading.Event()
         self._waiting = False  # the main thread is inside a wait on workers (only the main thread changes it)
+        # Called at the first Ctrl-C, in the signal handler: stopping jobs and reporting take seconds, and the user
+        # must see at once that the Ctrl-C was heard. It must be quick and safe in a handler (os.write, not print).
+        self.announce: Callable[[], None] | None = None
 
     @contextlib.contextmanager
     def handled(self) -> Iterator[None]:
@@ -59,7 +62,10 @@ class Interruption:
             signal.signal(signal.SIGINT, previous)
 
     def _on_ctrl_c(self, signum: int, frame: object) -> None:
+        first = not self.noted.is_set()
         self.noted.set()
+        if first and self.announce is not None:
+            self.announce()
         if not self._waiting:
             raise KeyboardInterrupt
 
