@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import cbor2
 import jsonschema
@@ -39,6 +40,7 @@ from conformance.reference.variants import build_app
 from conformance.report import json_report, summarise
 from conformance.report.terminal import format_failure
 from conformance.targets.target import Target
+from conformance.wire import spellings as wire_spellings
 from conformance.wire.protocol_facts import ProtocolName
 from conformance.wire.spellings import changes_of
 
@@ -213,3 +215,16 @@ def test_a_case_without_a_document_or_in_a_format_that_cannot_hold_it_has_no_twi
     one_member = Case(PII.name, "valid.mixed", Kind.UNKNOWN_JOB, "d", {"JobId": "a"})
     assert respelled(one_member, Spelling(ProtocolName.AWS_JSON_1_1, ("member order",), 1, everywhere=True)) is None
     assert one_member.usual() is one_member and one_member.document is not ABSENT
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(st.text() | st.integers() | st.booleans() | st.none(),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=6),
+       st.sets(st.sampled_from(wire_spellings.JSON_CHANGES)), st.integers(0, 2**32 - 1), st.booleans())
+def test_the_json_writer_s_fast_path_writes_what_a_character_by_character_writer_does(
+        document: object, changes: set[str], choices: int, everywhere: bool) -> None:
+    fast = wire_spellings.write(ProtocolName.AWS_JSON_1_1, document, changes, choices, everywhere)
+    slow_string = lambda self, value: "".join(self._char(char) for char in value)  # noqa: E731 - the reference
+    with mock.patch.object(wire_spellings._JsonWriter, "_string", slow_string):
+        assert fast == wire_spellings.write(ProtocolName.AWS_JSON_1_1, document, changes, choices, everywhere)
