@@ -363,13 +363,16 @@ def spellings_agree(ctx: CheckContext) -> CheckVerdict:
     return PASSED
 
 
-def _recording_differences(ctx: CheckContext) -> tuple[Recorded, list[str]] | None:
-    """The recorded answer and what differs from it (None: no recording for this case)."""
+def _against_recording(ctx: CheckContext) -> tuple[str, str, str, str] | None:
+    """How the answer compares with the recorded one: (its outcome, `same`, `choice` or `differs`; what differs; the
+    recorded form and the actual one, described), None where nothing was recorded for the case."""
     recorded = ctx.recorded
     if recorded is None:
         return None
     actual = answer_form(ctx.answer, recorded.volatile, dict(recorded.job_ids))
-    return recorded, differences(recorded.form, actual)
+    found = differences(recorded.form, actual)
+    outcome = "same" if not found else "choice" if _a_choice(recorded, actual) else "differs"
+    return outcome, "; ".join(found), recorded.form.describe(), actual.describe()
 
 
 def _a_choice(recorded: Recorded, actual: AnswerForm) -> bool:
@@ -388,33 +391,25 @@ def _a_choice(recorded: Recorded, actual: AnswerForm) -> bool:
                     "type and members with their types, volatile values aside", reads_message=False,
        opt_in=True)
 def recording(ctx: CheckContext) -> CheckVerdict:
-    compared = _recording_differences(ctx)
+    compared = _against_recording(ctx)
     if compared is None:
         return NOT_APPLICABLE
-    recorded, found = compared
-    if not found:
-        return PASSED
-    actual = answer_form(ctx.answer, recorded.volatile, dict(recorded.job_ids))
-    if _a_choice(recorded, actual):
-        return PASSED
-    return failed(f"differs from the recording: {'; '.join(found)}", recorded.form.describe(), actual.describe())
+    outcome, found, recorded, actual = compared
+    return failed(f"differs from the recording: {found}", recorded, actual) if outcome == "differs" else PASSED
 
 
 @check("recording_choice", "Where the oracle allows several answers, the answer is the one the recording chose "
                            "(`run --recording`; fails only with --recording-strict)", Severity.WARNING,
        reads_message=False, opt_in=True)
 def recording_choice(ctx: CheckContext) -> CheckVerdict:
-    compared = _recording_differences(ctx)
+    compared = _against_recording(ctx)
     if compared is None:
         return NOT_APPLICABLE
-    recorded, found = compared
-    if not found:
-        return PASSED
-    actual = answer_form(ctx.answer, recorded.volatile, dict(recorded.job_ids))
-    if not _a_choice(recorded, actual):
+    outcome, found, recorded, actual = compared
+    if outcome == "differs":
         return NOT_APPLICABLE  # `recording` fails it
-    return failed(f"the recording chose another answer the oracle allows: {'; '.join(found)}",
-                  recorded.form.describe(), actual.describe())
+    return failed(f"the recording chose another answer the oracle allows: {found}", recorded, actual) \
+        if outcome == "choice" else PASSED
 
 
 RECORDING_CHECKS = ("recording", "recording_choice")
