@@ -26,6 +26,7 @@ from conformance.report.causes import Answered, by_cause, case_id
 from conformance.report.records import AnswerRecord, FailureRecord, case_shown, recorded_line
 
 MAX_FAILURES_SHOWN = 20  # not-judged cases listed; failures are shown one per operation and check
+MAX_CAUSES_IN_FULL = 8  # causes shown as whole blocks, failures and warnings each; the rest a line each
 MAX_IDS_SHOWN = 6  # case IDs listed under a cause (all are in --report-json)
 MAX_MESSAGE_SHOWN = 160  # characters of a further check's message under `checks:`
 
@@ -150,10 +151,21 @@ def write(summary: Summary, stream: TextIO | None = None, verbose: bool = False)
         print(f"\nnote: {summary.reproduce_note}", file=stream)
     steps_shown: set[StepSequence] = set()  # a step list is shown once, with the first of its step's failures
     for records in ([record for record in summary.failures if not record.accepted], summary.warnings):
-        for cause in by_cause(records):
-            # One block per cause: its shown answer once, naming every check that answer failed.
+        causes = by_cause(records)
+        for index, cause in enumerate(causes):
+            # One block per cause: its shown answer once, naming every check that answer failed; past the first
+            # few, one line each (the first line of a block), so that a target that fails everywhere still reads
+            # at a glance: every cause is whole in --report-html and --report-json.
             shown = cause.shown
             first = shown.first
+            if index >= MAX_CAUSES_IN_FULL:
+                if index == MAX_CAUSES_IN_FULL:
+                    print(f"\n{len(causes) - index} more cause(s), a line each (whole in --report-html and "
+                          "--report-json; --rerun REPORT --case ID replays one):", file=stream)
+                label = "WARNING" if first.severity is Severity.WARNING else "FAILED"
+                print(f"{label} {', '.join(shown.checks)} on {first.operation} [{shown.case_id}]: {first.message} "
+                      f"({len(cause.answers)} case(s))", file=stream)
+                continue
             write_failure(first, stream, show_steps=first.sequence not in steps_shown, answer=shown)
             if first.sequence is not None:
                 steps_shown.add(first.sequence)
