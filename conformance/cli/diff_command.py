@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import random
 import sys
 import time
 from collections import defaultdict
@@ -17,7 +15,7 @@ from dataclasses import dataclass
 
 from conformance.cases import Case
 from conformance.cli.errors import EXIT_FAILED, EXIT_OK, error
-from conformance.cli.run_command import _unwritable
+from conformance.cli.run_command import TARGET_ERRORS, _unwritable, seed_and_region
 from conformance.engine.config import ConfigurationError, RunConfig
 from conformance.engine.execute import MAX_THROTTLE_RETRIES, is_throttled
 from conformance.engine.lanes import Lane
@@ -26,10 +24,8 @@ from conformance.engine.safety import UnsafeRequest
 from conformance.engine.transport import Transport, Unanswered
 from conformance.engine.transport.rate import backoff
 from conformance.judging.answer_forms import AnswerForm, answer_form, differences
-from conformance.model.operations import SchemaDocumentError
-from conformance.targets.moto import MotoUnavailable
 from conformance.targets.resolve import TargetChoice, open_target
-from conformance.targets.target import Target, TargetError
+from conformance.targets.target import Target
 
 
 @dataclass(frozen=True)
@@ -54,15 +50,14 @@ def diff_command(args: argparse.Namespace) -> int:
         problem = _unwritable(args.report_markdown)
         if problem:
             return error(f"cannot write --report-markdown {args.report_markdown}: {problem}")
-    seed = args.seed if args.seed is not None else random.randrange(1_000_000)
-    region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    seed, region = seed_and_region(args)
     with contextlib.ExitStack() as stack:
         try:
             first = open_target(_first(args, region), stack)
             second = open_target(TargetChoice(endpoint_url=args.against_endpoint_url, target=(
                 None if args.against_target == "reference" else args.against_target), region=region,
                 schema_dir=args.schemas, no_create_jobs=True), stack)
-        except (TargetError, SchemaDocumentError, MotoUnavailable) as exc:
+        except TARGET_ERRORS as exc:
             return error(str(exc))
         config = RunConfig(target=first, operations=tuple(args.operation), all_operations=args.all_operations,
                            schema_dir=args.schemas, max_examples=args.max_examples, seed=seed, create_jobs=False,

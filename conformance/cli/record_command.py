@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import random
 import sys
 
 from conformance.cli.errors import EXIT_OK, error
-from conformance.cli.run_command import _choice, _dry_run, _run, _unwritable, run_config
-from conformance.model.operations import SchemaDocumentError
+from conformance.cli.run_command import TARGET_ERRORS, _choice, _dry_run, _run, _unwritable, run_config, seed_and_region
 from conformance.report import recording
-from conformance.targets.moto import MotoUnavailable
 from conformance.targets.resolve import open_target
-from conformance.targets.target import TargetError
 
 
 def record_command(args: argparse.Namespace) -> int:
@@ -22,12 +17,11 @@ def record_command(args: argparse.Namespace) -> int:
     problem = _unwritable(args.out)
     if problem:  # found before anything is sent
         return error(f"cannot write --out {args.out}: {problem}")
-    seed = args.seed if args.seed is not None else random.randrange(1_000_000)
-    region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    seed, region = seed_and_region(args)
     with contextlib.ExitStack() as stack:
         try:
             target = open_target(_choice(args, region), stack)
-        except (TargetError, SchemaDocumentError, MotoUnavailable) as exc:
+        except TARGET_ERRORS as exc:
             return error(str(exc))
         # The run engine as `conformance run` drives it: every safety rule of a run holds (budget, dry run, the
         # job-id guard, jobs on AWS only with --create-jobs).

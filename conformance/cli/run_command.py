@@ -64,12 +64,11 @@ def run_command(args: argparse.Namespace) -> int:
     if recorded is not None:  # the recording's cases, and its job flows, in place of a plan of this run's own
         rerun, rerun_flows = recorded.rerun(), recorded.has_flows()
         args.seed = recorded.seed  # the state machine and drawn near misses still run: the oracle judges them
-    seed = args.seed if args.seed is not None else random.randrange(1_000_000)
-    region = args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    seed, region = seed_and_region(args)
     with contextlib.ExitStack() as stack:
         try:
             target = open_target(_choice(args, region), stack)
-        except (TargetError, SchemaDocumentError, MotoUnavailable) as exc:
+        except TARGET_ERRORS as exc:
             return error(str(exc))
         config = run_config(args, target, seed, create_jobs=not args.no_create_jobs and rerun_flows, checks=checks,
                             fail_fast=args.fail_fast, max_failures=args.max_failures, max_time=args.max_time,
@@ -84,6 +83,16 @@ def run_command(args: argparse.Namespace) -> int:
                                    None if not args.check and not args.exclude_check else checks)
         print(compared.note(), file=sys.stderr)
     return _report(result, args, baseline, source)
+
+
+# What opening a target may refuse with, in words a user can act on.
+TARGET_ERRORS = (TargetError, SchemaDocumentError, MotoUnavailable)
+
+
+def seed_and_region(args: argparse.Namespace) -> tuple[int, str]:
+    """The run's seed (--seed, else a random one) and region (--region, else $AWS_DEFAULT_REGION, else us-east-1)."""
+    seed = args.seed if args.seed is not None else random.randrange(1_000_000)
+    return seed, args.region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 def run_config(args: argparse.Namespace, target: Target, seed: int, **more: Any) -> RunConfig:
