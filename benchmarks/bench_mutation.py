@@ -324,6 +324,8 @@ def _report(module: ModuleConfig, mutants: list[Mutant], stale: list[Equivalent]
     for mutant in sorted((m for m in mutants if m.outcome == "survived"), key=lambda m: m.line_number):
         print(f"  SURVIVED {mutant.module}:{mutant.line_number} {mutant.operator}\n"
               f"    - {mutant.line}\n    + {mutant.mutated_line}")
+    for mutant in sorted((m for m in mutants if m.outcome == "equivalent"), key=lambda m: m.line_number):
+        print(f"  equivalent {mutant.module}:{mutant.line_number} {mutant.operator}: {mutant.reason}")
     for equivalent in stale:
         print(f"  STALE equivalent entry (no such mutant now): {equivalent.operator} {equivalent.line!r}")
 

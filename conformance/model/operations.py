@@ -6,6 +6,7 @@ module. A schema document on disk is the serialised form of one `Operation`.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from collections.abc import Iterable, Mapping
@@ -141,7 +142,8 @@ class Operation:
             "x-source": self.source,
             "x-service": self.service.to_json(),
             "x-errors": {error.name: {"httpStatus": error.http_status} for error in self.errors},
-            "$defs": {"request": dict(self.request), "response": dict(self.response)},
+            # Copies all the way down: loaded operations are shared (`_load_unchanged`), and a document is edited.
+            "$defs": {"request": copy.deepcopy(self.request), "response": copy.deepcopy(self.response)},
         }
 
     @classmethod
@@ -210,7 +212,27 @@ def load_operations(directory: Path | None = None) -> list[Operation]:
     paths = sorted(directory.glob(f"*{SCHEMA_SUFFIX}"))
     if not paths:
         raise SchemaDocumentError(f"{directory}: holds no schema documents (*{SCHEMA_SUFFIX})")
-    return sorted((load_document(path) for path in paths), key=lambda op: (op.service.name, op.name))
+    return sorted((_load_unchanged(path) for path in paths), key=lambda op: (op.service.name, op.name))
+
+
+# Operations are immutable and a run loads them several times (plan, lanes, catalog), as does a process that runs
+# many (the pytest plugin, the tests): each document is read again only when its file changes.
+_LOADED: dict[Path, tuple[tuple[int, int], Operation]] = {}
+
+
+def _load_unchanged(path: Path) -> Operation:
+    """`load_document`, but a file unchanged since it was last loaded (same size and mtime) is not read again."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_document(path)  # which says why it cannot be read
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    known = _LOADED.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    operation = load_document(path)
+    _LOADED[path] = (stamp, operation)
+    return operation
 
 
 _SCHEMA_OBJECT = {"type": "object"}
