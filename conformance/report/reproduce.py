@@ -10,19 +10,14 @@ from conformance.targets.target import Target
 from conformance.wire.credentials import DUMMY_CREDENTIALS
 from conformance.wire.http import HttpRequest
 
+# Each byte's spelling in a `printf '%b'` argument: printable ASCII as is (a backslash doubled), others octal escapes.
+_PRINTF_SPELLING = {byte: "\\\\" if byte == 0x5C else chr(byte) if 0x20 <= byte < 0x7F else f"\\0{byte:03o}"
+                    for byte in range(256)}
+
 
 def _printf_literal(body: bytes) -> str:
     """The body as a `printf '%b'` argument: printable ASCII as is, other bytes as octal escapes."""
-    out = []
-    for byte in body:
-        char = chr(byte)
-        if char == "\\":
-            out.append("\\\\")
-        elif 0x20 <= byte < 0x7F:
-            out.append(char)
-        else:
-            out.append(f"\\0{byte:03o}")
-    return shlex.quote("".join(out))
+    return shlex.quote(body.decode("latin-1").translate(_PRINTF_SPELLING))
 
 
 def curl_command(request: HttpRequest, target: Target, service: ServiceMeta, signing: str = Signing.SIGV4) -> str:
