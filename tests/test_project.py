@@ -149,12 +149,39 @@ def test_the_readme_shows_the_oracle_table_as_the_code_has_it() -> None:
 
 
 def test_every_row_of_the_oracle_is_the_row_of_some_declared_category() -> None:
-    """No row shadows another: a catch-all row placed before a row of one category would leave that row unused."""
+    """Every row decides some declared category's cases: none is left unused, by its place or by its categories."""
     from conformance.cases import CATEGORIES, Case
     from conformance.judging.oracle import RULES, rule_for
 
     chosen = {id(rule_for(Case("AnOperation", category.name, category.kind, ""))) for category in CATEGORIES.values()}
     assert [rule.cases for rule in RULES if id(rule) not in chosen] == []
+
+
+def _shadowed(rules) -> list[tuple[str, str]]:
+    """(earlier, later) rows' README text where the earlier row covers every case the later one does, so that
+    `rule_for`, which takes the first row that covers a case, never reaches the later one: same kind, and the
+    earlier row a catch-all, or of every category the later one names (a catch-all covers more than any row of
+    categories)."""
+    return [(earlier.cases, later.cases) for i, earlier in enumerate(rules) for later in rules[i + 1:]
+            if earlier.kind is later.kind and (not earlier.categories or (
+                later.categories and set(earlier.categories) >= set(later.categories)))]
+
+
+def test_no_row_of_the_oracle_shadows_another() -> None:
+    """Whatever the declared categories are, each row is reachable: a more specific row stands before any row that
+    covers all its cases."""
+    from conformance.cases import categories
+    from conformance.judging.oracle import RULES
+
+    assert _shadowed(RULES) == []
+    # The check sees a catch-all moved before a row of one category of its kind, and a second row for a category.
+    null_row = next(i for i, rule in enumerate(RULES) if rule.categories == (categories.TYPE_NULL,))
+    catch_all = next(i for i, rule in enumerate(RULES) if rule.kind is RULES[null_row].kind and not rule.categories)
+    moved = [*RULES]
+    moved.insert(null_row, moved.pop(catch_all))
+    assert _shadowed(moved) == [(RULES[catch_all].cases, RULES[null_row].cases)]
+    assert _shadowed([*RULES, RULES[null_row]]) == [(RULES[null_row].cases, RULES[null_row].cases),
+                                                    (RULES[catch_all].cases, RULES[null_row].cases)]
 
 
 def test_serve_takes_a_connection_maximum(capsys) -> None:
