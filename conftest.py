@@ -119,3 +119,6 @@ def _no_columns_from_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see the environment of a plain shell: pytest-xdist's workers get COLUMNS=80, which would make every
     report written to a pipe or a StringIO wrap as if asked to (tests that want a width set COLUMNS themselves)."""
     monkeypatch.delenv("COLUMNS", raising=False)
+    # Also below os.environ: under pytest the C environment holds COLUMNS=80 that os.environ does not show (set by
+    # a library through putenv), and a child process started with the default environment inherits that one.
+    os.unsetenv("COLUMNS")
