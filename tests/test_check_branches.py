@@ -91,9 +91,9 @@ def context(answer: Answer, case: Case = UNKNOWN_JOB, operation=PII, protocol=JS
                         expectation if expectation is not None else expect(operation, case), protocol, usual, recorded)
 
 
-def judge(check_id: str, answer: Answer, **given) -> CheckVerdict:
+def judge(check_id: str, answer: Answer, **around) -> CheckVerdict:
     """One check's own verdict (its function, called directly: an exception it raises reaches the test)."""
-    return REGISTRY[check_id].function(context(answer, **given))
+    return REGISTRY[check_id].function(context(answer, **around))
 
 
 def with_response(operation, response: dict) -> object:
@@ -531,8 +531,8 @@ def test_response_schema_fails_an_undecodable_or_non_object_body() -> None:
     assert judge("response_schema", undecodable) == Failed(undecodable.decode_error, PII_SCHEMA, "undecodable body")
     assert judge("response_schema", json_answer(200, [{"JobId": "abc"}])) == Failed(
         "body is list, expected an object", PII_SCHEMA, "list")
-    assert judge("response_schema", json_answer(200)) == Failed("body is NoneType, expected an object", PII_SCHEMA,
-                                                                "NoneType")
+    assert judge("response_schema", json_answer(200, raw=b"null")) == Failed(
+        "body is NoneType, expected an object", PII_SCHEMA, "NoneType")
 
 
 def test_response_schema_says_the_first_three_schema_errors_and_counts_them_all() -> None:
@@ -926,8 +926,8 @@ def test_a_choice_is_what_the_oracle_allows_on_both_sides_or_a_job_status_timing
 
 # run_checks
 
-def run(answer: Answer, case: Case = UNKNOWN_JOB, selected: list[str] | None = None, **given) -> dict:
-    return run_checks(context(answer, case=case, **given), selected)
+def run(answer: Answer, case: Case = UNKNOWN_JOB, selected: list[str] | None = None, **around) -> dict:
+    return run_checks(context(answer, case=case, **around), selected)
 
 
 def test_run_checks_judges_every_check_but_the_opt_in_ones_in_registry_order() -> None:
