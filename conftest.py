@@ -9,9 +9,17 @@ from typing import Any
 
 import pytest
 
+from conformance.model.operations import Operation, load_operations
 from conformance.reference import JobStore, ManualClock, ReferenceApp, ReferenceServer, SystemClock, Timings
 
 REPO = Path(__file__).resolve().parent
+
+
+def stop_operations() -> tuple[Operation, Operation]:
+    """The two Stop operations the suite is for: Comprehend's StopPiiEntitiesDetectionJob, Comprehend Medical's
+    StopPHIDetectionJob."""
+    by_name = {operation.name: operation for operation in load_operations()}
+    return by_name["StopPiiEntitiesDetectionJob"], by_name["StopPHIDetectionJob"]
 TEST_CREDENTIALS = {"aws_access_key_id": "AKIDTESTING", "aws_secret_access_key": "testing-secret"}
 
 

@@ -45,12 +45,11 @@ from conformance.judging.checks import (
 )
 from conformance.judging.job_states import Law
 from conformance.judging.oracle import UNCLAIMED_WARNING, Expectation, Outcome, expect
-from conformance.model.operations import load_operations
 from conformance.protocols import Answer, get_protocol
 from conformance.wire.http import MAX_SHOWN_CHARS, HttpResponse, clipped
+from conftest import stop_operations
 
-PII, PHI = (next(op for op in load_operations() if op.name == name)
-            for name in ("StopPiiEntitiesDetectionJob", "StopPHIDetectionJob"))
+PII, PHI = stop_operations()
 JSON, CBOR = get_protocol("awsJson1_1"), get_protocol("rpcv2Cbor")
 JSON_TYPE = "application/x-amz-json-1.1"
 JSON_HEADERS = {"content-type": JSON_TYPE, "x-amzn-requestid": "r-1"}
@@ -646,21 +645,18 @@ def test_lifecycle_model_is_not_applicable_to_an_answer_about_no_job() -> None:
         assert judge("lifecycle_model", answer, case=DESCRIBE_RUNNING) is NOT_APPLICABLE
 
 
-def test_lifecycle_model_fails_a_status_going_back_with_the_law_and_what_was_answered() -> None:
-    answer = json_answer(200, {"JobId": "abc", "JobStatus": "SUBMITTED"})
+@pytest.mark.parametrize(("status", "body", "law", "said"), [
+    (200, {"JobId": "abc", "JobStatus": "SUBMITTED"}, Law.FORWARD, "200 SUBMITTED"),
+    (404, {"__type": "JobNotFoundException", "message": "m"}, Law.FOUND, "404 JobNotFoundException"),
+], ids=["status_going_back", "job_not_found"])
+def test_lifecycle_model_fails_a_broken_law_naming_it_and_what_was_answered(status: int, body: dict[str, str],
+                                                                            law: Law, said: str) -> None:
+    answer = json_answer(status, body)
     broken = violation(context(answer, case=DESCRIBE_RUNNING))
-    assert broken is not None and broken.law is Law.FORWARD
-    assert judge("lifecycle_model", answer, case=DESCRIBE_RUNNING) == Failed(
-        broken.message, Law.FORWARD.value, "200 SUBMITTED")
-    assert broken.message.startswith("answered 200 JobStatus SUBMITTED, where the job may only be ")
-
-
-def test_lifecycle_model_fails_a_job_not_found_naming_the_error_type() -> None:
-    answer = json_answer(404, {"__type": "JobNotFoundException", "message": "m"})
-    broken = violation(context(answer, case=DESCRIBE_RUNNING))
-    assert broken is not None and broken.law is Law.FOUND
-    assert judge("lifecycle_model", answer, case=DESCRIBE_RUNNING) == Failed(
-        broken.message, Law.FOUND.value, "404 JobNotFoundException")
+    assert broken is not None and broken.law is law
+    assert judge("lifecycle_model", answer, case=DESCRIBE_RUNNING) == Failed(broken.message, law.value, said)
+    if law is Law.FORWARD:
+        assert broken.message.startswith("answered 200 JobStatus SUBMITTED, where the job may only be ")
 
 
 def test_lifecycle_model_says_only_the_status_of_an_answer_naming_no_job_status() -> None:

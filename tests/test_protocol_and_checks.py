@@ -10,13 +10,12 @@ from conformance.cases import Case, Kind
 from conformance.judging.check_results import NOT_APPLICABLE, PASSED, CheckVerdict, Failed
 from conformance.judging.checks import REGISTRY, CheckContext, run_checks
 from conformance.judging.oracle import expect, observe
-from conformance.model.operations import load_operations
 from conformance.protocols import get_protocol, sanitise_error_type
 from conformance.protocols.awsjson import encode_document
 from conformance.wire.http import HttpResponse
+from conftest import stop_operations
 
-PII, PHI = (next(op for op in load_operations() if op.name == name)
-            for name in ("StopPiiEntitiesDetectionJob", "StopPHIDetectionJob"))
+PII, PHI = stop_operations()
 JSON = get_protocol("awsJson1_1")
 GOOD_HEADERS = {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "r-1"}
 

@@ -41,13 +41,12 @@ from conformance.engine.verdict import tested as run_tested_keys  # pytest would
 from conformance.engine.verdict import tested_keys as case_tested_keys
 from conformance.judging.check_results import NOT_APPLICABLE, PASSED, Failed
 from conformance.judging.oracle import Expectation
-from conformance.model.operations import load_operations
 from conformance.protocols import get_protocol
 from conformance.targets.target import Target
 from conformance.wire.http import HttpResponse, clipped
+from conftest import stop_operations
 
-PII, PHI = (next(op for op in load_operations() if op.name == name)
-            for name in ("StopPiiEntitiesDetectionJob", "StopPHIDetectionJob"))
+PII, PHI = stop_operations()
 JSON, CBOR = get_protocol("awsJson1_1"), get_protocol("rpcv2Cbor")
 CONFIG = RunConfig(Target("http://127.0.0.1:9"))
 PII_JSON, PII_CBOR, PHI_JSON = Lane(PII, JSON), Lane(PII, CBOR), Lane(PHI, JSON)
