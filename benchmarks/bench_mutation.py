@@ -74,9 +74,6 @@ def _string_operator() -> Any:
     return ReplaceStringLiteral
 
 
-STRING_OPERATOR = "conformance/ReplaceStringLiteral"
-
-
 @dataclass(frozen=True)
 class Equivalent:
     """A mutant that changes no behaviour, named by its module, operator, and the line before and after."""
