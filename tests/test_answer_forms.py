@@ -346,6 +346,9 @@ def test_an_equal_form_made_elsewhere_is_said_masked_and_compared_alike() -> Non
                                                     "'t'}, JobStatus: string 'STOPPED'}")
     name = "".join(["Job", "Status"])
     assert with_member_masked(copied, name) == with_member_masked(made, JOB_STATUS_MEMBER)
+    listed = pickle.loads(pickle.dumps(form(body=tree({"Jobs": [{"JobStatus": "X"}]}))))
+    assert with_member_masked(listed, name) == form(body=("map", (
+        ("Jobs", ("list", (("map", (("JobStatus", ("string", VOLATILE)),)),))),)))
     assert differences(copied, made) == differences(made, copied) == []
     assert differences(copied, other) == differences(made, other) == [
         "status 400 -> 404", "error type JobNotFoundException -> ResourceNotFoundException", "a message -> none",
