@@ -13,6 +13,7 @@ from conformance.model.operations import Operation, load_operations
 from conformance.reference import JobStore, ManualClock, ReferenceApp, ReferenceServer, SystemClock, Timings
 
 REPO = Path(__file__).resolve().parent
+TEST_CREDENTIALS = {"aws_access_key_id": "AKIDTESTING", "aws_secret_access_key": "testing-secret"}
 
 
 def stop_operations() -> tuple[Operation, Operation]:
@@ -20,7 +21,6 @@ def stop_operations() -> tuple[Operation, Operation]:
     StopPHIDetectionJob."""
     by_name = {operation.name: operation for operation in load_operations()}
     return by_name["StopPiiEntitiesDetectionJob"], by_name["StopPHIDetectionJob"]
-TEST_CREDENTIALS = {"aws_access_key_id": "AKIDTESTING", "aws_secret_access_key": "testing-secret"}
 
 
 @pytest.fixture(scope="session")
