@@ -41,6 +41,8 @@ FD_LIMIT_BACKOFF = 0.01  # seconds the accept loop pauses when it has no descrip
 ACCEPT_BURST = 64  # connections taken per wake-up of the accept loop: under a flood it waits its turn at the GIL
 SPARE_WORKER_SECONDS = 60.0  # a thread left without a connection for this long ends
 DRAIN_POLL = 0.02  # seconds between looks at the answers in flight while stopping gracefully
+# How long `stop` lets an answer already sent finish (its log line, its bookkeeping) before it cuts the connection.
+STOP_GRACE = 0.5
 # After a 413, what of the refused body is still read and discarded before closing (see `_linger`).
 LINGER_SECONDS, LINGER_IDLE_SECONDS, LINGER_BYTES = 10.0, 2.0, 64 << 20
 FD_LIMIT_EVICTIONS = 16  # idle connections closed then: room for a burst of waiting clients, not one at a time
@@ -563,12 +565,12 @@ class ReferenceServer:
         self._httpd.shutdown()
 
     def stop(self) -> None:
-        """Stop serving and close every connection."""
+        """Stop serving and close every connection, once the answers in flight are done (`STOP_GRACE` at most)."""
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join()
             self._thread = None
-        self.close()
+        self.close(STOP_GRACE)
 
     def close(self, grace: float = 0.0) -> int:
         """Release the listening socket, give answers in flight up to `grace` seconds, and end open connections.
