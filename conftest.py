@@ -131,9 +131,3 @@ def _no_columns_from_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:
     # a library through putenv), and a child process started with the default environment inherits that one.
     os.unsetenv("COLUMNS")
 
-
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto` (pyproject's addopts): two workers a core. Many tests wait (on a throttled target's Retry-After, slow
-    answers, a moto process, a Ctrl-C's settling) as long as others compute, and a second worker on the core fills
-    that wait; one a core left a 2-core machine a third idle."""
-    return 2 * (os.cpu_count() or 1)
