@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import os
 import shutil
 import subprocess
@@ -121,8 +122,10 @@ def load_config(path: Path) -> tuple[list[ModuleConfig], list[str]]:
     return list(modules.values()), list(data.get("settings", {}).get("operators_excluded", []))
 
 
-def _operators(excluded: list[str]) -> list[tuple[str, Any]]:
-    """cosmic-ray's core operators that take no arguments, and ours, by name."""
+@functools.lru_cache(maxsize=None)
+def _operators(excluded: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """cosmic-ray's core operators that take no arguments, and ours, by name (made once a process: each mutant of a
+    worker process looks its operator up here)."""
     import cosmic_ray.plugins
 
     cosmic_ray.plugins.OPERATOR_PROVIDERS.setdefault("conformance", {"ReplaceStringLiteral": _string_operator()})
@@ -141,7 +144,7 @@ def mutants_of(module: ModuleConfig, excluded: list[str]) -> list[Mutant]:
 
     source = (REPO / module.path).read_text(encoding="utf-8")
     nodes = list(ast_nodes(get_ast(source)))
-    work = [(name, occurrence) for name, operator in _operators(excluded)
+    work = [(name, occurrence) for name, operator in _operators(tuple(excluded))
             for occurrence in range(sum(1 for node in nodes for _ in operator.mutation_positions(node)))]
     with ProcessPoolExecutor() as pool:
         made = pool.map(_mutant, [(module.path, source, excluded, name, occurrence) for name, occurrence in work],
@@ -154,7 +157,7 @@ def _mutant(job: tuple[str, str, list[str], str, int]) -> Mutant | None:
     from cosmic_ray.mutating import mutate_code
 
     path, source, excluded, name, occurrence = job
-    operator = dict(_operators(excluded))[name]
+    operator = dict(_operators(tuple(excluded)))[name]
     mutated = mutate_code(source, operator, occurrence)
     lines = source.splitlines()
     changed = None if mutated is None else _changed_line(lines, mutated.splitlines())
