@@ -344,7 +344,11 @@ def test_a_throttling_target_slows_the_run_and_is_never_failed_for_it() -> None:
 def test_retry_after_is_honoured_and_a_case_throttled_past_its_bound_is_not_judged(
         monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
-    monkeypatch.setattr(execute.time, "sleep", slept.append)
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(execute.asyncio, "sleep", sleep)
     monkeypatch.setattr(execute, "MAX_THROTTLE_RETRIES", 2)
     server = AwsLikeServer(throttle=Throttle(0.001, retry_after=2))
     operation = next(op for op in load_operations() if op.name == PII)
@@ -358,7 +362,7 @@ def test_retry_after_is_honoured_and_a_case_throttled_past_its_bound_is_not_judg
     assert first.not_judged is None and first.verdicts
     assert second.not_judged is SkipReason.THROTTLED and not second.verdicts
     assert second.not_judged_detail == "throttled 3 times (400 ThrottlingException)"
-    # time.sleep is patched for everyone: the lowered rate's short waits are there too, the Retry-After waits are 2 s.
+    # asyncio.sleep is patched for everyone: the lowered rate's short waits are there too, the Retry-After waits are 2 s.
     assert [seconds for seconds in slept if seconds >= 1] == [2.0, 2.0]
     assert transport.limiter.throttles == 3
 

@@ -233,7 +233,7 @@ def test_a_gzip_answer_is_decoded_and_headers_are_lower_cased(comprehend: Servic
 
 
 def test_an_answer_body_is_read_bounded(comprehend: ServiceMeta, monkeypatch: pytest.MonkeyPatch) -> None:
-    import conformance.engine.transport.connections as transport_module
+    import conformance.engine.transport.http1 as transport_module
     monkeypatch.setattr(transport_module, "MAX_ANSWER_BYTES", 1000)
     server = Scripted([answer("200 OK", b"x" * 200_000), answer("200 OK", b"{}")])
     transport = Transport(Target(server.url))

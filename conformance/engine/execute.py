@@ -1,7 +1,8 @@
-"""One case end to end: encode, send (retrying throttled answers), decode, judge."""
+"""One case end to end: encode, send (retrying throttled answers), decode, judge, on the transport's sending loop."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from conformance.cases import Case, Kind
@@ -38,6 +39,14 @@ def retry_after(answer: Answer) -> float | None:
 def execute(operation: Operation, case: Case, protocol: WireProtocol, transport: Transport,
             checks: list[str] | None = None, *, essential: bool = False, lane_operation: str | None = None,
             usual: CaseResult | None = None) -> CaseResult:
+    """`execute_async` on the transport's sending loop, from any other thread, waiting for the result."""
+    return transport.sender.run(execute_async(operation, case, protocol, transport, checks, essential=essential,
+                                              lane_operation=lane_operation, usual=usual))
+
+
+async def execute_async(operation: Operation, case: Case, protocol: WireProtocol, transport: Transport,
+                        checks: list[str] | None = None, *, essential: bool = False,
+                        lane_operation: str | None = None, usual: CaseResult | None = None) -> CaseResult:
     """Send one case and judge the answer, or its absence; raises BudgetExhausted when the budget is spent (an
     `essential` case, stopping a job the run started, goes regardless). `usual`: for a case in another spelling,
     the same case in the usual one, whose answer this one's must agree with."""
@@ -48,8 +57,8 @@ def execute(operation: Operation, case: Case, protocol: WireProtocol, transport:
     for attempt in range(MAX_THROTTLE_RETRIES + 1):
         result.attempts = attempt + 1
         try:
-            response = transport.send(request, operation.service, signing=case.signing,
-                                      starts_job=case.kind is Kind.START_JOB, essential=essential)
+            response = await transport.asend(request, operation.service, signing=case.signing,
+                                             starts_job=case.kind is Kind.START_JOB, essential=essential)
         except UnsafeRequest as refused:
             result.not_judged, result.not_judged_detail = SkipReason.UNSAFE_REQUEST, str(refused)
             return result
@@ -67,7 +76,7 @@ def execute(operation: Operation, case: Case, protocol: WireProtocol, transport:
             said = f"{answer.status} {answer.error_type or ''}".strip()
             result.not_judged_detail = f"throttled {attempt + 1} times ({said})"
             return result
-        time.sleep(retry_after(answer) or backoff(attempt + 1, base=0.2, cap=10.0))
+        await asyncio.sleep(retry_after(answer) or backoff(attempt + 1, base=0.2, cap=10.0))
     assert result.answer is not None
     compared = None
     if usual is not None and usual.answer is not None and usual.not_judged is None:  # else: nothing to compare with

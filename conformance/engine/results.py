@@ -172,6 +172,7 @@ class RunResult:
     requests_sent: int = 0
     elapsed: float = 0.0
     sending_window: float = 0.0  # seconds from the first request out to the last answer in
+    sender: str = ""  # how the requests went out (`Transport.path`)
     jobs_started: list[tuple[str, str]] = field(default_factory=list)  # (service, job id)
     jobs_left_running: list[tuple[str, str]] = field(default_factory=list)  # started, and no Stop took
     throttles: int = 0

@@ -114,6 +114,7 @@ def _finish(result: RunResult, ctx: RunContext, all_stages: list[list[Phase]], b
     result.states = dict(ctx.states)
     result.promised = _promises(ctx, all_stages)
     result.requests_sent = transport.sent
+    result.sender = transport.path
     if transport.first_sent_at is not None and transport.last_answer_at is not None:
         result.sending_window = transport.last_answer_at - transport.first_sent_at
     result.jobs_started = transport.jobs.all_started()

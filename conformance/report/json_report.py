@@ -27,6 +27,7 @@ def build(summary: Summary) -> dict[str, Any]:
         "max_examples": config.max_examples,
         "elapsed_seconds": round(run.elapsed, 3),
         "requests_sent": run.requests_sent,
+        "sender": run.sender,
         "budget": config.budget,
         "verdict": summary.verdict.value,
         "verdict_reasons": list(summary.decision.reasons),

@@ -111,8 +111,8 @@ def write(summary: Summary, stream: TextIO | None = None, verbose: bool = False)
         _verdict_line(summary, raw, stream, width)
         return
     print("\n" + textwrap.fill(f"Target {run.config.target.url} over {protocols}, seed {run.config.seed}: "
-                               f"{len(run.results)} cases, {run.requests_sent} requests in {run.elapsed:.1f}s",
-                               width=width), file=stream)
+                               f"{len(run.results)} cases, {run.requests_sent} requests in {run.elapsed:.1f}s"
+                               + (f" (sent from {run.sender})" if run.sender else ""), width=width), file=stream)
     if run.stopped is not None:  # a run limit cut it short: said at the top, and again in the verdict
         jobs = "every started job was still stopped" if not run.jobs_left_running else "JOBS LEFT RUNNING: see below"
         print(f"STOPPED: {run.stopped.describe()} ({jobs})", file=stream)

@@ -11,6 +11,7 @@ implementation: the canonical request, string to sign and key derivation stay bo
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from conformance.wire.redaction import guard_signing_log
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"  # the credential scope's last part
+CONTENT_SHA256 = "X-Amz-Content-SHA256"
 AUTHORIZATION_PARTS = ("Credential", "SignedHeaders", "Signature")
 guard_signing_log()  # botocore's signer logs each signature and session token at debug level
 
@@ -60,8 +62,12 @@ class _SigV4(SigV4Auth):
         return f"{self.credentials.access_key}/{self.credential_scope(request)}"
 
     def signature(self, string_to_sign: str, request: AWSRequest) -> str:
+        return self.signature_of(string_to_sign, self._date(request))
+
+    def signature_of(self, string_to_sign: str, date: str) -> str:
+        """The signature of a string to sign, with the key of a credential scope's date."""
         # botocore derives the signing key (four HMACs) for every request; it changes only with the date.
-        scope = (self.credentials.secret_key, self._date(request))
+        scope = (self.credentials.secret_key, date)
         key = self._keys.get(scope)
         if key is None:
             key = self._sign(f"AWS4{scope[0]}".encode(), scope[1])
@@ -148,6 +154,63 @@ def sign(method: str, url: str, headers: Mapping[str, str], body: bytes, credent
         timestamp = (at or datetime.datetime.now(datetime.UTC)).strftime(SIGV4_TIMESTAMP)
         _SigV4(credentials, service, region, timestamp, scope_date=scope_date, terminator=terminator).add_auth(request)
     return dict(request.headers.items())
+
+
+def sign_now(method: str, url: str, headers: Mapping[str, str], body: bytes, credentials: Credentials, service: str,
+             region: str, at: datetime.datetime | None = None) -> dict[str, str]:
+    """`sign` now (or at `at`), for the usual scope: the same headers, from a template made once per request shape.
+
+    Of a canonical request only the date and the body's hash change from one request to the next of
+    a lane, so botocore builds it once per (method, URL, headers, credentials, scope) with a
+    placeholder date, and each request fills in those two and signs (two SHA-256s and one HMAC,
+    where botocore's whole signer cost several times that). Headers botocore treats specially
+    (non-ASCII values, a given X-Amz-Content-SHA256) go to `sign`."""
+    key = (method, url, tuple(headers.items()), id(credentials), credentials.access_key, credentials.token,
+           service, region)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        if len(_TEMPLATES) >= 4096:  # a run of many shapes of headers: start afresh rather than grow
+            _TEMPLATES.clear()
+        template = _TEMPLATES[key] = _template(method, url, headers, credentials, service, region)
+    if template is False:
+        return sign(method, url, headers, body, credentials, service, region, at)
+    signer, before, after, signed, out = template
+    stamp = (at or datetime.datetime.now(datetime.UTC)).strftime(SIGV4_TIMESTAMP)
+    canonical = f"{before}{stamp}{after}{hashlib.sha256(body).hexdigest()}"
+    scope = f"{stamp[:8]}/{region}/{service}/{TERMINATOR}"
+    string_to_sign = f"{ALGORITHM}\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    signature = signer.signature_of(string_to_sign, stamp[:8])
+    return {**{name: stamp if value is _DATE else value for name, value in out},
+            "Authorization": f"{ALGORITHM} Credential={credentials.access_key}/{scope}, SignedHeaders={signed}, "
+                             f"Signature={signature}"}
+
+
+_DATE = object()  # in a template's headers: where the request's X-Amz-Date goes
+_PLACEHOLDER = "19700101T000000Z"
+_Template = tuple["_SigV4", str, str, str, list[tuple[str, object]]]
+_TEMPLATES: dict[tuple[object, ...], _Template | bool] = {}
+
+
+def _template(method: str, url: str, headers: Mapping[str, str], credentials: Credentials, service: str,
+              region: str) -> _Template | bool:
+    """(signer, canonical request before the date, after it up to the body's hash, signed header names, the headers
+    out with `_DATE` for the date), by botocore at a placeholder date; False where `sign` must do it all."""
+    if not all(isinstance(value, str) and value.isascii() for value in headers.values()) \
+            or any(name.lower() == CONTENT_SHA256.lower() for name in headers):
+        return False
+    signer = _signer(credentials, service, region)
+    request = _Request(method, url, headers, b"")
+    request.context["timestamp"] = _PLACEHOLDER
+    signer._modify_request_before_signing(request)
+    canonical, _, _ = signer.canonical_request(request).rpartition("\n")  # without the body's hash
+    marker = f"\nx-amz-date:{_PLACEHOLDER}\n"
+    if canonical.count(_PLACEHOLDER) != 1 or marker not in canonical:
+        return False
+    before, _, after = canonical.partition(marker)
+    out = [(name, _DATE if value == _PLACEHOLDER and name == "X-Amz-Date" else value)
+           for name, value in request.headers.items()]
+    return (signer, f"{before}\nx-amz-date:", f"\n{after}\n",
+            signer.signed_headers(signer.headers_to_sign(request)), out)
 
 
 _SIGNERS: dict[tuple[int, str, str, str], _SigV4] = {}

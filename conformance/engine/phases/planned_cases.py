@@ -1,15 +1,18 @@
-"""The cases: the catalog's and the generated ones, every lane's interleaved, sent by a pool of workers."""
+"""The cases: the catalog's and the generated ones, every lane's interleaved, sent from the transport's one event
+loop, at most `--workers` in flight."""
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from conformance.cases import Case, LaneKey
 from conformance.engine.budget import BudgetExhausted
-from conformance.engine.execute import execute
+from conformance.engine.execute import execute_async
 from conformance.engine.lanes import Lane
 from conformance.engine.phases import PhaseOutcome, RunContext
 from conformance.engine.phases.budget import cut_skips
@@ -76,23 +79,25 @@ class CasesPhase:
         dropped: list[tuple[LaneKey, str]] = []
 
         originals = _Originals()
+        in_flight = _Gate(max(ctx.config.workers, 1))
 
-        def one(lane: Lane, index: int, case: Case) -> None:
-            with originals.kept(lane.key, case) as keep:
-                if ctx.limits.reached():  # --max-failures, --max-time (--fail-fast): the rest is a skip
-                    with lock:
-                        dropped.append((lane.key, case.category))
-                    return
-                if ctx.cancel.is_set():  # Ctrl-C: what has not gone out stays unsent
-                    return
-                try:
-                    result = execute(lane.operation, case, lane.protocol, transport, ctx.checks,
-                                     usual=originals.result(lane.key, case, ctx.cancel))
-                except Exception:
-                    with lock:
-                        unsent.append((lane.key, case.category))
-                    raise
-                keep(result)
+        async def one(lane: Lane, index: int, case: Case) -> None:
+            async with in_flight:  # taken in the order the cases were submitted: a twin after its original
+                with originals.kept(lane.key, case) as keep:
+                    if ctx.limits.reached():  # --max-failures, --max-time (--fail-fast): the rest is a skip
+                        with lock:
+                            dropped.append((lane.key, case.category))
+                        return
+                    if ctx.cancel.is_set():  # Ctrl-C: what has not gone out stays unsent
+                        return
+                    try:
+                        result = await execute_async(lane.operation, case, lane.protocol, transport, ctx.checks,
+                                                     usual=await originals.result(lane.key, case))
+                    except Exception:
+                        with lock:
+                            unsent.append((lane.key, case.category))
+                        raise
+                    keep(result)
             with lock:
                 slots[lane.key][index] = result
                 done[lane.key] += 0 if case.spelling else 1
@@ -101,14 +106,13 @@ class CasesPhase:
                 if ctx.progress and not case.spelling:
                     ctx.progress(lane.label, done[lane.key], total(lane.key))
 
-        pool = ThreadPoolExecutor(max_workers=max(ctx.config.workers, 1))
         futures: list[Future[None]] = []
-        try:  # drawing and submitting are inside: a Ctrl-C meanwhile must still empty the queue
-            for lane, index, case in sequence:  # the workers send the first cases while the rest are drawn
+        try:  # drawing and submitting are inside: a Ctrl-C meanwhile must still stop what is queued
+            for lane, index, case in sequence:  # the loop sends the first cases while the rest are drawn
                 if ctx.limits.reached():  # a run limit: draw and submit no more
                     break
                 originals.expect(lane.key, case)
-                futures.append(pool.submit(one, lane, index, case))
+                futures.append(transport.sender.submit(one(lane, index, case)))
                 ctx.interruption.check()
             while futures:  # until all are done; a budget spent ends nothing but the case it stopped
                 ctx.interruption.settle(futures, stop_on_exception=True)
@@ -118,12 +122,10 @@ class CasesPhase:
                 if fatal is not None:
                     raise fatal
                 futures = [f for f in futures if not f.done()]
-        except BaseException:  # Ctrl-C, a bug: drop what has not started, do not wait for it; keep what was judged
-            ctx.cancel.set()
-            pool.shutdown(wait=False, cancel_futures=True)
+        except BaseException:  # Ctrl-C, a bug: what has not started stays unsent (it sees the cancellation), what is
+            ctx.cancel.set()   # in flight ends on its own; keep what was judged
             ctx.partial.append(PhaseOutcome(self.name, self._judged(ctx, slots)))
             raise
-        pool.shutdown()
         outcome = PhaseOutcome(self.name, self._judged(ctx, slots))
         outcome.skips += cut_skips(unsent) + _stopped_skips(dropped, ctx)
         return outcome
@@ -134,22 +136,55 @@ class CasesPhase:
         return [result for lane in ctx.live for _, result in sorted(dict(slots.get(lane.key, {})).items())]
 
 
+class _Gate:
+    """At most `size` cases in flight on the loop, let in first come, first served (asyncio's Semaphore promises
+    no order on every Python this runs on)."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def __aenter__(self) -> None:
+        if self._free and not self._waiting:
+            self._free -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            await waiter  # the slot is handed over by __aexit__
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed a slot, then cancelled: pass it on
+                self._release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+
 class _Originals:
     """The results of the cases in the usual spelling, for their twins in another spelling to be compared with.
 
-    A twin comes after its original in a lane's plan, and the pool's workers take cases in the order they were
-    submitted: when a twin's worker starts, its original's has started, so waiting for it never deadlocks.
+    A twin comes after its original in a lane's plan, and the gate lets cases in the order they were submitted: when
+    a twin is let in, its original has been, so waiting for it never deadlocks.
     """
 
     def __init__(self) -> None:
-        self._pending: dict[tuple[LaneKey, tuple[object, ...]], tuple[threading.Event, list[CaseResult]]] = {}
+        self._pending: dict[tuple[LaneKey, tuple[object, ...]], tuple[asyncio.Event, list[CaseResult]]] = {}
         self._lock = threading.Lock()
 
     def expect(self, lane: LaneKey, case: Case) -> None:
         """Note a case in the usual spelling as submitted (before its twin is)."""
         if not case.spelling:
             with self._lock:
-                self._pending[(lane, case.key())] = (threading.Event(), [])
+                self._pending[(lane, case.key())] = (asyncio.Event(), [])
 
     @contextlib.contextmanager
     def kept(self, lane: LaneKey, case: Case) -> Iterator[Callable[[CaseResult], None]]:
@@ -161,15 +196,14 @@ class _Originals:
             if entry is not None:
                 entry[0].set()
 
-    def result(self, lane: LaneKey, case: Case, cancel: threading.Event) -> CaseResult | None:
+    async def result(self, lane: LaneKey, case: Case) -> CaseResult | None:
         """For a twin: its original's result, once there (None where the original was not sent or judged)."""
         if not case.spelling:
             return None
         entry = self._pending.get((lane, case.usual().key()))
         if entry is None:
             return None
-        while not entry[0].wait(0.1) and not cancel.is_set():
-            pass
+        await entry[0].wait()  # the original ends, judged or not, sent or not: its `kept` sets this
         return entry[1][0] if entry[1] else None
 
 

@@ -1,9 +1,10 @@
-"""Sending requests: keep-alive, SigV4 signing via botocore, retries on connection errors, an adaptive rate cap,
-a request budget, and the job-id guard (`engine.safety`). Each of these is a module of its own; `Transport`
-puts them together for one target."""
+"""Sending requests: on one event loop (`event_loop`) over keep-alive connections parsed by httptools (`http1`),
+SigV4 signing via botocore, retries on connection errors, an adaptive rate cap, a request budget, and the job-id
+guard (`engine.safety`). Each of these is a module of its own; `Transport` puts them together for one target."""
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import logging
 import threading
@@ -15,7 +16,8 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from conformance.cases import Signing
 from conformance.engine.budget import Budget
 from conformance.engine.safety import JobLedger
-from conformance.engine.transport.connections import InvalidHeader, Route, failure_reason, wire_headers
+from conformance.engine.transport.connections import DIRECT, InvalidHeader, Route, failure_reason, wire_headers
+from conformance.engine.transport.event_loop import SenderLoop
 from conformance.engine.transport.proxies import environ_proxy
 from conformance.engine.transport.rate import RateLimiter, backoff
 from conformance.engine.transport.signing import signed_headers
@@ -56,6 +58,14 @@ class Transport:
         self.first_sent_at: float | None = None  # time.monotonic() when the first request went out
         self.last_answer_at: float | None = None  # time.monotonic() when the latest answer was read
         self._count_lock = threading.Lock()
+        self.sender = SenderLoop()  # every request goes out from its loop, whichever thread asks
+
+    @property
+    def path(self) -> str:
+        """How requests go out, for a report to say: on the event loop, or through a proxy on threads."""
+        kinds = {route.kind for route in self._routes.values()}
+        ways = [f"one {self.sender.kind} event loop, answers parsed by httptools"] if DIRECT in kinds else []
+        return "; ".join(ways + (["through a proxy: urllib3, a thread per request"] if kinds - {DIRECT} else []))
 
     def enforces_sigv4(self, service: ServiceMeta) -> bool | None:
         """Whether the target refuses requests to the service that are not SigV4-signed: AWS always does; another
@@ -75,8 +85,14 @@ class Transport:
 
     def send(self, request: HttpRequest, service: ServiceMeta, *, signing: Signing = Signing.SIGV4,
              starts_job: bool = False, essential: bool = False) -> HttpResponse:
+        """`asend`, from a thread other than the sending loop's, waiting for the answer."""
+        return self.sender.run(self.asend(request, service, signing=signing, starts_job=starts_job,
+                                          essential=essential))
+
+    async def asend(self, request: HttpRequest, service: ServiceMeta, *, signing: Signing = Signing.SIGV4,
+                    starts_job: bool = False, essential: bool = False) -> HttpResponse:
         """Send, retrying `connection_retries` times only when no answer came; raises Unanswered, BudgetExhausted,
-        UnsafeRequest.
+        UnsafeRequest. Runs on the sending loop.
 
         Only a Start (`starts_job`) may carry a string of the real job-id form the run did not create;
         an `essential` request (stopping a job the run started) is sent even past the budget.
@@ -88,35 +104,41 @@ class Transport:
         last_error: Exception | None = None
         for attempt in range(self.connection_retries + 1):
             if attempt:
-                time.sleep(backoff(attempt))
+                await asyncio.sleep(backoff(attempt))
             self.budget.spend(essential)
-            self.limiter.wait()
+            delay = self.limiter.reserve()
+            if delay > 0:
+                await asyncio.sleep(delay)
             headers = self.prepare(request, service, signing)  # re-signed per attempt: the date moves
             began = time.monotonic()
             if self.first_sent_at is None:
-                with self._count_lock:
-                    if self.first_sent_at is None:
-                        self.first_sent_at = began
+                self.first_sent_at = began
             try:
-                status, answer_headers, read = route.open(request.method, request.path,
-                                                          wire_headers(headers, request), request.body)
+                answer = await route.send(request.method, request.path, wire_headers(headers, request), request.body)
             except (Urllib3Error, http.client.HTTPException, OSError, InvalidHeader) as exc:
                 last_error = exc  # refused, reset, closed before a status line, timed out, not sendable
                 continue
-            with self._count_lock:
-                self.sent += 1
             # A status line came and then the body broke or overflowed: still an answer, and it is judged.
-            body, read_error = read()
             answered = time.monotonic()
             with self._count_lock:
+                self.sent += 1
                 self.last_answer_at = answered if self.last_answer_at is None else max(self.last_answer_at, answered)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("%s %s %s %r -> %s %s %r", request.method, url, redact_headers(headers), request.body[:200],
-                          status, redact_headers(answer_headers), body[:200])
-            return HttpResponse(status, answer_headers, body, answered - began, body_error=read_error)
+                          answer.status, redact_headers(answer.headers), answer.body[:200])
+            return HttpResponse(answer.status, answer.headers, answer.body, answered - began,
+                                body_error=answer.body_error)
         raise Unanswered(f"{url} gave no answer ({self.connection_retries + 1} attempts): {failure_reason(last_error)}")
 
     def close(self) -> None:
-        """Close pooled connections."""
-        for route in self._routes.values():
-            route.close()
+        """Close pooled connections and stop the sending loop."""
+        async def close_routes() -> None:
+            for route in self._routes.values():
+                route.close()
+
+        if self.sender.started and not self.sender.on_loop():
+            self.sender.run(close_routes())
+        else:
+            for route in self._routes.values():
+                route.close()
+        self.sender.close()

@@ -36,15 +36,20 @@ class RateLimiter:
 
     def wait(self) -> None:
         """Block until the next request may go."""
+        delay = self.reserve()
+        if delay > 0:
+            time.sleep(delay)
+
+    def reserve(self) -> float:
+        """Take the next request's slot: the seconds to wait before it may go (0: at once)."""
         with self._lock:
             now = time.monotonic()
             self._sent.append(now)
             if not self.rate:
-                return
+                return 0.0
             slot = max(now, self._next)
             self._next = slot + 1.0 / self.rate
-        if slot > now:
-            time.sleep(slot - now)
+        return slot - now
 
     def throttled(self) -> None:
         """The target throttled a request: lower the rate to what it accepts, if it throttles much."""

@@ -35,7 +35,7 @@ OTHER_SERVICE = "conformance"
 OTHER_TERMINATOR = "aws5_request"
 OTHER_ALGORITHM = "AWS4-HMAC-SHA512"
 CHANGED_HEADER = "X-Conformance-Signed"  # a header no server reads: signed as "a", sent as "b"
-CONTENT_SHA256 = "X-Amz-Content-SHA256"
+CONTENT_SHA256 = sigv4.CONTENT_SHA256
 
 
 def other_region(region: str) -> str:
@@ -106,9 +106,9 @@ def signed_headers(request: HttpRequest, url: str, service: ServiceMeta, target:
         return dict(request.headers)
     if target.has_real_credentials and not is_aws_host(url) and not target.credentials_to_custom_endpoint:
         raise UnsafeRequest(f"not sent: real credentials do not sign for {url}, outside AWS")
-    if signing is Signing.SIGV4:  # botocore's own, at its own time, with a signer kept per scope
-        return sigv4.sign(request.method, url, request.headers, request.body, credentials, service.signing_name,
-                          target.region)
+    if signing is Signing.SIGV4:  # botocore's own canonical request, made once per request shape, signed now
+        return sigv4.sign_now(request.method, url, request.headers, request.body, credentials, service.signing_name,
+                              target.region)
     signed = _Signed(dict(request.headers), request.body, credentials, service.signing_name, target.region,
                      datetime.datetime.now(datetime.UTC))
     signed = _SIGNED_OTHERWISE.get(signing, lambda same: same)(signed)

@@ -1,0 +1,286 @@
+"""The sender: one event loop, answers parsed by httptools, signatures from a template.
+
+Properties of the parser are stated for every way the bytes of an answer can arrive (any split into
+reads) and every way a target can add to them (bytes after the answer); those of the whole sender,
+over loopback against the reference server: the budget is counted exactly however many cases are in
+flight, and the number in flight changes neither the cases nor their verdicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import gzip
+import threading
+import zlib
+from unittest import mock
+
+import botocore.auth
+import pytest
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance.engine.config import MachineConfig, RunConfig
+from conformance.engine.runner import run
+from conformance.engine.transport import Transport, http1
+from conformance.reference import ReferenceApp, ReferenceServer
+from conformance.report import json_report, summarise
+from conformance.targets.target import Target
+from conformance.wire import sigv4
+from conformance.wire.http import HttpRequest
+
+# --- signing from a template -------------------------------------------------------------------------------------
+
+HEADER_NAMES = st.sampled_from(["Content-Type", "content-type", "X-Amz-Target", "Smithy-Protocol", "X-Custom",
+                                "x-custom", "Authorization", "X-Amz-Date", "X-Amz-Security-Token", "User-Agent",
+                                "Expect", "Host", "Accept"])
+HEADER_VALUES = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20)
+MOMENTS = st.datetimes(min_value=datetime.datetime(2020, 1, 1), max_value=datetime.datetime(2030, 1, 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(headers=st.dictionaries(HEADER_NAMES, HEADER_VALUES, max_size=6), bodies=st.lists(st.binary(max_size=40),
+       min_size=2, max_size=2), moments=st.lists(MOMENTS, min_size=2, max_size=2),
+       token=st.none() | st.just("session-token"), path=st.sampled_from(["/", "/service/X/operation/Y"]))
+def test_a_signature_from_a_template_is_botocores_for_every_request_of_its_shape(
+        headers: dict[str, str], bodies: list[bytes], moments: list[datetime.datetime], token: str | None,
+        path: str) -> None:
+    credentials = Credentials("AKIDEXAMPLE", "secret", token)
+    url = f"http://127.0.0.1:8000{path}"
+    for body, moment in zip(bodies, moments):  # the second reuses the template the first made
+        botocores = AWSRequest(method="POST", url=url, data=body, headers=dict(headers))
+        with mock.patch.object(botocore.auth, "get_current_datetime", lambda *args, **kwargs: moment):
+            botocore.auth.SigV4Auth(credentials, "comprehend", "us-east-1").add_auth(botocores)
+        ours = sigv4.sign_now("POST", url, headers, body, credentials, "comprehend", "us-east-1",
+                              at=moment.replace(tzinfo=datetime.UTC))
+        assert list(ours.items()) == list(botocores.headers.items())
+
+
+# --- the parser, fed as the loop feeds it ------------------------------------------------------------------------
+
+class _Wire:
+    """What a Connection writes to and closes: the bytes sent, and whether it was closed."""
+
+    def __init__(self) -> None:
+        self.sent = b""
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def exchange(reads: list[bytes], *, eof: bool = False, read_timeout: float | None = None) -> \
+        tuple[http1.Answer | BaseException, http1.Connection]:
+    """The answer a Connection makes of these reads (then the connection's end, if `eof`), or what it raised."""
+    async def go() -> tuple[http1.Answer | BaseException, http1.Connection]:
+        connection = http1.Connection(read_timeout)
+        connection.connection_made(_Wire())  # type: ignore[arg-type]
+        task = asyncio.ensure_future(connection.exchange(b"POST / HTTP/1.1\r\n\r\n"))
+        await asyncio.sleep(0)
+        for data in reads:
+            connection.data_received(data)
+        if eof:
+            connection.eof_received()
+            connection.connection_lost(None)
+        try:
+            return await asyncio.wait_for(task, 2), connection
+        except BaseException as exc:  # noqa: BLE001 - the outcome under test
+            return exc, connection
+    return asyncio.run(go())
+
+
+def split(data: bytes, cuts: list[int]) -> list[bytes]:
+    """`data` in reads cut at these offsets."""
+    points = sorted({0, len(data), *(cut % (len(data) + 1) for cut in cuts)})
+    return [data[a:b] for a, b in zip(points, points[1:])]
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> tuple[bytes, int, dict[str, str], bytes, bool]:
+    """(the bytes of an answer, its status, headers as read, body as decoded, whether it ends only with the
+    connection), in any framing: a length, chunks of drawn sizes, or none; plain or gzip."""
+    status = draw(st.sampled_from([200, 400, 404, 500, 503, 299, 999]))
+    body = draw(st.binary(max_size=300))
+    extra = draw(st.dictionaries(st.sampled_from(["x-amzn-requestid", "x-dup", "content-type"]),
+                                 st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=10),
+                                 max_size=3))
+    zipped = draw(st.booleans())
+    payload = gzip.compress(body) if zipped else body
+    framing = draw(st.sampled_from(["length", "chunked", "close"]))
+    lines = [f"HTTP/1.1 {status} Whatever"] + [f"{name}: {value}" for name, value in extra.items()]
+    headers = dict(extra)
+    if zipped:
+        lines.append("Content-Encoding: gzip")
+        headers["content-encoding"] = "gzip"
+    if framing == "length":
+        lines.append(f"Content-Length: {len(payload)}")
+        headers["content-length"] = str(len(payload))
+        framed = payload
+    elif framing == "chunked":
+        lines.append("Transfer-Encoding: chunked")
+        headers["transfer-encoding"] = "chunked"
+        sizes = draw(st.lists(st.integers(1, 64), max_size=10))
+        framed, rest = b"", payload
+        for size in sizes + [len(payload)]:
+            piece, rest = rest[:size], rest[size:]
+            if piece:
+                framed += f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+        framed += b"0\r\n\r\n"
+    else:
+        lines.append("Connection: close")
+        headers["connection"] = "close"
+        framed = payload
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + framed, status, headers, body, framing == "close"
+
+
+@settings(max_examples=300, deadline=None)
+@given(answer=answers(), cuts=st.lists(st.integers(0, 10_000), max_size=8))
+def test_an_answer_reads_the_same_however_its_bytes_are_split(
+        answer: tuple[bytes, int, dict[str, str], bytes, bool], cuts: list[int]) -> None:
+    data, status, headers, body, until_close = answer
+    got, connection = exchange(split(data, cuts), eof=until_close)
+    assert isinstance(got, http1.Answer), got
+    assert (got.status, got.headers, got.body, got.body_error) == (status, headers, body, None)
+    assert connection.reusable is not until_close
+
+
+@settings(max_examples=200, deadline=None)
+@given(answer=answers(), after=st.binary(min_size=1, max_size=80), cuts=st.lists(st.integers(0, 10_000), max_size=6))
+def test_bytes_after_an_answer_never_make_the_connection_reusable(
+        answer: tuple[bytes, int, dict[str, str], bytes, bool], after: bytes, cuts: list[int]) -> None:
+    data, status, headers, body, until_close = answer
+    if until_close:  # there, what follows is body
+        return
+    got, connection = exchange(split(data + after, cuts))
+    # The answer stands (it came whole); whatever followed it, a second answer or garbage, closes the connection
+    # rather than waiting there for the next request to take it for its own.
+    assert isinstance(got, http1.Answer) and (got.status, got.body) == (status, body)
+    assert not connection.reusable and connection.closed
+
+
+@settings(max_examples=100, deadline=None)
+@given(answer=answers(), cut=st.integers(0, 10_000))
+def test_an_answer_cut_short_is_no_answer_or_a_body_error_never_a_whole_answer(
+        answer: tuple[bytes, int, dict[str, str], bytes, bool], cut: int) -> None:
+    data, status, headers, body, until_close = answer
+    if until_close:
+        return
+    head_end = data.index(b"\r\n\r\n") + 4
+    got, connection = exchange([data[:cut % len(data)]], eof=True)
+    if cut % len(data) < head_end:
+        assert isinstance(got, http1.NoAnswer)
+    else:
+        assert isinstance(got, http1.Answer) and got.status == status
+        assert got.body_error and got.body_error.startswith("the body could not be read: ")
+    assert not connection.reusable
+
+
+@pytest.mark.parametrize("reads, expected", [
+    ([b"\x00garbage\r\n\r\n"], "the answer is not HTTP"),
+    ([b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70_000 + b"\r\n\r\n"], "bytes in the status line and headers"),
+    ([b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 101 + b"\r\n"], "got more than 100 headers"),
+    ([b"HTTP/1.1 200 OK\r\nX: " + b"a" * 30_000] * 5, "bytes in the status line and headers"),  # never whole
+])
+def test_a_broken_or_endless_head_is_no_answer(reads: list[bytes], expected: str) -> None:
+    got, connection = exchange(reads)
+    assert isinstance(got, http1.NoAnswer) and expected in str(got)
+    assert connection.closed
+
+
+def test_an_interim_answer_is_skipped_and_the_real_one_read() -> None:
+    got, _ = exchange([b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 400 Bad\r\nContent-Length: 2\r\n\r\n{}"])
+    assert isinstance(got, http1.Answer) and (got.status, got.body) == (400, b"{}")
+
+
+def test_a_gzip_bomb_is_inflated_only_to_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http1, "MAX_ANSWER_BYTES", 10_000)
+    bomb = zlib.compress(b"\0" * 5_000_000)
+    head = f"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: {len(bomb)}\r\n\r\n".encode()
+    got, connection = exchange([head + bomb[:100], bomb[100:]])
+    assert isinstance(got, http1.Answer) and len(got.body) == 10_000
+    assert got.body_error == "the body is longer than 10000 bytes" and connection.closed
+
+
+def test_a_broken_gzip_body_is_an_answer_with_a_body_error() -> None:
+    got, _ = exchange([b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope"])
+    assert isinstance(got, http1.Answer) and got.status == 200
+    assert got.body_error and "failed to decode it" in got.body_error
+
+
+def test_a_target_silent_past_the_read_timeout_is_no_answer_and_one_that_stops_mid_body_a_body_error() -> None:
+    silent, _ = exchange([], read_timeout=0.05)
+    assert isinstance(silent, http1.NoAnswer) and "timed out" in str(silent)
+    stalled, _ = exchange([b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}"], read_timeout=0.05)
+    assert isinstance(stalled, http1.Answer) and stalled.body == b"{}"
+    assert stalled.body_error == "the body could not be read: Read timed out."
+
+
+# --- the whole sender, over loopback -----------------------------------------------------------------------------
+
+class CountingApp(ReferenceApp):
+    """The reference app, counting the requests it is sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def handle(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        with self._lock:
+            self.count += 1
+        return super().handle(request)
+
+
+@pytest.mark.parametrize("budget", [4, 9, 61, 250, None])
+def test_the_budget_is_counted_exactly_with_many_cases_in_flight(budget: int | None) -> None:
+    app = CountingApp()
+    with ReferenceServer(app=app) as server:
+        result = run(RunConfig(Target(server.url), max_examples=60, seed=3, workers=32, budget=budget,
+                               create_jobs=False, machine=MachineConfig(steps=0)))
+    # Every request that reached the server was counted, and none past the budget, with 32 in flight at once.
+    assert app.count == result.requests_sent <= (budget or app.count)
+    not_sent = json_report.build(summarise(result))["summary"]["not_sent"]
+    assert (not_sent == 0) is (budget is None), not_sent  # what the budget cut is said, not lost
+
+
+def test_how_many_cases_are_in_flight_changes_neither_the_cases_nor_their_verdicts(
+        live_reference_server: ReferenceServer) -> None:
+    def judged(workers: int) -> list[tuple[object, ...]]:
+        result = run(RunConfig(Target(live_reference_server.url), max_examples=30, seed=21, workers=workers,
+                               create_jobs=False, machine=MachineConfig(steps=0)))
+        assert "event loop" in result.sender
+        return [(r.lane, r.case.category, r.request.body, r.answer and r.answer.status,
+                 {check: type(verdict).__name__ for check, verdict in r.verdicts.items()}) for r in result.results]
+
+    one = judged(1)
+    assert one and judged(64) == one
+
+
+def test_a_run_says_which_way_its_requests_went(monkeypatch: pytest.MonkeyPatch) -> None:
+    direct = Transport(Target("http://127.0.0.1:1"))
+    assert direct.path.startswith("one uvloop event loop") and "proxy" not in direct.path
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:3128")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    proxied = Transport(Target("http://target.example:8000"))
+    assert proxied.path == "through a proxy: urllib3, a thread per request"
+    direct.close()
+    proxied.close()
+
+
+def test_a_blocking_send_from_the_loops_own_thread_is_refused() -> None:
+    transport = Transport(Target("http://127.0.0.1:1"))
+
+    async def nested() -> None:
+        transport.sender.run(asyncio.sleep(0))
+
+    with pytest.raises(RuntimeError, match="own thread"):
+        transport.sender.run(nested())
+    transport.close()
+
+
