@@ -1,8 +1,10 @@
-"""The suite's speed, as the figures and ratios of issue 15, measured in one run.
+"""The suite's speed, as the figures and ratios of issues 15 and 24, measured in one run.
 
 1. Request rate: a bare `http.client` keep-alive loop against the reference server (its own
-   process), beside `conformance run --max-examples 400` against the same server, counted from the
-   run's first request to its last answer (the same window for the bare loop: a fixed Stop).
+   process), beside `conformance run` at --max-examples 400 and 1600, with job flows and without
+   (--no-create-jobs), against the same server: counted from the run's first request to its last
+   answer (the same window for the bare loop: a fixed Stop), and over the run's whole elapsed time.
+   Where a ratio is under 0.7 (issue 24's goal), the sending process's CPU per request by stage.
 2. First request: how long after `conformance run` starts (a new process, imports included) the
    first request reaches the endpoint, and the run's wall time beside its sending window.
 3. The default run (embedded server), `--all-operations`, `--max-examples 6400` and
@@ -12,13 +14,16 @@
    and 100): wall time and requests, beside the suite's default verdict. Pass `--schemathesis
    PATH/TO/st` or have `st` on PATH; skipped otherwise.
 
-    python benchmarks/bench_suite.py [--max-examples 400] [--repeat 3] [--schemathesis /path/to/st]
-                                     [--compare-to GIT_REF]
+    python benchmarks/bench_suite.py [--repeat 3] [--schemathesis /path/to/st] [--compare-to GIT_REF]
 
 Prints figures only; nothing here asserts a timing. A run of 400 examples sends for about a second,
 so on a shared machine one measure of the rate varies by 15%: the rate is the median of --repeat
-runs, each beside a bare loop measured just before it, and the first row draws in-process (the
-suite's behaviour before the drawing process) for comparison.
+runs, each beside a bare loop measured just before it.
+
+Figures of the code before issue 24 (threads sending, http.client parsing; 2 cores):
+  - rate, from first request to last answer, 400 examples: 0.47-0.49 of the bare loop; over a whole
+    run (--no-create-jobs, 1,600 to 3,200 examples): 0.32
+  - ~0.6 ms of CPU per request in the sending process, 38% of it threads waiting for the GIL
 
 Figures of the code before issue 15 (as the issue recorded them, same kind of machine):
   - rate, suite against bare loop: 0.25x (about 600 against 2,400 requests/s); 4 workers no faster than 1
@@ -69,17 +74,63 @@ def bare_rate(host: str, port: int, seconds: float) -> float:
     return sent / (time.perf_counter() - began)
 
 
-def suite_window(url: str, max_examples: int, workers: int, drawing_process: bool = True) \
-        -> tuple[float, int, float, float]:
-    """(requests/s from first request to last answer, requests, that window, wall time of the whole run), drawn
-    from the start (no case kept from an earlier run in this process)."""
+def suite_window(url: str, max_examples: int, workers: int = 4, create_jobs: bool = True) \
+        -> tuple[float, int, float, float, str]:
+    """(requests/s from first request to last answer, requests, that window, wall time of the whole run, how it
+    sent), drawn from the start (no case kept from an earlier run in this process)."""
     streams.stream.cache_clear()
     began = time.perf_counter()
-    result = run(RunConfig(Target(url), max_examples=max_examples, seed=1, workers=workers,
-                           lifecycle=LifecycleConfig(settle_timeout=0), drawing_process=drawing_process))
+    result = run(RunConfig(Target(url), max_examples=max_examples, seed=1, workers=workers, create_jobs=create_jobs,
+                           lifecycle=LifecycleConfig(settle_timeout=0)))
     wall = time.perf_counter() - began
     window = max(result.sending_window, 1e-9)
-    return result.requests_sent / window, result.requests_sent, window, wall
+    return result.requests_sent / window, result.requests_sent, window, wall, result.sender
+
+
+# The sending process's stages, each a function the run calls per request (or per case), timed in the thread that
+# calls it; the rest of the process's CPU is the event loop, sockets, parsing, the phases' own bookkeeping.
+STAGES = {
+    "reading cases from the drawing process": [("conformance.generation.drawing_process", "DrawingProcess", "next")],
+    "encoding": [("conformance.protocols.awsjson", "AwsJson11", "encode"),
+                 ("conformance.protocols.rpcv2cbor", "RpcV2Cbor", "encode")],
+    "signing": [("conformance.engine.transport", None, "signed_headers")],
+    "decoding": [("conformance.protocols.awsjson", "AwsJson11", "decode"),
+                 ("conformance.protocols.rpcv2cbor", "RpcV2Cbor", "decode")],
+    "judging (oracle and checks)": [("conformance.engine.execute", None, "run_checks"),
+                                    ("conformance.engine.execute", None, "expect"),
+                                    ("conformance.engine.execute", None, "observe")],
+}
+
+
+def cpu_by_stage(url: str, max_examples: int, create_jobs: bool) -> tuple[dict[str, float], float, int]:
+    """({stage: CPU seconds}, the sending process's CPU seconds in all, requests) of one run, each stage timed by
+    thread CPU time around its function."""
+    import importlib
+    spent = dict.fromkeys(STAGES, 0.0)
+    undo = []
+    for stage, places in STAGES.items():
+        for module_name, class_name, name in places:
+            module = importlib.import_module(module_name)
+            owner = getattr(module, class_name) if class_name else module
+            original = getattr(owner, name)
+
+            def timed(*args: object, _original=original, _stage=stage, **kwargs: object) -> object:
+                began = time.thread_time()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    spent[_stage] += time.thread_time() - began
+            setattr(owner, name, timed)
+            undo.append((owner, name, original))
+    streams.stream.cache_clear()
+    began = time.process_time()
+    try:
+        result = run(RunConfig(Target(url), max_examples=max_examples, seed=1, create_jobs=create_jobs,
+                               lifecycle=LifecycleConfig(settle_timeout=0)))
+    finally:
+        for owner, name, original in undo:
+            setattr(owner, name, original)
+    return spent, time.process_time() - began, result.requests_sent
 
 
 class RecordingApp(ReferenceApp):
@@ -110,12 +161,12 @@ def timed_process(argv: list[str], url: str | None = None) -> tuple[float, float
     return wall, app.arrivals[0] - began, app.arrivals[-1] - began, len(app.arrivals)
 
 
-def default_run_wall(source: Path) -> float:
-    """Wall time of `conformance run --seed 1` (embedded server) with the package imported from `source`."""
+def default_run_wall(source: Path, *extra: str) -> float:
+    """Wall time of `conformance run --seed 1 EXTRA` (embedded server) with the package imported from `source`."""
     environment = {**os.environ, "PYTHONPATH": str(source)}
     began = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "conformance", "run", "--seed", "1"], capture_output=True, check=False,
-                   cwd=source, env=environment)
+    subprocess.run([sys.executable, "-m", "conformance", "run", "--seed", "1", *extra], capture_output=True,
+                   check=False, cwd=source, env=environment)
     return time.perf_counter() - began
 
 
@@ -132,6 +183,8 @@ def compare_default_runs(ref: str, repeat: int) -> None:
             for _ in range(max(repeat, 1)):
                 walls[ref].append(default_run_wall(other))
                 walls["here"].append(default_run_wall(here))
+            deep = {"here": default_run_wall(here, "--max-examples", "6400"),
+                    ref: default_run_wall(other, "--max-examples", "6400")}
         finally:
             subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(other)], check=False,
                            capture_output=True)
@@ -139,6 +192,8 @@ def compare_default_runs(ref: str, repeat: int) -> None:
     print(f"   the default run here against {ref} (median of {repeat}, alternating): {middle['here']:.2f} s against "
           f"{middle[ref]:.2f} s, ratio {middle['here'] / middle[ref]:.2f}   (here: "
           f"{', '.join(f'{w:.2f}' for w in walls['here'])}; {ref}: {', '.join(f'{w:.2f}' for w in walls[ref])})")
+    print(f"   --max-examples 6400 here against {ref} (once each): {deep['here']:.1f} s against {deep[ref]:.1f} s, "
+          f"ratio {deep['here'] / deep[ref]:.2f}")
 
 
 def openapi_document() -> dict:
@@ -194,24 +249,32 @@ def main() -> None:
                              "alternating, --repeat times each, and print the ratio of the medians")
     args = parser.parse_args()
 
-    print("1. request rate, against `conformance serve` in its own process (was 0.25x)")
+    print("1. request rate, against `conformance serve` in its own process (before issue 24: 0.47-0.49, 0.32 over a "
+          "whole run; goal 0.7)")
     with server_process() as (host, port):
-        for workers, drawing_process in ((4, False), (1, True), (4, True)):
-            rows = []
-            for _ in range(args.repeat):
-                bare = bare_rate(host, port, args.seconds)
-                rate, sent, window, wall = suite_window(f"http://{host}:{port}", args.max_examples, workers,
-                                                        drawing_process)
-                rows.append((rate / bare, rate, bare, sent, window, wall))
-            ratios = sorted(row[0] for row in rows)
-            ratio, rate, bare, sent, window, wall = sorted(rows)[len(rows) // 2]
-            where = "a drawing process" if drawing_process else "drawn in-process"
-            print(f"   suite --max-examples {args.max_examples}, {workers} worker(s), {where}: {rate:5.0f} requests/s "
-                  f"from first request to last answer ({sent} requests in {window:.2f} s; {wall:.2f} s in all), bare "
-                  f"loop {bare:5.0f}/s   ratio to bare: {ratio:.2f} (median of {args.repeat}: "
-                  f"{', '.join(f'{r:.2f}' for r in ratios)})")
+        url = f"http://{host}:{port}"
+        for examples in (400, 1600):
+            for create_jobs in (True, False):
+                rows = []
+                for _ in range(args.repeat):
+                    bare = bare_rate(host, port, args.seconds)
+                    rate, sent, window, wall, sender = suite_window(url, examples, create_jobs=create_jobs)
+                    rows.append((rate / bare, sent / wall / bare, rate, bare, sent, window, wall, sender))
+                ratio, whole, rate, bare, sent, window, wall, sender = sorted(rows)[len(rows) // 2]
+                flows = "with job flows" if create_jobs else "--no-create-jobs"
+                print(f"   --max-examples {examples}, {flows}: {rate:5.0f} requests/s from first request to last answer "
+                      f"({sent} requests in {window:.2f} s; {wall:.2f} s in all), bare loop {bare:5.0f}/s   ratio "
+                      f"to bare: {ratio:.2f}, over the whole run {whole:.2f} (medians of {args.repeat}: "
+                      f"{', '.join(f'{row[0]:.2f}' for row in sorted(rows))})")
+                if ratio < 0.7:
+                    spent, total, requests = cpu_by_stage(url, examples, create_jobs)
+                    stages = ", ".join(f"{stage} {1e6 * cpu / requests:.0f}" for stage, cpu in spent.items())
+                    print(f"      CPU per request of the sending process, us: {1e6 * total / requests:.0f} in all: "
+                          f"{stages}, the rest (event loop, sockets, parsing, phases) "
+                          f"{1e6 * (total - sum(spent.values())) / requests:.0f}")
+        print(f"   sent from {sender}")
 
-    print("2. first request, as a new process sees it (imports included; was after every case was drawn)")
+    print("2. first request, as a new process sees it (imports included; before issue 24: 0.33-0.38 s)")
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         print("   (PYTHONDONTWRITEBYTECODE is set: unless the package was byte-compiled at install, each new process "
               "compiles its modules anew, ~0.04 s more than a usual install)")

@@ -42,8 +42,8 @@ def decoded(protocol: ProtocolName, status: int, document: dict, changes: tuple[
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sampled_from([JSON, CBOR]), documents, error_types, st.booleans(), st.text(min_size=1, max_size=10),
-       st.data())
+@given(st.sampled_from([JSON, CBOR]), documents, error_types, st.booleans(),
+       st.text(min_size=1, max_size=10).filter(str.strip), st.data())  # a message of white space alone is none
 def test_two_legal_spellings_of_one_answer_have_one_form(protocol: ProtocolName, document: dict, error: str,
                                                         is_error: bool, message: str, data: st.DataObject) -> None:
     status = 400 if is_error else 200

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import botocore.auth
 from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
@@ -175,7 +176,7 @@ def sign_now(method: str, url: str, headers: Mapping[str, str], body: bytes, cre
     if template is False:
         return sign(method, url, headers, body, credentials, service, region, at)
     signer, before, after, signed, out = template
-    stamp = (at or datetime.datetime.now(datetime.UTC)).strftime(SIGV4_TIMESTAMP)
+    stamp = (at or botocore.auth.get_current_datetime()).strftime(SIGV4_TIMESTAMP)  # botocore's clock
     canonical = f"{before}{stamp}{after}{hashlib.sha256(body).hexdigest()}"
     scope = f"{stamp[:8]}/{region}/{service}/{TERMINATOR}"
     string_to_sign = f"{ALGORITHM}\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
