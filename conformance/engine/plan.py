@@ -7,6 +7,7 @@ requests cover every category; the lanes interleave, so that the first requests 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -133,11 +134,46 @@ def planned_count(config: RunConfig, lane: Lane, all_operations: list[Operation]
     return len({case.key() for case in listed if not case.spelling}) + config.max_examples
 
 
-def draw_lanes(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) -> dict[LaneKey, Iterator[Case]]:
+def draw_lanes(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) -> dict[LaneKey, LaneStream]:
     """Every lane's cases in plan order, each lane drawn lazily and independently of the others (see `draw_lane`);
     the catalog is read and every strategy built at the call."""
     entries = None if config.rerun is not None else catalog.load_entries(config.catalog)
-    return {lane.key: draw_lane(config, lane, index, all_operations, entries) for index, lane in enumerate(lanes)}
+    return {lane.key: LaneStream(draw_lane(config, lane, index, all_operations, entries))
+            for index, lane in enumerate(lanes)}
+
+
+class LaneStream(Iterator[Case]):
+    """One lane's cases in plan order (`draw_lane`): from a drawing process while one draws them (twins in other
+    spellings included, whose drawing costs as much as the cases'), else drawn here; the same cases either way."""
+
+    def __init__(self, drawing: Iterator[Case]) -> None:
+        self._drawing = drawing
+        self._made = 0  # cases `_drawing` has produced here
+        self._given = 0  # cases given, from here or the drawing process
+        self.drawn_by: drawing_process.DrawingProcess | None = None
+
+    def position(self) -> tuple[Iterator[Case], int, int]:
+        """Where a drawing process starts: (the generator, cases it produced, cases given)."""
+        return self._drawing, self._made, self._given
+
+    def __next__(self) -> Case:
+        if self.drawn_by is not None:
+            try:
+                case = self.drawn_by.next(self)
+            except drawing_process.DrawingProcessLost:
+                self.drawn_by = None  # drawn here from now on: the same cases
+            else:
+                if case is None:
+                    raise StopIteration
+                self._given += 1
+                return case
+        while self._made < self._given:  # catch up with what the drawing process gave
+            next(self._drawing, None)
+            self._made += 1
+        case = next(self._drawing)
+        self._made += 1
+        self._given += 1
+        return case
 
 
 def draw_interleaved(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) \
@@ -175,7 +211,7 @@ class LazyPlan(Mapping[LaneKey, list[Case]]):
     """Every lane's planned cases, drawn when asked for: a lane whole (`plan[key]`), or case by case in send order
     (`interleaved`), so that a run sends its first cases while the rest are still being drawn. Thread-safe."""
 
-    def __init__(self, drawing: dict[LaneKey, Iterator[Case]]) -> None:
+    def __init__(self, drawing: dict[LaneKey, LaneStream]) -> None:
         self._drawing = drawing
         self._drawn: dict[LaneKey, list[Case]] = {key: [] for key in drawing}
         self._done: set[LaneKey] = set()
@@ -193,6 +229,10 @@ class LazyPlan(Mapping[LaneKey, list[Case]]):
 
     def __len__(self) -> int:
         return len(self._drawing)
+
+    def streams(self) -> list[LaneStream]:
+        """Every lane's stream, in lane order."""
+        return list(self._drawing.values())
 
     def drawn(self, key: LaneKey) -> int:
         """How many of a lane's cases are drawn so far."""
@@ -249,15 +289,30 @@ class RunPlan:
             self.drawing.close()
 
 
-def start_drawing_process(config: RunConfig, lanes: list[Lane], all_operations: list[Operation]) \
-        -> drawing_process.DrawingProcess | None:
-    """A process that draws the lanes' generated cases ahead (`streams.draw_ahead`), or None where it would not
-    pay: drawing in-process asked for, a rerun (no generated cases), no fork here, or every stream holds its cases."""
-    if not config.drawing_process or config.rerun is not None:
+def start_drawing_process(config: RunConfig, lanes: list[Lane], all_operations: list[Operation],
+                          planned: LazyPlan) -> drawing_process.DrawingProcess | None:
+    """A process that draws the lanes' plans ahead (their generated cases and their twins), keeping the generated
+    cases in this process's streams too; or None where it would not pay: drawing in-process asked for, a rerun (no
+    generated cases), no fork here, or every lane's stream holds its generated cases (a later run of a seed in this
+    process: only the twins are left to draw)."""
+    if not config.drawing_process or config.rerun is not None or not drawing_process.available():
         return None
-    lane_streams = [streams.stream(lane.operation, lane.protocol, all_operations, config.seed + index)
-                    for index, lane in enumerate(lanes)]
-    return streams.draw_ahead(lane_streams, max(config.max_examples, 1))
+    case_streams = list({id(each): each for each in (
+        streams.stream(lane.operation, lane.protocol, all_operations, config.seed + index)
+        for index, lane in enumerate(lanes))}.values())
+    if all(each.held() >= max(config.max_examples, 1) for each in case_streams):
+        return None
+    lane_streams = planned.streams()
+    with contextlib.ExitStack() as held:  # no stream is being drawn while the child forks with its generator
+        for each in case_streams:
+            held.enter_context(each.still())
+        try:
+            process = drawing_process.DrawingProcess(lane_streams, case_streams)
+        except OSError:  # no fork to be had (a process limit, no memory): the run draws in-process
+            return None
+    for each in lane_streams:
+        each.drawn_by = process
+    return process
 
 
 def prepare(config: RunConfig) -> RunPlan:
@@ -277,4 +332,4 @@ def prepare(config: RunConfig) -> RunPlan:
         raise ConfigurationError(f"--budget {config.budget} is below the {len(lanes)} requests that probe which "
                                  "lanes (operation and protocol) the endpoint serves")
     return RunPlan(operations, lanes, required_lanes(config, lanes), planned,
-                   start_drawing_process(config, lanes, all_operations), counts)
+                   start_drawing_process(config, lanes, all_operations, planned), counts)

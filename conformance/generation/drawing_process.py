@@ -46,6 +46,23 @@ class Drawable(Protocol):
         """(the in-process generator, cases it has produced, cases the stream holds)."""
 
 
+class Watched(Protocol):
+    """A cache of cases the child fills as it draws the streams (a lane's generated cases, which its plan is drawn
+    from): what the child adds is sent back and kept in the parent's too, for the process's later runs."""
+
+    def held(self) -> int:
+        """How many cases it holds."""
+
+    def get(self, index: int) -> Case | None:
+        """Its `index`th case."""
+
+    def absorb(self, index: int, case: Case) -> None:
+        """Keep a case the child drew as the `index`th (if it is the next one)."""
+
+    def forked(self) -> None:
+        """In the child: take over the cache, whose lock the parent held at the fork (`still`)."""
+
+
 class DrawingProcessLost(Exception):
     """The drawing process ended or failed: the stream draws in-process from here on."""
 
@@ -59,9 +76,10 @@ def available() -> bool:
 class DrawingProcess:
     """The parent's end: one forked child drawing several streams ahead, read stream by stream."""
 
-    def __init__(self, streams: Sequence[Drawable]) -> None:
+    def __init__(self, streams: Sequence[Drawable], watched: Sequence[Watched] = ()) -> None:
         self._ids = {id(stream): number for number, stream in enumerate(streams)}
         self._pending: dict[int, deque[Case | None]] = {number: deque() for number in range(len(streams))}
+        self._watched = {len(streams) + number: cache for number, cache in enumerate(watched)}
         self._lock = threading.Lock()
         self.lost = False
         starts = [stream.position() for stream in streams]
@@ -77,7 +95,7 @@ class DrawingProcess:
         if self._pid == 0:
             os.close(read_end)
             try:
-                _child(starts, write_end)
+                _child(starts, write_end, [(len(streams) + number, cache) for number, cache in enumerate(watched)])
             finally:
                 os._exit(0)
         os.close(write_end)  # the child holds the only writer: its end (or death) is the reader's EOF
@@ -106,7 +124,11 @@ class DrawingProcess:
                     self._lose()
                     raise DrawingProcessLost(message)
                 for owner, case in message:
-                    self._pending[owner].append(case)
+                    if owner in self._watched:
+                        index, drawn = case
+                        self._watched[owner].absorb(index, drawn)
+                    else:
+                        self._pending[owner].append(case)
             return pending.popleft()
 
     def close(self) -> None:
@@ -128,8 +150,10 @@ def _stop(pid: int, reader: Connection) -> None:
         os.waitpid(pid, 0)
 
 
-def _child(starts: list[tuple[Iterator[Case], int, int]], write_end: int) -> None:
-    """Continue every stream from where it holds cases, one case of each in turn, piping batches back."""
+def _child(starts: list[tuple[Iterator[Case], int, int]], write_end: int,
+           watched: list[tuple[int, Watched]]) -> None:
+    """Continue every stream from where it holds cases, one case of each in turn, piping batches back, with what
+    the watched caches gained meanwhile."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops this process
     _release_inherited(write_end)
     # Fresh streams, no warnings, no logging: a lock another thread of the parent held at the fork (its terminal
@@ -144,16 +168,23 @@ def _child(starts: list[tuple[Iterator[Case], int, int]], write_end: int) -> Non
             for _ in range(held - made):  # the parent holds cases from an earlier child: the same, drawn again
                 next(generator, None)
             live.append((number, generator))
-        batch: list[tuple[int, Case | None]] = []
+        batch: list[tuple[int, Any]] = []
         size = FIRST_BATCH
+        for _, cache in watched:
+            cache.forked()
+        reported = {owner: cache.held() for owner, cache in watched}  # the parent holds these already
         while live:
             for number, generator in list(live):
                 case = next(generator, END)
+                if case is not END:
+                    case.key()  # computed here, kept with the case: the parent de-duplicates by it
+                for owner, cache in watched:  # before the case: what it was drawn from is kept first
+                    while reported[owner] < cache.held():
+                        batch.append((owner, (reported[owner], cache.get(reported[owner]))))
+                        reported[owner] += 1
                 batch.append((number, case))
                 if case is END:
                     live.remove((number, generator))
-                else:
-                    case.key()  # computed here, kept with the case: the parent de-duplicates by it
             if len(batch) >= size or not live:
                 writer.send_bytes(_dumps(batch))
                 batch, size = [], min(size * 2, LARGEST_BATCH)

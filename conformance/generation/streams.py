@@ -1,14 +1,14 @@
-"""Each lane's generated cases for a seed, as a stream drawn once per process and extended as asked for; and the
-process that draws streams ahead (`drawing_process`)."""
+"""Each lane's generated cases for a seed, as a stream drawn once per process and extended as asked for (a drawing
+process, `drawing_process`, may draw them for it)."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 from conformance.cases import Case
-from conformance.generation import drawing_process, strategies
+from conformance.generation import strategies
 from conformance.generation.cache import cached
 from conformance.generation.drawer import distinct_cases
 from conformance.model.operations import Operation
@@ -19,14 +19,13 @@ class CaseStream:
     """One lane's distinct generated cases for one seed (`drawer.distinct_cases`), drawn as they are first
     asked for and kept: drawing is deterministic, so a process that runs the suite many times (tests, benchmarks,
     the verdict score) draws each once, and a run asking for more cases than an earlier one extends its draws.
-    While a drawing process is attached (`attach`), it draws them ahead."""
+    Cases a drawing process drew are kept here too (`absorb`)."""
 
     def __init__(self, found: list[strategies.Family], seed: int) -> None:
         self._drawing = distinct_cases(found, seed)
         self._made = 0  # cases `_drawing` has produced here; the rest of `_cases` came from a drawing process
         self._cases: list[Case] = []
         self._lock = threading.Lock()
-        self.drawn_by: drawing_process.DrawingProcess | None = None
 
     def get(self, index: int) -> Case | None:
         """The stream's `index`th case, drawn now if it has not been yet; None once the families give no new one."""
@@ -61,17 +60,17 @@ class CaseStream:
         starts (taken within `still`)."""
         return self._drawing, self._made, len(self._cases)
 
-    def wants_drawing_ahead(self, count: int) -> bool:
-        """Whether a drawing process would help: fewer than `count` cases held, and none drawing them."""
-        return self.held() < count and (self.drawn_by is None or self.drawn_by.lost)
+    def forked(self) -> None:
+        """In a drawing process: a lock of its own (the parent held this one at the fork, within `still`)."""
+        self._lock = threading.Lock()
+
+    def absorb(self, index: int, case: Case) -> None:
+        """Keep a case a drawing process drew as the stream's `index`th, if it is the next one."""
+        with self._lock:
+            if index == len(self._cases):
+                self._cases.append(case)
 
     def _next(self) -> Case | None:
-        drawn_by = self.drawn_by
-        if drawn_by is not None:
-            try:
-                return drawn_by.next(self)
-            except drawing_process.DrawingProcessLost:
-                self.drawn_by = None  # drawn here from now on: the same cases
         while self._made < len(self._cases):  # catch up with what a drawing process drew
             next(self._drawing, None)
             self._made += 1
@@ -90,24 +89,3 @@ def stream(operation: Operation, protocol: WireProtocol, all_operations: list[Op
     """The process's stream of one lane's generated cases for a seed; its strategies are built at the first call,
     so that a schema no strategy can generate from fails here."""
     return CaseStream(strategies.families(operation, protocol, all_operations), seed)
-
-
-def draw_ahead(streams: Sequence[CaseStream], count: int) -> drawing_process.DrawingProcess | None:
-    """A process that draws the streams ahead, or None where it would not pay: no fork here (or none to be had),
-    or every stream already holds `count` cases or has a process drawing it."""
-    if not drawing_process.available():
-        return None
-    unique = sorted({id(each): each for each in streams}.items())
-    wanted = [each for _, each in unique if each.wants_drawing_ahead(count)]
-    if not wanted:
-        return None
-    with contextlib.ExitStack() as held:  # no stream is being drawn while the child forks with its generator
-        for each in wanted:
-            held.enter_context(each.still())
-        try:
-            process = drawing_process.DrawingProcess(wanted)
-        except OSError:  # no fork to be had (a process limit, no memory): the run draws in-process
-            return None
-        for each in wanted:
-            each.drawn_by = process
-    return process

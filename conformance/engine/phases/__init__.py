@@ -74,6 +74,17 @@ class Interruption:
         if self.noted.is_set():
             raise KeyboardInterrupt
 
+    def wait(self, event: threading.Event) -> None:
+        """Wait for the event in short waits; KeyboardInterrupt on a Ctrl-C."""
+        on_main = threading.current_thread() is threading.main_thread()
+        while not event.is_set():
+            self.check()
+            self._waiting = on_main
+            try:
+                event.wait(WAKE_INTERVAL)
+            finally:
+                self._waiting = False
+
     def settle(self, futures: Iterable[Future], stop_on_exception: bool = False) -> None:
         """Wait for the futures (or the first to raise) in short waits; KeyboardInterrupt on a Ctrl-C."""
         pending = set(futures)

@@ -7,8 +7,7 @@ import asyncio
 import collections
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 
 from conformance.cases import Case, LaneKey
 from conformance.engine.budget import BudgetExhausted
@@ -106,24 +105,21 @@ class CasesPhase:
                 if ctx.progress and not case.spelling:
                     ctx.progress(lane.label, done[lane.key], total(lane.key))
 
-        futures: list[Future[None]] = []
-        try:  # drawing and submitting are inside: a Ctrl-C meanwhile must still stop what is queued
+        sending = _Handover(transport.sender.loop, max(ctx.config.workers, 1))
+        try:  # drawing and handing over are inside: a Ctrl-C meanwhile must still stop what is queued
             for lane, index, case in sequence:  # the loop sends the first cases while the rest are drawn
-                if ctx.limits.reached():  # a run limit: draw and submit no more
+                if ctx.limits.reached() or sending.fatal is not None:  # a run limit, a bug: draw and hand no more
                     break
                 originals.expect(lane.key, case)
-                futures.append(transport.sender.submit(one(lane, index, case)))
+                sending.add(one(lane, index, case))
                 ctx.interruption.check()
-            while futures:  # until all are done; a budget spent ends nothing but the case it stopped
-                ctx.interruption.settle(futures, stop_on_exception=True)
-                finished = [f for f in futures if f.done()]
-                errors = [f.exception() for f in finished if not f.cancelled() and f.exception() is not None]
-                fatal = next((e for e in errors if not isinstance(e, BudgetExhausted)), None)
-                if fatal is not None:
-                    raise fatal
-                futures = [f for f in futures if not f.done()]
+            sending.flush()
+            ctx.interruption.wait(sending.idle)  # until all are done; a budget spent ends only the case it stopped
+            if sending.fatal is not None:
+                raise sending.fatal
         except BaseException:  # Ctrl-C, a bug: what has not started stays unsent (it sees the cancellation), what is
             ctx.cancel.set()   # in flight ends on its own; keep what was judged
+            sending.drop()
             ctx.partial.append(PhaseOutcome(self.name, self._judged(ctx, slots)))
             raise
         outcome = PhaseOutcome(self.name, self._judged(ctx, slots))
@@ -134,6 +130,65 @@ class CasesPhase:
     def _judged(ctx: RunContext, slots: dict[LaneKey, dict[int, CaseResult]]) -> list[CaseResult]:
         """The results so far, lane by lane in plan order."""
         return [result for lane in ctx.live for _, result in sorted(dict(slots.get(lane.key, {})).items())]
+
+
+class _Handover:
+    """The cases' coroutines handed to the loop in batches (one thread-safe call a batch, not a future a case), and
+    how many are not done yet: the sending thread waits on one event, not on a future per case.
+
+    A batch goes at once while the loop holds fewer than two cases a worker, so that the first case goes out as
+    soon as it is drawn and the loop never starves; else once it holds LARGEST_BATCH."""
+
+    LARGEST_BATCH = 64
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, workers: int) -> None:
+        self.loop = loop
+        self.low = 2 * workers
+        self.pending = 0  # handed over (or about to be) and not done
+        self.fatal: BaseException | None = None  # the first error that is not a spent budget
+        self.idle = threading.Event()  # nothing pending, or a fatal error
+        self.idle.set()
+        self._batch: list[Coroutine[object, object, None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to its tasks
+        self._lock = threading.Lock()
+
+    def add(self, coroutine: Coroutine[object, object, None]) -> None:
+        """Hand a case's coroutine over, now or with the next batch."""
+        self._batch.append(coroutine)
+        with self._lock:
+            self.pending += 1
+            self.idle.clear()
+            running_low = self.pending - len(self._batch) < self.low
+        if running_low or len(self._batch) >= self.LARGEST_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand over what is waiting for a batch."""
+        batch, self._batch = self._batch, []
+        if batch:
+            self.loop.call_soon_threadsafe(self._start, batch)
+
+    def drop(self) -> None:
+        """Close what was never handed over (it is never sent)."""
+        batch, self._batch = self._batch, []
+        for coroutine in batch:
+            coroutine.close()
+
+    def _start(self, batch: list[Coroutine[object, object, None]]) -> None:
+        for coroutine in batch:
+            task = self.loop.create_task(coroutine)
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        error = None if task.cancelled() else task.exception()
+        with self._lock:
+            if error is not None and not isinstance(error, BudgetExhausted) and self.fatal is None:
+                self.fatal = error
+            self.pending -= 1
+            if self.pending == 0 or self.fatal is not None:
+                self.idle.set()
 
 
 class _Gate:
