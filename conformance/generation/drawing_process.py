@@ -2,9 +2,12 @@
 
 Drawing a case is pure-Python CPU (Hypothesis), and so is sending and judging one: in one process
 they share the GIL, and a run's rate is their sum. A forked child continues the run's case streams
-from where the parent left them, draws them in turn and pipes them back in batches; the parent
-reads a stream's next case only when the run asks for it. Threads cannot do this (the GIL), and
-a pool of `multiprocessing` would pickle the strategies; a fork inherits them built.
+(each lane's whole plan: catalog cases, generated ones and their twins in other spellings) from
+where the parent left them, draws them in turn and pipes them back in batches; the parent reads a
+stream's next case only when the run asks for it. What the child adds to the watched caches (each
+lane's generated cases) comes back too, so that the parent's later runs of a seed draw nothing.
+Threads cannot do this (the GIL), and a pool of `multiprocessing` would pickle the strategies; a
+fork inherits them built.
 
 Drawing is deterministic, so the child draws exactly the cases the parent would have: should the
 child fail or vanish, the parent draws the rest itself (`DrawingProcess.next` raises `DrawingProcessLost`), and a run
