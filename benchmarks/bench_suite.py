@@ -24,6 +24,10 @@ Figures of the code before issue 24 (threads sending, http.client parsing; 2 cor
   - rate, from first request to last answer, 400 examples: 0.47-0.49 of the bare loop; over a whole
     run (--no-create-jobs, 1,600 to 3,200 examples): 0.32
   - ~0.6 ms of CPU per request in the sending process, 38% of it threads waiting for the GIL
+  Measured again beside issue 24's code (0245ecc against it, each in its own process, alternating, one server,
+  the same bare loop; medians of 3): 400 examples with job flows 792 against 1,307 requests/s (0.39 against
+  0.64 of the bare loop); 1600 without 923 against 1,492 (0.43 against 0.78; 0.42 against 0.76 over the whole
+  run); --max-examples 6400 40.7 against 23.0 s; the default run 1.75 against 1.55 s.
 
 Figures of the code before issue 15 (as the issue recorded them, same kind of machine):
   - rate, suite against bare loop: 0.25x (about 600 against 2,400 requests/s); 4 workers no faster than 1

@@ -1,4 +1,4 @@
-"""The rate a run sends at: a cap across all threads, lowered while the target throttles; and backoff."""
+"""The rate a run sends at: a cap across all requests, lowered while the target throttles; and backoff."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 
 class RateLimiter:
-    """At most `rate` requests a second across all threads (None: no limit), lowered while the target throttles.
+    """At most `rate` requests a second across the run (None: no limit), lowered while the target throttles.
 
     When more than a fifth of the last `WINDOW` seconds' requests were throttled, the rate drops to
     90% of what the target accepted in that time (at most once per `cooldown`): the target's own
@@ -33,12 +33,6 @@ class RateLimiter:
         self._sent: collections.deque[float] = collections.deque(maxlen=4096)
         self._throttled: collections.deque[float] = collections.deque(maxlen=4096)
         self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        """Block until the next request may go."""
-        delay = self.reserve()
-        if delay > 0:
-            time.sleep(delay)
 
     def reserve(self) -> float:
         """Take the next request's slot: the seconds to wait before it may go (0: at once)."""
