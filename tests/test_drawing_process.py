@@ -45,6 +45,9 @@ def test_the_drawing_process_draws_exactly_the_cases_drawn_in_process(monkeypatc
     prepared.close()
     drawn = streams.stream.cached_values()
     assert drawn and all(stream._made == 0 for stream in drawn)  # every generated case came from the child
+    assert all(stream.held() >= 60 for stream in drawn)  # and is kept here: a later run of the seed draws none
+    assert plan.start_drawing_process(config, prepared.lanes, plan.load_operations(), plan.prepare(
+        RunConfig(NOWHERE, max_examples=60, seed=11, drawing_process=False)).planned) is None
     streams.stream.cache_clear()
     here = planned_cases(RunConfig(NOWHERE, max_examples=60, seed=11, drawing_process=False))
     assert ahead == here

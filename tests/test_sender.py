@@ -13,6 +13,7 @@ import datetime
 import gzip
 import threading
 import zlib
+from pathlib import Path
 from unittest import mock
 
 import botocore.auth
@@ -315,3 +316,71 @@ def test_a_blocking_send_from_the_loops_own_thread_is_refused() -> None:
     transport.close()
 
 
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for localhost signed by its own key, and the key: (cert.pem, key.pem)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                       serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def test_https_goes_over_the_event_loop_and_refuses_a_certificate_no_authority_signed(tmp_path: Path) -> None:
+    import socket
+    import ssl
+    cert, key = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    connections: list[int] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                return
+            connections.append(1)
+            try:
+                with context.wrap_socket(raw, server_side=True) as tls:
+                    while tls.recv(65536):
+                        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            except (OSError, ssl.SSLError):
+                continue
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"https://localhost:{port}"
+    request = HttpRequest("POST", "/", {"Content-Type": "application/x-amz-json-1.1"}, b"{}")
+    from test_transport import service
+
+    from conformance.engine.transport import Unanswered
+    untrusted = Transport(Target(url), connection_retries=0)
+    with pytest.raises(Unanswered, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        untrusted.send(request, service("comprehend"))
+    untrusted.close()
+    trusted = Transport(Target(url))
+    pool = trusted._routes[url].direct
+    assert pool is not None
+    pool.context = ssl.create_default_context(cafile=str(cert))  # this test's authority, not certifi's
+    before = len(connections)
+    answers = [trusted.send(request, service("comprehend")) for _ in range(3)]
+    assert [(answer.status, answer.body) for answer in answers] == [(200, b"{}")] * 3
+    assert len(connections) - before == 1 and trusted.path.startswith("one uvloop event loop")  # kept alive
+    trusted.close()
+    listener.close()

@@ -165,6 +165,8 @@ def _child(starts: list[tuple[Iterator[Case], int, int]], write_end: int,
     warnings.simplefilter("ignore")
     logging.disable(logging.CRITICAL)
     writer = Connection(write_end, readable=False)
+    for _, cache in watched:  # before any stream is drawn: they draw from these caches
+        cache.forked()
     try:
         live: list[tuple[int, Iterator[Case]]] = []
         for number, (generator, made, held) in enumerate(starts):
@@ -173,8 +175,6 @@ def _child(starts: list[tuple[Iterator[Case], int, int]], write_end: int,
             live.append((number, generator))
         batch: list[tuple[int, Any]] = []
         size = FIRST_BATCH
-        for _, cache in watched:
-            cache.forked()
         reported = {owner: cache.held() for owner, cache in watched}  # the parent holds these already
         while live:
             for number, generator in list(live):
