@@ -37,8 +37,8 @@ class Interruption:
 
     Two CPython traps make a plain KeyboardInterrupt unreliable here. Raised inside `concurrent.futures.wait`, it can
     leave futures' locks held, so the workers hang at exit. Raised while a gc callback runs (Hypothesis installs
-    one), it is dropped. So the handler notes the Ctrl-C always, raises at once only outside `settle`'s waits, and
-    `settle` and the run's loop raise it themselves when it is noted.
+    one), it is dropped. So the handler notes the Ctrl-C always, raises at once only outside `settle`'s and `wait`'s
+    waits, and those and the run's loop raise it themselves when it is noted.
     """
 
     def __init__(self) -> None:
