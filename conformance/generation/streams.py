@@ -51,14 +51,9 @@ class CaseStream:
 
     @contextlib.contextmanager
     def still(self) -> Iterator[None]:
-        """Nothing is drawn from the stream within the block (a drawing process forks with its generator)."""
+        """Nothing is drawn from the stream within the block (a drawing process forks with it, to draw from it)."""
         with self._lock:
             yield
-
-    def position(self) -> tuple[Iterator[Case], int, int]:
-        """(the in-process generator, cases it has produced, cases the stream holds): where a drawing process
-        starts (taken within `still`)."""
-        return self._drawing, self._made, len(self._cases)
 
     def forked(self) -> None:
         """In a drawing process: a lock of its own (the parent held this one at the fork, within `still`)."""
