@@ -101,7 +101,7 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._waiter is None or self._done:  # bytes nobody asked for: this connection is not trusted again
-            self._drop()
+            self.close()
             return
         self._last_read = self._loop.time()
         if not self._head_done:
@@ -141,7 +141,7 @@ class Connection(asyncio.Protocol):
             self.transport.write(request)
             return await self._waiter
         except BaseException:
-            self._drop()
+            self.close()
             raise
         finally:
             if self._timer is not None:
@@ -253,7 +253,7 @@ class Connection(asyncio.Protocol):
         self._answered = Answer(self._status, self._headers, b"".join(self._body), body_error)
         self.reusable = not close and body_error is None
         if close:
-            self._drop()
+            self.close()
 
     def _deliver(self) -> None:
         assert self._waiter is not None and self._answered is not None
@@ -262,7 +262,7 @@ class Connection(asyncio.Protocol):
 
     def _fail(self, error: Exception) -> None:
         self._done = True
-        self._drop()
+        self.close()
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(error)
 
@@ -270,7 +270,7 @@ class Connection(asyncio.Protocol):
         """Bytes that are not HTTP: before the head is whole, no answer; after it, an answer with a body error."""
         reason = self._problem or str(exc) or type(exc).__name__
         if self._done:  # more after the answer: the answer stands, the connection goes
-            self._drop()
+            self.close()
         elif self._head_done:
             self._finish(f"the body could not be read: Connection broken: {reason}", close=True)
         else:
@@ -278,7 +278,7 @@ class Connection(asyncio.Protocol):
 
     def _closed_by_peer(self, exc: Exception | None = None) -> None:
         if self._waiter is None or self._done:
-            self._drop()
+            self.close()
             return
         if not self._head_done:
             why = f": {exc}" if exc else ""
@@ -293,15 +293,12 @@ class Connection(asyncio.Protocol):
             self._finish("the body could not be read: Connection broken: the chunked body was cut short", close=True)
         self._deliver()
 
-    def _drop(self) -> None:
+    def close(self) -> None:
+        """Close the connection: it is never reused."""
         self.reusable = False
         self.closed = True
         if self.transport is not None:
             self.transport.close()
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._drop()
 
 
 class _Overflow(Exception):
