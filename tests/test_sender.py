@@ -185,7 +185,11 @@ def test_bytes_after_an_answer_are_never_taken_for_the_next_answer(
         return got, connection, await second
 
     got, connection, next_answer = asyncio.run(go())
-    assert (got.status, got.body) == (status, body)  # the answer stands: it came whole
+    assert (got.status, got.body) == (status, body)  # the answer stands: it came whole, and is judged...
+    # ... failing for what followed it, which is a fault of its framing (empty lines aside)
+    assert (got.body_error is not None) is bool(after.strip(b"\r\n")), (got.body_error, after)
+    if got.body_error:
+        assert got.body_error.startswith("the answer was followed by bytes nobody asked for: ")
     # Bytes after it close the connection, but for empty lines in the same read, which llhttp skips as it may
     # (RFC 9112 2.2); then the next request gets its own answer, whole and alone.
     if after.strip(b"\r\n") or not connection.reusable and next_answer is None:
@@ -384,3 +388,44 @@ def test_https_goes_over_the_event_loop_and_refuses_a_certificate_no_authority_s
     assert len(connections) - before == 1 and trusted.path.startswith("one uvloop event loop")  # kept alive
     trusted.close()
     listener.close()
+
+
+def test_a_target_that_sends_a_second_answer_unasked_does_not_conform() -> None:
+    import socket
+
+    import hostile_target
+
+    app = ReferenceApp()
+    listener = socket.create_server(("127.0.0.1", 0))
+    unasked = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 2\r\n\r\n{}"
+
+    def serve(sock: socket.socket) -> None:
+        connection = hostile_target._Connection(sock)
+        with sock:
+            while True:  # the reference app's answers, each followed by a bogus one in the same write
+                try:
+                    request = hostile_target._read_request(connection)
+                except OSError:
+                    return
+                response = app.handle(request)
+                head = hostile_target._head(response.status, {**response.headers,
+                                                              "Content-Length": str(len(response.body))})
+                sock.sendall(head + response.body + unasked)
+
+    def accept() -> None:
+        while True:
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(sock,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    result = run(RunConfig(Target(url), max_examples=5, seed=4, create_jobs=False, machine=MachineConfig(steps=0)))
+    listener.close()
+    summary = summarise(result)
+    # Were a bogus answer taken for the next request's, invalid requests would get 200 {}; none is: each answer
+    # is judged as it came, and fails for what followed it.
+    assert summary.failures and {record.check for record in summary.failures} == {"body_decodes"}
+    assert all("followed by bytes nobody asked for" in record.message for record in summary.failures)

@@ -6,7 +6,8 @@ here, as http.client and urllib3 did it: a bound on the head (64 KiB, 100 header
 (`MAX_ANSWER_BYTES`, after gzip or deflate is undone piece by piece), a body read until the
 connection closes when it has no length, informational (1xx) answers skipped, and a time limit
 between reads. A connection is reused only after an answer read whole, with nothing after it: bytes
-the target sends unasked close it, so that no answer is ever taken for the next request's.
+the target sends unasked close it, so that no answer is ever taken for the next request's, and
+the answer they follow, if it is not judged yet, fails with them as its body's error.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._waiter is None or self._done:  # bytes nobody asked for: this connection is not trusted again
+            if self._waiter is not None and data.strip(b"\r\n"):  # its answer is not judged yet: it says so
+                self._unasked(f"{len(data)} bytes")
             self.close()
             return
         self._last_read = self._loop.time()
@@ -269,12 +272,19 @@ class Connection(asyncio.Protocol):
     def _broken(self, exc: Exception) -> None:
         """Bytes that are not HTTP: before the head is whole, no answer; after it, an answer with a body error."""
         reason = self._problem or str(exc) or type(exc).__name__
-        if self._done:  # more after the answer: the answer stands, the connection goes
+        if self._done:  # more after the answer: the answer stands, said to be followed so; the connection goes
+            self._unasked(reason)
             self.close()
         elif self._head_done:
             self._finish(f"the body could not be read: Connection broken: {reason}", close=True)
         else:
             self._fail(NoAnswer(f"the answer is not HTTP: {reason}"))
+
+    def _unasked(self, what: str) -> None:
+        """Bytes came after the whole answer, before it was judged (a second answer, a body longer than its
+        Content-Length): a fault of the answer's framing, so the answer carries it as its body's error."""
+        if self._answered is not None and self._answered.body_error is None:
+            self._answered.body_error = f"the answer was followed by bytes nobody asked for: {what}"
 
     def _closed_by_peer(self, exc: Exception | None = None) -> None:
         if self._waiter is None or self._done:
