@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import datetime
 import gzip
+import socket
 import threading
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
@@ -322,6 +324,19 @@ def test_a_blocking_send_from_the_loops_own_thread_is_refused() -> None:
 
 
 
+def serve_each_connection(listener: socket.socket, serve: Callable[[socket.socket], None]) -> None:
+    """Accept connections on a thread until the listener closes, serving each on a thread of its own."""
+    def accept() -> None:
+        while True:
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(sock,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+
+
 def self_signed(folder: Path) -> tuple[Path, Path]:
     """A certificate for localhost signed by its own key, and the key: (cert.pem, key.pem)."""
     from cryptography import x509
@@ -345,7 +360,6 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 def test_https_goes_over_the_event_loop_and_refuses_a_certificate_no_authority_signed(tmp_path: Path) -> None:
-    import socket
     import ssl
     cert, key = self_signed(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -354,21 +368,16 @@ def test_https_goes_over_the_event_loop_and_refuses_a_certificate_no_authority_s
     port = listener.getsockname()[1]
     connections: list[int] = []
 
-    def serve() -> None:
-        while True:
-            try:
-                raw, _ = listener.accept()
-            except OSError:
-                return
-            connections.append(1)
-            try:
-                with context.wrap_socket(raw, server_side=True) as tls:
-                    while tls.recv(65536):
-                        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-            except (OSError, ssl.SSLError):
-                continue
+    def serve(raw: socket.socket) -> None:
+        connections.append(1)
+        try:
+            with context.wrap_socket(raw, server_side=True) as tls:
+                while tls.recv(65536):
+                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        except (OSError, ssl.SSLError):
+            return
 
-    threading.Thread(target=serve, daemon=True).start()
+    serve_each_connection(listener, serve)
     url = f"https://localhost:{port}"
     request = HttpRequest("POST", "/", {"Content-Type": "application/x-amz-json-1.1"}, b"{}")
     from test_transport import service
@@ -391,8 +400,6 @@ def test_https_goes_over_the_event_loop_and_refuses_a_certificate_no_authority_s
 
 
 def test_a_target_that_sends_a_second_answer_unasked_does_not_conform() -> None:
-    import socket
-
     import hostile_target
 
     app = ReferenceApp()
@@ -412,15 +419,7 @@ def test_a_target_that_sends_a_second_answer_unasked_does_not_conform() -> None:
                                                               "Content-Length": str(len(response.body))})
                 sock.sendall(head + response.body + unasked)
 
-    def accept() -> None:
-        while True:
-            try:
-                sock, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(sock,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
+    serve_each_connection(listener, serve)
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     result = run(RunConfig(Target(url), max_examples=5, seed=4, create_jobs=False, machine=MachineConfig(steps=0)))
     listener.close()
